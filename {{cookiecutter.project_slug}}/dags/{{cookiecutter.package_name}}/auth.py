@@ -1,0 +1,110 @@
+"""``@authenticate``: give a task access to Polars Cloud with the service account stored in
+an Airflow connection.
+
+Use it under ``@task()``::
+
+    @task()
+    @authenticate
+    def my_query(): ...
+
+The connection (id from the settings, ``{{ cookiecutter.polars_cloud_conn_id }}`` by default) is
+read when the task runs, never at parse time, through Airflow's normal lookup order: the
+secrets backend, then ``AIRFLOW_CONN_*`` variables, then the metadata database. Its extra
+``{"backend": "local"}`` runs the task's queries in-process instead, with no secret needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+
+from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.compute import backend
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MARKER = "__authenticates_polars_cloud__"
+"""Attribute set on decorated callables; the DAG integrity tests look for it."""
+
+log = logging.getLogger(__name__)
+
+
+class ConnectionProblem(AirflowFailException):
+    """The Polars Cloud connection is missing or incomplete.
+
+    Fails the task without retries: retrying cannot fix configuration.
+    """
+
+
+def how_to_create(conn_id: str) -> str:
+    """The fix, spelled out, for error messages about the connection."""
+    example = json.dumps(
+        {"conn_type": "http", "login": "<client id>", "password": "<client secret>"}
+    )
+    return (
+        f"Define it in the Airflow UI (Admin > Connections: Connection Id '{conn_id}', "
+        "type HTTP, Login = service account client id, Password = client secret), or set "
+        f"AIRFLOW_CONN_{conn_id.upper()}='{example}' for the scheduler and workers, or store "
+        "it in your secrets backend (see the README). To run without Polars Cloud, give the "
+        'connection the extra {"backend": "local"}.'
+    )
+
+
+def authenticate(fn: Callable[P, R]) -> Callable[P, R]:
+    """Authenticate with the configured connection, then run ``fn`` with compute available."""
+
+    @functools.wraps(fn)
+    def authenticated(*args: P.args, **kwargs: P.kwargs) -> R:
+        conn_id = settings.load().conn_id
+        connection = _get_connection(conn_id)
+        chosen = _backend_for(connection, conn_id)
+        if chosen.name != "local":
+            _require_credentials(connection, conn_id)
+        chosen.authenticate(conn_id, connection.login, connection.password)
+        log.info("Using connection %r with the %s compute backend", conn_id, chosen.name)
+        with backend.activated(chosen):
+            return fn(*args, **kwargs)
+
+    setattr(authenticated, MARKER, True)
+    return authenticated
+
+
+def _get_connection(conn_id: str) -> Any:
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r} for Polars Cloud was not found. "
+            + how_to_create(conn_id)
+        ) from None
+
+
+def _backend_for(connection: Any, conn_id: str) -> backend.Backend:
+    extra = connection.extra_dejson or {}
+    try:
+        return backend.select(extra.get("backend"))
+    except ValueError as error:
+        raise ConnectionProblem(f"Airflow connection {conn_id!r}: {error}") from None
+
+
+def _require_credentials(connection: Any, conn_id: str) -> None:
+    missing = [
+        field
+        for field, value in (
+            ("login (client id)", connection.login),
+            ("password (client secret)", connection.password),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r} has no {' and no '.join(missing)}. "
+            + how_to_create(conn_id)
+        )

@@ -1,0 +1,33 @@
+"""Errors a task raises when its query or its cluster misbehaves."""
+
+from __future__ import annotations
+
+
+class ComputeError(RuntimeError):
+    """Base class: something went wrong running a query; the task fails (and may retry)."""
+
+
+class QueryFailed(ComputeError):
+    """A query ended in any state but SUCCESS (FAILED, CANCELED, ...)."""
+
+    def __init__(self, query_id: str, status: str, detail: str = "") -> None:
+        self.query_id = query_id
+        self.status = status
+        message = f"Polars query {query_id} ended with status {status}"
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
+class QueryTimedOut(ComputeError):
+    """A query did not finish within the configured bound; it was cancelled."""
+
+    def __init__(self, query_id: str, seconds: float) -> None:
+        self.query_id = query_id
+        self.seconds = seconds
+        super().__init__(
+            f"Polars query {query_id} did not finish within {seconds:g} s and was cancelled "
+            "(raise or unset the query timeout setting if this query needs longer)"
+        )
+
+
+class NotAuthenticated(ComputeError):
+    """A compute helper was called outside a function decorated with ``@authenticate``."""

@@ -1,0 +1,91 @@
+"""Where the pipelines run and where their data lives.
+
+Defaults were chosen when the project was generated; every value can be overridden per
+deployment with an environment variable (shown next to each field), without touching code.
+Nothing here reads the Airflow metadata database or imports anything heavy, so DAG files
+can use it at parse time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ENV_PREFIX = "{{ cookiecutter.package_name | upper }}_"
+MIN_IDLE_TIMEOUT_MINS = 10
+
+
+class SettingsError(ValueError):
+    """An environment override has a value the pipelines cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    conn_id: str  # {{ cookiecutter.package_name | upper }}_CONN_ID
+    workspace: str  # {{ cookiecutter.package_name | upper }}_WORKSPACE
+    manifest: str  # {{ cookiecutter.package_name | upper }}_MANIFEST
+    data_root: str  # {{ cookiecutter.package_name | upper }}_DATA_ROOT (no trailing "/")
+    cpus: int  # {{ cookiecutter.package_name | upper }}_CPUS (ad-hoc clusters)
+    memory_gb: int  # {{ cookiecutter.package_name | upper }}_MEMORY_GB (ad-hoc clusters)
+    cluster_size: int  # {{ cookiecutter.package_name | upper }}_CLUSTER_SIZE (ad-hoc clusters)
+    idle_timeout_mins: int  # {{ cookiecutter.package_name | upper }}_IDLE_TIMEOUT_MINS
+    query_timeout_s: float | None  # {{ cookiecutter.package_name | upper }}_QUERY_TIMEOUT_S
+
+
+DEFAULTS: Mapping[str, str] = {
+    "conn_id": {{ cookiecutter.polars_cloud_conn_id | tojson }},
+    "workspace": {{ cookiecutter.polars_cloud_workspace | tojson }},
+    "manifest": {{ cookiecutter.manifest_name | tojson }},
+    "data_root": {{ cookiecutter.data_bucket | tojson }},
+    "cpus": {{ cookiecutter.cpus | string | tojson }},
+    "memory_gb": {{ cookiecutter.memory_gb | string | tojson }},
+    "cluster_size": {{ cookiecutter.cluster_size | string | tojson }},
+    "idle_timeout_mins": {{ cookiecutter.idle_timeout_mins | string | tojson }},
+    "query_timeout_s": "",
+}
+
+
+def env_var(field: str) -> str:
+    """The environment variable that overrides ``field``."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings: rendered defaults, overridden by the environment."""
+    environ = os.environ if environ is None else environ
+    raw = {name: environ.get(env_var(name), default).strip() for name, default in DEFAULTS.items()}
+    for field in ("conn_id", "workspace", "manifest", "data_root"):
+        if not raw[field]:
+            raise SettingsError(f"{env_var(field)} is set but empty; unset it or give a value.")
+    return Settings(
+        conn_id=raw["conn_id"],
+        workspace=raw["workspace"],
+        manifest=raw["manifest"],
+        data_root=raw["data_root"].rstrip("/"),
+        cpus=_positive_int(raw, "cpus"),
+        memory_gb=_positive_int(raw, "memory_gb"),
+        cluster_size=_positive_int(raw, "cluster_size"),
+        idle_timeout_mins=_positive_int(raw, "idle_timeout_mins", minimum=MIN_IDLE_TIMEOUT_MINS),
+        query_timeout_s=_optional_seconds(raw, "query_timeout_s"),
+    )
+
+
+def _positive_int(raw: Mapping[str, str], field: str, minimum: int = 1) -> int:
+    value = raw[field]
+    if not value.isdigit() or int(value) < minimum:
+        raise SettingsError(f"{env_var(field)}={value!r}: expected a whole number >= {minimum}.")
+    return int(value)
+
+
+def _optional_seconds(raw: Mapping[str, str], field: str) -> float | None:
+    value = raw[field]
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise SettingsError(f"{env_var(field)}={value!r}: expected a number of seconds > 0.")
+    return seconds
