@@ -1,0 +1,71 @@
+"""Test set-up: a throwaway Airflow home, the parsed DAGs, and a stand-in for Polars Cloud."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DAGS_FOLDER = PROJECT_ROOT / "dags"
+
+# Airflow reads its configuration on first import, so the home is set before any test
+# imports it. One home (and one metadata DB, created on first use) serves the session.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    }
+)
+
+pytest_plugins = ["fake_polars_cloud"]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dagbag():
+    """Every DAG in dags/, parsed once per session the way the DAG processor parses them."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_FOLDER))
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """Create the SQLite metadata DB once per session (dag.test() needs one)."""
+    from airflow.utils import db
+
+    db.initdb()
+
+
+@pytest.fixture
+def polars_cloud_connection(monkeypatch: pytest.MonkeyPatch):
+    """Provide the Polars Cloud connection the way a deployment does: AIRFLOW_CONN_<ID>."""
+    from {{ cookiecutter.package_name }} import settings
+
+    def provide(**fields: object) -> str:
+        conn_id = settings.load().conn_id
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "http", **fields})
+        )
+        return conn_id
+
+    return provide
+
+
+@pytest.fixture
+def cloud_connection(polars_cloud_connection) -> dict[str, str]:
+    """A complete cloud connection with dummy service-account credentials."""
+    credentials = {"login": "client-id-for-tests", "password": "client-secret-for-tests"}
+    polars_cloud_connection(**credentials)
+    return credentials

@@ -1,0 +1,106 @@
+"""@authenticate: reads the connection at run time, explains every way it can be wrong,
+and never lets the secret reach a log."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+
+import pytest
+
+from {{ cookiecutter.package_name }} import compute
+from {{ cookiecutter.package_name }}.auth import MARKER, ConnectionProblem, authenticate
+from {{ cookiecutter.package_name }}.compute import backend
+
+
+@authenticate
+def active_backend_name(ds: str | None = None) -> str:
+    return backend.active().name
+
+
+def test_authenticates_with_the_service_account_then_runs_the_task(
+    fake_cloud, cloud_connection
+) -> None:
+    assert active_backend_name() == "cloud"
+    fake_cloud.authenticate.assert_called_once_with(
+        client_id=cloud_connection["login"],
+        client_secret=cloud_connection["password"],
+        interactive=False,
+    )
+
+
+def test_the_backend_is_only_active_inside_the_task(fake_cloud, cloud_connection) -> None:
+    active_backend_name()
+    with pytest.raises(compute.NotAuthenticated, match="@authenticate"):
+        backend.active()
+
+
+def test_keeps_the_signature_airflow_inspects_and_marks_the_task() -> None:
+    assert list(inspect.signature(active_backend_name).parameters) == ["ds"]
+    assert getattr(active_backend_name, MARKER) is True
+
+
+def test_missing_connection_says_which_and_how_to_create_it(fake_cloud, monkeypatch) -> None:
+    from {{ cookiecutter.package_name }} import settings
+
+    conn_id = settings.load().conn_id
+    monkeypatch.delenv(f"AIRFLOW_CONN_{conn_id.upper()}", raising=False)
+    with pytest.raises(ConnectionProblem) as caught:
+        active_backend_name()
+    message = str(caught.value)
+    assert repr(conn_id) in message
+    assert "Admin > Connections" in message
+    assert f"AIRFLOW_CONN_{conn_id.upper()}=" in message
+    fake_cloud.authenticate.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("fields", "missing"),
+    [
+        ({"password": "only-a-secret"}, "login (client id)"),
+        ({"login": "only-an-id"}, "password (client secret)"),
+        ({}, "login (client id) and no password (client secret)"),
+    ],
+    ids=["no-login", "no-password", "neither"],
+)
+def test_missing_credentials_are_named(
+    fake_cloud, polars_cloud_connection, fields, missing
+) -> None:
+    conn_id = polars_cloud_connection(**fields)
+    with pytest.raises(ConnectionProblem, match=re.escape(f"{conn_id!r} has no {missing}")):
+        active_backend_name()
+    fake_cloud.authenticate.assert_not_called()
+
+
+def test_connection_problems_do_not_burn_retries() -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    assert issubclass(ConnectionProblem, AirflowFailException)
+
+
+def test_unknown_backend_in_the_extra_is_refused(fake_cloud, polars_cloud_connection) -> None:
+    polars_cloud_connection(login="id", password="secret", extra={"backend": "gpu-farm"})
+    with pytest.raises(ConnectionProblem, match="gpu-farm"):
+        active_backend_name()
+
+
+def test_rejected_credentials_fail_without_echoing_the_secret(fake_cloud, cloud_connection) -> None:
+    secret = cloud_connection["password"]
+    fake_cloud.authenticate.side_effect = RuntimeError(f"invalid client secret {secret}")
+    with pytest.raises(compute.ComputeError, match="did not accept") as caught:
+        active_backend_name()
+    assert secret not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_the_secret_never_reaches_the_logs(fake_cloud, cloud_connection, caplog, capsys) -> None:
+    caplog.set_level(logging.DEBUG)
+    active_backend_name()
+    fake_cloud.authenticate.side_effect = RuntimeError("rejected")
+    with pytest.raises(compute.ComputeError):
+        active_backend_name()
+    captured = capsys.readouterr()
+    everything = caplog.text + captured.out + captured.err
+    assert "cloud compute backend" in caplog.text  # the log was captured at all
+    assert cloud_connection["password"] not in everything

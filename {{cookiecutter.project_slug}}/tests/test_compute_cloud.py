@@ -1,0 +1,241 @@
+"""The compute helpers against Polars Cloud, every call checked against the installed
+polars_cloud signatures (see fake_polars_cloud.py)."""
+
+from __future__ import annotations
+
+import logging
+
+import polars as pl
+import polars_cloud as pc
+import pytest
+
+from {{ cookiecutter.package_name }} import compute, settings
+from {{ cookiecutter.package_name }}.auth import authenticate
+from {{ cookiecutter.package_name }}.compute.cloud import ManifestDrift
+
+TARGET = "s3://bucket/curated/orders_by_status/ds=2026-01-01/"
+FRAME = pl.LazyFrame({"status": ["active", "shipped"]})
+
+
+@pytest.fixture
+def current(cloud_connection) -> settings.Settings:
+    return settings.load()
+
+
+@authenticate
+def run(helper, *args, **kwargs):
+    """Call a compute helper the way a task does: inside @authenticate."""
+    return helper(*args, **kwargs)
+
+
+def test_the_fake_rejects_calls_the_real_client_would_reject(fake_cloud) -> None:
+    with pytest.raises(TypeError):
+        pc.ComputeContext(workspace="w", manifest="misspelt-keyword")
+    with pytest.raises(TypeError):
+        fake_cloud.query.await_result(raise_on_failures=False)
+    with pytest.raises(TypeError):
+        fake_cloud.plan.sink_parquet(TARGET, mkdir=True)  # a local-only polars option
+
+
+def test_sink_on_a_manifest_single_node(fake_cloud, current) -> None:
+    query_id = run(compute.sink, FRAME, TARGET, on=compute.Manifest(), mode=compute.SINGLE_NODE)
+
+    assert query_id == fake_cloud.query_id
+    fake_cloud.ComputeContext.assert_called_once_with(
+        workspace=current.workspace, name=current.manifest
+    )
+    fake_cloud.LazyFrameRemote.assert_called_once_with(FRAME, context=fake_cloud.context)
+    fake_cloud.LazyFrameRemote.return_value.single_node.assert_called_once_with()
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+    fake_cloud.query.await_result.assert_called_once_with(raise_on_failure=False)
+
+
+def test_sink_distributed_adds_the_trailing_slash(fake_cloud, current) -> None:
+    run(compute.sink, FRAME, TARGET.rstrip("/"), on=compute.Manifest(), mode=compute.DISTRIBUTED)
+    fake_cloud.LazyFrameRemote.return_value.distributed.assert_called_once_with()
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+
+
+def test_sink_refuses_a_file_name_target(fake_cloud, current) -> None:
+    with pytest.raises(ValueError, match="directory"):
+        run(compute.sink, FRAME, "s3://bucket/out/report.parquet", on=compute.Manifest())
+    fake_cloud.plan.sink_parquet.assert_not_called()
+
+
+def test_specs_size_an_unnamed_cluster(fake_cloud, current) -> None:
+    run(compute.sink, FRAME, TARGET, on=compute.Specs(cpus=4, idle_timeout_mins=15))
+    fake_cloud.ComputeContext.assert_called_once_with(
+        workspace=current.workspace,
+        cpus=4,
+        memory=current.memory_gb,
+        cluster_size=current.cluster_size,
+        idle_timeout_mins=15,
+    )
+
+
+@pytest.mark.parametrize("bad", [{"cpus": 0}, {"cluster_size": -1}, {"idle_timeout_mins": 5}])
+def test_specs_refuse_sizes_polars_cloud_would_refuse(bad) -> None:
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        compute.Specs(**bad)
+
+
+def test_a_failed_query_fails_the_task_with_its_id_and_the_polars_error(
+    fake_cloud, current
+) -> None:
+    error = pl.exceptions.ColumnNotFoundError("unable to find column 'amount'")
+    fake_cloud.finish(pc.QueryStatus.FAILED, error=error)
+    with pytest.raises(compute.QueryFailed) as caught:
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    assert caught.value.query_id == fake_cloud.query_id
+    assert caught.value.status == "FAILED"
+    assert "ColumnNotFoundError" in str(caught.value) and fake_cloud.query_id in str(caught.value)
+    assert caught.value.__cause__ is error
+
+
+@pytest.mark.parametrize(
+    "status", [pc.QueryStatus.CANCELED, pc.QueryStatus.INPROGRESS], ids=lambda s: s.name
+)
+def test_any_status_but_success_fails_the_task(fake_cloud, current, status) -> None:
+    fake_cloud.finish(status)
+    with pytest.raises(
+        compute.QueryFailed, match=f"{fake_cloud.query_id} ended with status {status.name}"
+    ):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+
+
+def test_execute_returns_the_result_locations(fake_cloud, current) -> None:
+    fake_cloud.finish(
+        pc.QueryStatus.SUCCESS, locations=["s3://tmp/a.parquet", "s3://tmp/b.parquet"]
+    )
+    locations = run(compute.execute, FRAME, on=compute.Manifest(), mode=compute.SINGLE_NODE)
+    assert locations == ["s3://tmp/a.parquet", "s3://tmp/b.parquet"]
+    fake_cloud.plan.execute.assert_called_once_with(blocking=False)
+
+
+def test_execute_without_locations_fails(fake_cloud, current) -> None:
+    fake_cloud.finish(pc.QueryStatus.SUCCESS, locations=None)
+    with pytest.raises(compute.QueryFailed, match="no result locations"):
+        run(compute.execute, FRAME, on=compute.Manifest())
+
+
+def test_execute_that_was_canceled_fails(fake_cloud, current) -> None:
+    fake_cloud.finish(pc.QueryStatus.CANCELED, locations=["s3://tmp/a.parquet"])
+    with pytest.raises(compute.QueryFailed, match="CANCELED"):
+        run(compute.execute, FRAME, on=compute.Manifest())
+
+
+def test_submit_does_not_wait(fake_cloud, current) -> None:
+    assert (
+        run(compute.submit, FRAME, TARGET, on=compute.Specs(idle_timeout_mins=10))
+        == fake_cloud.query_id
+    )
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+    fake_cloud.query.await_result.assert_not_called()
+
+
+def test_a_query_past_the_timeout_is_cancelled_and_named(fake_cloud, current, monkeypatch) -> None:
+    monkeypatch.setenv(settings.env_var("query_timeout_s"), "1.5")
+    seen: list[str | None] = []
+
+    def time_out(**_: object) -> None:
+        import os
+
+        seen.append(os.environ.get("POLARS_TIMEOUT_MS"))
+        raise TimeoutError("POLARS_TIMEOUT_MS has elapsed")
+
+    fake_cloud.query.await_result.side_effect = time_out
+    with pytest.raises(
+        compute.QueryTimedOut, match=f"{fake_cloud.query_id} did not finish within 1.5 s"
+    ):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    assert seen == ["1500"]
+    fake_cloud.query.cancel.assert_called_once_with()
+
+
+def test_manifest_drift_says_to_re_register(fake_cloud, current) -> None:
+    from polars_cloud.polars_cloud import ComputeClusterMisspecified
+
+    fake_cloud.ComputeContext.side_effect = ComputeClusterMisspecified("polars 1.0 != 2.0")
+    with pytest.raises(ManifestDrift, match="Re-register"):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+
+
+def test_helpers_outside_authenticate_say_what_to_do(fake_cloud) -> None:
+    with pytest.raises(compute.NotAuthenticated, match="@authenticate"):
+        compute.sink(FRAME, TARGET, on=compute.Manifest())
+    fake_cloud.ComputeContext.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        pc.ComputeContextStatus.UNINITIALIZED,
+        pc.ComputeContextStatus.STOPPED,
+        pc.ComputeContextStatus.FAILED,
+    ],
+    ids=lambda s: s.name,
+)
+def test_shutdown_with_nothing_running_succeeds(fake_cloud, current, status) -> None:
+    fake_cloud.cluster(status)
+    assert run(compute.shutdown, compute.Manifest()) is False
+    fake_cloud.context.stop.assert_not_called()
+
+
+def test_shutdown_stops_a_live_cluster(fake_cloud, current) -> None:
+    fake_cloud.cluster(pc.ComputeContextStatus.IDLE)
+    assert run(compute.shutdown) is True
+    fake_cloud.ComputeContext.assert_called_once_with(
+        workspace=current.workspace, name=current.manifest
+    )
+    fake_cloud.context.stop.assert_called_once_with()
+
+
+def test_shutdown_refuses_an_unnamed_cluster(fake_cloud, current) -> None:
+    with pytest.raises(TypeError, match="named manifest"):
+        run(compute.shutdown, compute.Specs())
+
+
+@authenticate
+def query_inside_immediate_shutdown(fail_with: Exception | None = None) -> str:
+    with compute.immediate_shutdown(compute.Specs()) as cluster:
+        query_id = compute.sink(FRAME, TARGET, on=cluster)
+        if fail_with is not None:
+            raise fail_with
+    return query_id
+
+
+def test_immediate_shutdown_stops_after_the_block(fake_cloud, current) -> None:
+    assert query_inside_immediate_shutdown() == fake_cloud.query_id
+    fake_cloud.ComputeContext.assert_called_once()  # one cluster for the whole block
+    fake_cloud.context.stop.assert_called_once_with()
+
+
+def test_immediate_shutdown_reports_the_original_error(fake_cloud, current, caplog) -> None:
+    fake_cloud.context.stop.side_effect = RuntimeError("nothing to stop, context is not running")
+    original = KeyError("the error the task should report")
+    with pytest.raises(KeyError) as caught:
+        query_inside_immediate_shutdown(fail_with=original)
+    assert caught.value is original
+    fake_cloud.context.stop.assert_called_once_with()
+    assert "Could not stop the cluster" in caplog.text
+
+
+def test_immediate_shutdown_after_a_failed_query_reports_the_query(fake_cloud, current) -> None:
+    fake_cloud.finish(pc.QueryStatus.CANCELED)
+    with pytest.raises(compute.QueryFailed, match="CANCELED"):
+        query_inside_immediate_shutdown()
+    fake_cloud.context.stop.assert_called_once_with()
+
+
+def test_immediate_shutdown_with_no_query_run_succeeds(fake_cloud, current, caplog) -> None:
+    fake_cloud.cluster(pc.ComputeContextStatus.UNINITIALIZED)
+    caplog.set_level(logging.INFO)
+
+    @authenticate
+    def nothing_to_do() -> None:
+        with compute.immediate_shutdown(compute.Specs()):
+            pass
+
+    nothing_to_do()
+    fake_cloud.context.stop.assert_not_called()
+    assert "No live cluster to stop" in caplog.text

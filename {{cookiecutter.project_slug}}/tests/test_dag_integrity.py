@@ -1,0 +1,212 @@
+"""Every DAG parses, follows the project's policy (dag_policy.py) and bounds its clusters."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import dag_policy
+import pytest
+from conftest import DAGS_FOLDER
+from dag_inspection import (
+    STARTS_A_CLUSTER,
+    clusters,
+    compute_calls,
+    is_authenticated,
+    task_callable,
+)
+
+from {{ cookiecutter.package_name }} import compute
+
+DAG_FILES = sorted(DAGS_FOLDER.glob("*.py"))
+HEAVY_MODULES = ("polars", "polars_cloud")
+
+
+@functools.cache
+def dags_in(path: Path) -> dict:
+    """The DAGs of one file, parsed on their own (a second, independent parse)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(path))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags
+
+
+def test_dag_folder_imports_without_errors(dagbag) -> None:
+    problems = "\n\n".join(f"{file}:\n{error}" for file, error in dagbag.import_errors.items())
+    assert not dagbag.import_errors, f"DAG import errors:\n{problems}"
+    assert dagbag.dags, f"no DAGs found in {DAGS_FOLDER}"
+
+
+def test_the_dag_processor_skips_the_package(dagbag) -> None:
+    """dags/.airflowignore keeps the plumbing out of DAG parsing (and its parse time)."""
+    package = compute.__name__.split(".")[0]
+    parsed = sorted(stat.file for stat in dagbag.dagbag_stats)
+    assert parsed, "the DagBag parsed no file"
+    assert [f for f in parsed if f.startswith(f"{package}/")] == []
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_every_file_defines_a_dag(path: Path) -> None:
+    assert dags_in(path), f"{path.name} defines no DAG"
+
+
+def test_dag_ids_are_unique_across_files() -> None:
+    owners: dict[str, list[str]] = {}
+    for path in DAG_FILES:
+        for dag_id in dags_in(path):
+            owners.setdefault(dag_id, []).append(path.name)
+    assert {d: f for d, f in owners.items() if len(f) > 1} == {}
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_tags_come_from_the_approved_list(path: Path) -> None:
+    for dag_id, dag in dags_in(path).items():
+        assert dag.tags, f"{dag_id} has no tags"
+        assert set(dag.tags) <= dag_policy.APPROVED_TAGS, (
+            f"{dag_id} uses unapproved tags {sorted(set(dag.tags) - dag_policy.APPROVED_TAGS)}; "
+            "add them to tests/dag_policy.py if they are intended"
+        )
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_every_task_has_an_owner_and_retries(path: Path) -> None:
+    for dag_id, dag in dags_in(path).items():
+        for task in dag.tasks:
+            assert task.owner and task.owner != "airflow", f"{dag_id}.{task.task_id} has no owner"
+            retries = task.retries or 0
+            assert retries >= dag_policy.MIN_RETRIES, (
+                f"{dag_id}.{task.task_id} retries {retries} < {dag_policy.MIN_RETRIES}"
+            )
+
+
+def test_start_dates_are_static(dagbag, fresh_parse) -> None:
+    """A parse in another process, moments later, must find the same start dates: no
+    datetime.now() and the like, which would make the scheduler see a new DAG every parse."""
+    here = {dag_id: str(dag.start_date) for dag_id, dag in dagbag.dags.items()}
+    assert None not in here.values()
+    assert fresh_parse["start_dates"] == here
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_catchup_is_off_unless_allowed(path: Path) -> None:
+    for dag_id, dag in dags_in(path).items():
+        if dag_id not in dag_policy.CATCHUP_ALLOWED:
+            assert dag.catchup is False, f"{dag_id}: set catchup=False or allow it in dag_policy"
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_no_cycles(path: Path) -> None:
+    for dag_id, dag in dags_in(path).items():
+        done: set[str] = set()
+        for task_id in dag.task_dict:
+            _visit(dag, task_id, (), done)
+        assert done == set(dag.task_dict), dag_id
+
+
+def _visit(dag, task_id: str, path: tuple[str, ...], done: set[str]) -> None:
+    assert task_id not in path, f"{dag.dag_id} has a cycle: {' -> '.join((*path, task_id))}"
+    if task_id in done:
+        return
+    for child in dag.task_dict[task_id].downstream_task_ids:
+        _visit(dag, child, (*path, task_id), done)
+    done.add(task_id)
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_tasks_using_polars_cloud_are_authenticated(path: Path) -> None:
+    for dag_id, dag in dags_in(path).items():
+        for task in dag.tasks:
+            fn = task_callable(task)
+            if fn is not None and compute_calls(fn):
+                assert is_authenticated(fn), (
+                    f"{dag_id}.{task.task_id} calls the compute helpers without @authenticate "
+                    "(put it right under @task)"
+                )
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_every_cluster_a_dag_starts_is_bounded(path: Path) -> None:
+    """Cost guard: nothing may leave a cluster running until its idle timeout by accident."""
+    for dag_id, dag in dags_in(path).items():
+        for task in dag.tasks:
+            fn = task_callable(task)
+            calls = compute_calls(fn) if fn is not None else set()
+            if calls & STARTS_A_CLUSTER:
+                assert _bounded(dag, task, calls, clusters(fn)), (
+                    f"{dag_id}.{task.task_id} starts a cluster nothing stops. Put "
+                    "tasks.shutdown_cluster() for its manifest downstream, use "
+                    "compute.immediate_shutdown(), or - fire-and-forget only - give its Specs an "
+                    f"idle_timeout_mins <= {dag_policy.MAX_FIRE_AND_FORGET_IDLE_MINS}."
+                )
+
+
+def _bounded(dag, task, calls: set[str], used: list) -> bool:
+    if "immediate_shutdown" in calls:
+        return True
+    if calls == {"submit"} and used and all(_short_idle_timeout(c) for c in used):
+        return True
+    if not used or not all(isinstance(c, compute.Manifest) for c in used):
+        return False  # an unnamed (Specs) cluster cannot be stopped by another task
+    manifests = {c.name for c in used}
+    for downstream in task.get_flat_relatives(upstream=False):
+        fn = task_callable(downstream)
+        if downstream.is_teardown and fn is not None and "shutdown" in compute_calls(fn):
+            stopped = {c.name for c in clusters(fn)} or {None}
+            if manifests <= stopped:
+                return True
+    return False
+
+
+def _short_idle_timeout(cluster) -> bool:
+    timeout = getattr(cluster, "idle_timeout_mins", None)
+    return timeout is not None and timeout <= dag_policy.MAX_FIRE_AND_FORGET_IDLE_MINS
+
+
+def test_dag_files_do_not_import_polars_at_parse_time(fresh_parse) -> None:
+    """Parsing a DAG file must not import polars or polars_cloud, directly or through the
+    package: the DAG processor would pay for it on every parse of every file."""
+    assert {name: mods for name, mods in fresh_parse["heavy_imports"].items() if mods} == {}
+
+
+_FRESH_PARSE = """
+import json, runpy, sys
+import airflow.sdk  # the DAG processor has airflow imported before it parses a file
+
+dags_folder, heavy, files = sys.argv[1], tuple(sys.argv[2].split(",")), sys.argv[3:]
+sys.path.insert(0, dags_folder)
+heavy_imports = {}
+for path in files:
+    before = set(sys.modules)
+    runpy.run_path(path)
+    new = set(sys.modules) - before
+    heavy_imports[path.rsplit("/", 1)[-1]] = sorted(m for m in new if m.split(".")[0] in heavy)
+
+from airflow.dag_processing.dagbag import DagBag
+
+bag = DagBag(dag_folder=dags_folder)
+start_dates = {dag_id: str(dag.start_date) for dag_id, dag in bag.dags.items()}
+print(json.dumps({"heavy_imports": heavy_imports, "start_dates": start_dates}))
+"""
+
+
+@pytest.fixture(scope="module")
+def fresh_parse() -> dict:
+    """Parse every DAG file in a new interpreter, as the DAG processor does."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _FRESH_PARSE,
+            str(DAGS_FOLDER),
+            ",".join(HEAVY_MODULES),
+            *map(str, DAG_FILES),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
