@@ -1,0 +1,52 @@
+"""Helpers for baking the template and running what it generates."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+# pytest-cookies renders the context itself, outside the import path cookiecutter sets up
+# for the template's local Jinja extensions: make them importable for it.
+sys.path.insert(0, str(TEMPLATE))
+DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+
+# Variables of the shell or the outer test run that must not leak into a baked project's
+# own checks (they would point it at the template's environment or Airflow home).
+_LEAKY_PREFIXES = ("AIRFLOW", "VIRTUAL_ENV", "PYTHONPATH", "PYTEST_", "UV_PROJECT", "POLARS_CLOUD")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKY_PREFIXES)}
+    env.update(extra)
+    return env
+
+
+def run_in(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m <args>`` inside a baked project with the template's interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=project,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def bake_ok(cookies, **context) -> Path:
+    result = cookies.bake(extra_context=context, template=str(TEMPLATE))
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return result.project_path
+
+
+@pytest.fixture(scope="session")
+def default_project(cookies_session) -> Path:
+    """The template baked with every default answer, shared by the session."""
+    return bake_ok(cookies_session)

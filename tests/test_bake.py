@@ -1,0 +1,125 @@
+"""Bake the template with every combination of options and check what comes out."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import bake_ok, run_in
+
+EXAMPLE_DAGS = {
+    "single_query_awaited.py",
+    "single_query_fire_and_forget.py",
+    "parallel_queries.py",
+    "multistage_pipeline.py",
+    "complete_pipeline.py",
+}
+MINIMAL_DAGS = {"orders_by_status.py"}
+SECRETS_BACKENDS = ("environment", "aws-secrets-manager", "hashicorp-vault", "gcp-secret-manager")
+
+
+@dataclass(frozen=True)
+class Options:
+    secrets_backend: str
+    include_example_dags: bool
+
+    @property
+    def id(self) -> str:
+        return f"{self.secrets_backend}-{'examples' if self.include_example_dags else 'minimal'}"
+
+    def context(self) -> dict[str, object]:
+        return {
+            "secrets_backend": self.secrets_backend,
+            "include_example_dags": self.include_example_dags,
+        }
+
+
+MATRIX = [Options(backend, examples) for backend in SECRETS_BACKENDS for examples in (True, False)]
+
+
+@pytest.fixture(scope="module", params=MATRIX, ids=lambda o: o.id)
+def baked(request, cookies_session) -> tuple[Options, Path]:
+    return request.param, bake_ok(cookies_session, **request.param.context())
+
+
+def text_files(project: Path) -> list[Path]:
+    return [p for p in sorted(project.rglob("*")) if p.is_file() and ".venv" not in p.parts]
+
+
+def test_default_bake_has_the_promised_layout(default_project: Path) -> None:
+    package = default_project / "dags" / "polars_cloud_pipelines"
+    assert default_project.name == "polars-cloud-pipelines"
+    for relative in (
+        "README.md",
+        "pyproject.toml",
+        ".gitignore",
+        "dags/.airflowignore",
+        "tests/test_dag_integrity.py",
+        "tests/dag_policy.py",
+    ):
+        assert (default_project / relative).is_file(), relative
+    for module in ("auth.py", "settings.py", "queries.py", "datasets.py", "compute/cloud.py"):
+        assert (package / module).is_file(), module
+    assert {p.name for p in (default_project / "dags").glob("*.py")} == EXAMPLE_DAGS
+
+
+def test_examples_follow_the_option(baked) -> None:
+    options, project = baked
+    dags = {p.name for p in (project / "dags").glob("*.py")}
+    assert dags == (EXAMPLE_DAGS if options.include_example_dags else MINIMAL_DAGS)
+
+
+def test_nothing_is_left_unrendered(baked) -> None:
+    _, project = baked
+    leftovers = [
+        str(path.relative_to(project))
+        for path in text_files(project)
+        if any(marker in path.read_text() for marker in ("{{ cookiecutter", "{%", "cookiecutter."))
+        or "{{" in path.name
+    ]
+    assert leftovers == []
+
+
+def test_every_python_file_parses(baked) -> None:
+    _, project = baked
+    for path in text_files(project):
+        if path.suffix == ".py":
+            ast.parse(path.read_text(), filename=str(path))
+
+
+def test_toml_and_yaml_parse(baked) -> None:
+    _, project = baked
+    for path in text_files(project):
+        if path.suffix == ".toml":
+            tomllib.loads(path.read_text())
+        elif path.suffix in {".yml", ".yaml"}:
+            yaml.safe_load(path.read_text())
+
+
+def test_ruff_lint_and_format_are_clean(baked) -> None:
+    _, project = baked
+    lint = run_in(project, "ruff", "check", "--no-cache", ".")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = run_in(project, "ruff", "format", "--no-cache", "--check", "--diff", ".")
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_the_baked_projects_own_suite_passes(baked) -> None:
+    _, project = baked
+    result = run_in(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cookies")
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert " passed" in result.stdout
+
+
+def test_generated_pins_match_the_environment_that_tests_them(default_project: Path) -> None:
+    from importlib.metadata import version
+
+    project = tomllib.loads((default_project / "pyproject.toml").read_text())["project"]
+    dependencies = project["dependencies"]
+    pins = dict(dep.split("==") for dep in dependencies if "==" in dep)
+    assert pins.keys() >= {"apache-airflow", "polars", "polars-cloud"}
+    assert {name: version(name) for name in pins} == pins
