@@ -42,7 +42,15 @@ def source(name: str) -> pl.LazyFrame:
 
 
 def scan(uris: str | list[str]) -> pl.LazyFrame:
-    """Lazily scan parquet at ``uris``: a glob, a directory, or result locations from XCom."""
+    """Lazily scan parquet at ``uris``: a glob, a directory, or result locations from XCom.
+
+    Inside an authenticated task the active backend decides the storage options: the local
+    backend reads with the configured ones, Polars Cloud with the cluster's own.
+    """
     import polars as pl
 
-    return pl.scan_parquet(uris)
+    from {{ cookiecutter.package_name }}.compute import backend
+
+    chosen = backend.current()
+    options = chosen.scan_options(settings.load()) if chosen else settings.load().storage_options
+    return pl.scan_parquet(uris, storage_options=options)

@@ -8,12 +8,16 @@ can use it at parse time.
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 ENV_PREFIX = "{{ cookiecutter.package_name | upper }}_"
 MIN_IDLE_TIMEOUT_MINS = 10
+LOCAL_ROOT_NAME = "{{ cookiecutter.package_name }}-intermediate"
 
 
 class SettingsError(ValueError):
@@ -31,6 +35,9 @@ class Settings:
     cluster_size: int  # {{ cookiecutter.package_name | upper }}_CLUSTER_SIZE (ad-hoc clusters)
     idle_timeout_mins: int  # {{ cookiecutter.package_name | upper }}_IDLE_TIMEOUT_MINS
     query_timeout_s: float | None  # {{ cookiecutter.package_name | upper }}_QUERY_TIMEOUT_S
+    # Local backend only (the connection extra {"backend": "local"}):
+    local_root: str  # {{ cookiecutter.package_name | upper }}_LOCAL_ROOT: intermediate results
+    storage_options: dict[str, str] | None  # {{ cookiecutter.package_name | upper }}_STORAGE_OPTIONS (JSON)
 
 
 DEFAULTS: Mapping[str, str] = {
@@ -43,6 +50,8 @@ DEFAULTS: Mapping[str, str] = {
     "cluster_size": {{ cookiecutter.cluster_size | string | tojson }},
     "idle_timeout_mins": {{ cookiecutter.idle_timeout_mins | string | tojson }},
     "query_timeout_s": "",
+    "local_root": "",
+    "storage_options": "",
 }
 
 
@@ -68,6 +77,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         cluster_size=_positive_int(raw, "cluster_size"),
         idle_timeout_mins=_positive_int(raw, "idle_timeout_mins", minimum=MIN_IDLE_TIMEOUT_MINS),
         query_timeout_s=_optional_seconds(raw, "query_timeout_s"),
+        local_root=raw["local_root"] or str(Path(tempfile.gettempdir()) / LOCAL_ROOT_NAME),
+        storage_options=_string_map(raw, "storage_options"),
     )
 
 
@@ -89,3 +100,17 @@ def _optional_seconds(raw: Mapping[str, str], field: str) -> float | None:
     if not seconds > 0:
         raise SettingsError(f"{env_var(field)}={value!r}: expected a number of seconds > 0.")
     return seconds
+
+
+def _string_map(raw: Mapping[str, str], field: str) -> dict[str, str] | None:
+    value = raw[field]
+    if not value:
+        return None
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+        # The value may hold credentials: name the variable, never echo it.
+        raise SettingsError(f"{env_var(field)} must be a JSON object of strings.")
+    return parsed

@@ -90,6 +90,7 @@ def submit(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRI
     live = _live(on)
     query = live.backend.start(live.handle, lf, _mode(mode), _directory(to))
     query_id = live.backend.query_id(query)
+    live.backend.detach(query)
     log.info("Submitted query %s (not awaited) to write %s", query_id, to)
     return query_id
 

@@ -53,6 +53,12 @@ class Backend(Protocol):
     def query_id(self, query: Any) -> str:
         """A stable identifier for logs and XCom."""
 
+    def detach(self, query: Any) -> None:
+        """Let a fire-and-forget query go on without waiting for it."""
+
+    def scan_options(self, current: Settings) -> dict[str, str] | None:
+        """``storage_options`` for scans built in this process (None: the engine's own)."""
+
     def wait(self, query: Any, timeout_s: float | None) -> Outcome:
         """Block until the query is done; raise ``QueryFailed``/``QueryTimedOut`` unless SUCCESS."""
 
@@ -82,6 +88,11 @@ def activated(chosen: Backend) -> Iterator[Backend]:
         yield chosen
     finally:
         _active.reset(token)
+
+
+def current() -> Backend | None:
+    """The backend of the running authenticated task, if any."""
+    return _active.get()
 
 
 def active() -> Backend:

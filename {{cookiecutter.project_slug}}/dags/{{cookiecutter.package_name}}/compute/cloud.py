@@ -79,6 +79,13 @@ class CloudBackend:
             return planned.execute(blocking=False)
         return planned.sink_parquet(sink_uri)
 
+    def scan_options(self, current: Settings) -> None:
+        # The cluster reads storage with its own credentials: never ship the worker's.
+        return None
+
+    def detach(self, query: InProgress) -> None:
+        return None
+
     def query_id(self, query: InProgress) -> str:
         # In-progress queries expose their id only privately in polars-cloud 0.12.
         return str(getattr(query, "_query_id", "<unknown>"))
