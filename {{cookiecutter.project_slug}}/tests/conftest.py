@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,22 @@ os.environ.update(
 )
 
 pytest_plugins = ["fake_polars_cloud"]
+
+
+def run_dag(dag_id: str, ds: str = "2026-01-01"):
+    """Run a fresh copy of ``dag_id`` with dag.test() for the logical date ``ds``.
+
+    Retries are switched off on the copy (the shipped ones would hold a failing test for
+    minutes of retry delay); the DAG files are not changed. Returns the run and the state
+    of each task.
+    """
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py")).dags[dag_id]
+    for task in dag.tasks:
+        task.retries = 0
+    run = dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC))
+    return run, {ti.task_id: ti.state for ti in run.get_task_instances()}
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -61,6 +78,16 @@ def polars_cloud_connection(monkeypatch: pytest.MonkeyPatch):
         return conn_id
 
     return provide
+
+
+@pytest.fixture
+def local_connection(polars_cloud_connection, monkeypatch, tmp_path) -> Path:
+    """The local backend (no secret), with intermediate results under a fresh directory."""
+    from {{ cookiecutter.package_name }} import settings
+
+    polars_cloud_connection(extra={"backend": "local"})
+    monkeypatch.setenv(settings.env_var("local_root"), str(tmp_path / "intermediate"))
+    return tmp_path / "intermediate"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import polars as pl
 import polars_cloud as pc
 import pytest
 
-from {{ cookiecutter.package_name }} import compute, settings
+from {{ cookiecutter.package_name }} import compute, datasets, settings
 from {{ cookiecutter.package_name }}.auth import authenticate
 from {{ cookiecutter.package_name }}.compute.cloud import ManifestDrift
 
@@ -158,6 +158,19 @@ def test_manifest_drift_says_to_re_register(fake_cloud, current) -> None:
     fake_cloud.ComputeContext.side_effect = ComputeClusterMisspecified("polars 1.0 != 2.0")
     with pytest.raises(ManifestDrift, match="Re-register"):
         run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+
+
+def test_cloud_scans_never_ship_the_workers_storage_credentials(
+    fake_cloud, current, monkeypatch
+) -> None:
+    monkeypatch.setenv(settings.env_var("storage_options"), '{"aws_secret_access_key": "local"}')
+    seen = []
+    monkeypatch.setattr(
+        pl, "scan_parquet", lambda uris, storage_options=None: seen.append(storage_options)
+    )
+
+    run(datasets.scan, "s3://bucket/x/*.parquet")
+    assert seen == [None]
 
 
 def test_helpers_outside_authenticate_say_what_to_do(fake_cloud) -> None:

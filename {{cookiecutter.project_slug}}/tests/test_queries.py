@@ -32,9 +32,9 @@ ORDERS = pl.LazyFrame(
 def test_orders_by_status() -> None:
     expected = pl.DataFrame(
         {"status": ["active", "cancelled", "shipped"], "orders": [3, 1, 1]},
-        schema_overrides={"orders": pl.UInt32},
+        schema_overrides={"orders": pl.UInt64},
     )
-    assert_frame_equal(queries.orders_by_status(ORDERS).collect(), expected, check_dtypes=False)
+    assert_frame_equal(queries.orders_by_status(ORDERS).collect(), expected)
 
 
 def test_revenue_by_category() -> None:
@@ -116,6 +116,15 @@ def test_daily_report_counts_each_sale_once_per_category() -> None:
             "low_stock_products": [2, 1],
             "return_count": [2, 1],
             "late_return_count": [1, 0],
-        }
+        },
+        schema_overrides={
+            name: pl.UInt64
+            for name in (
+                "transaction_count",
+                "low_stock_products",
+                "return_count",
+                "late_return_count",
+            )
+        },
     )
-    assert_frame_equal(report, expected, check_dtypes=False)
+    assert_frame_equal(report, expected)
