@@ -26,13 +26,26 @@ HEAVY_MODULES = ("polars", "polars_cloud")
 
 
 @functools.cache
-def dags_in(path: Path) -> dict:
-    """The DAGs of one file, parsed on their own (a second, independent parse)."""
+def dag_of(path: Path):
+    """The one DAG a file defines, parsed on its own (a second, independent parse).
+
+    One DAG per file, with the file's name as its id: the id in the UI leads to the code.
+    """
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(path))
     assert not bag.import_errors, bag.import_errors
-    return bag.dags
+    assert list(bag.dags) == [path.stem], f"{path.name} must define one DAG, {path.stem!r}"
+    return bag.dags[path.stem]
+
+
+def compute_tasks(dag):
+    """The tasks of ``dag`` that call the compute helpers, with their callable and calls."""
+    for task in dag.tasks:
+        fn = task_callable(task)
+        calls = compute_calls(fn) if fn is not None else set()
+        if calls:
+            yield task, fn, calls
 
 
 def test_dag_folder_imports_without_errors(dagbag) -> None:
@@ -51,37 +64,33 @@ def test_the_dag_processor_skips_the_package(dagbag) -> None:
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_every_file_defines_one_dag_named_after_it(path: Path) -> None:
-    # One DAG per file, with the file's name: the id in the UI leads straight to the code.
-    assert list(dags_in(path)) == [path.stem]
+    assert dag_of(path).dag_id == path.stem
 
 
-def test_dag_ids_are_unique_across_files() -> None:
-    owners: dict[str, list[str]] = {}
-    for path in DAG_FILES:
-        for dag_id in dags_in(path):
-            owners.setdefault(dag_id, []).append(path.name)
-    assert {d: f for d, f in owners.items() if len(f) > 1} == {}
+def test_dag_ids_are_unique_across_files(dagbag) -> None:
+    ids = [dag_of(path).dag_id for path in DAG_FILES]
+    assert len(ids) == len(set(ids)) == len(dagbag.dags)
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_tags_come_from_the_approved_list(path: Path) -> None:
-    for dag_id, dag in dags_in(path).items():
-        assert dag.tags, f"{dag_id} has no tags"
-        assert set(dag.tags) <= dag_policy.APPROVED_TAGS, (
-            f"{dag_id} uses unapproved tags {sorted(set(dag.tags) - dag_policy.APPROVED_TAGS)}; "
-            "add them to tests/dag_policy.py if they are intended"
-        )
+    dag = dag_of(path)
+    assert dag.tags, f"{dag.dag_id} has no tags"
+    assert set(dag.tags) <= dag_policy.APPROVED_TAGS, (
+        f"{dag.dag_id} uses unapproved tags {sorted(set(dag.tags) - dag_policy.APPROVED_TAGS)}; "
+        "add them to tests/dag_policy.py if they are intended"
+    )
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_every_task_has_an_owner_and_retries(path: Path) -> None:
-    for dag_id, dag in dags_in(path).items():
-        for task in dag.tasks:
-            assert task.owner and task.owner != "airflow", f"{dag_id}.{task.task_id} has no owner"
-            retries = task.retries or 0
-            assert retries >= dag_policy.MIN_RETRIES, (
-                f"{dag_id}.{task.task_id} retries {retries} < {dag_policy.MIN_RETRIES}"
-            )
+    for task in dag_of(path).tasks:
+        where = f"{path.stem}.{task.task_id}"
+        assert task.owner and task.owner != "airflow", f"{where} has no owner"
+        retries = task.retries or 0
+        assert retries >= dag_policy.MIN_RETRIES, (
+            f"{where} retries {retries} < {dag_policy.MIN_RETRIES}"
+        )
 
 
 def test_start_dates_are_static(dagbag, fresh_parse) -> None:
@@ -94,18 +103,18 @@ def test_start_dates_are_static(dagbag, fresh_parse) -> None:
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_catchup_is_off_unless_allowed(path: Path) -> None:
-    for dag_id, dag in dags_in(path).items():
-        if dag_id not in dag_policy.CATCHUP_ALLOWED:
-            assert dag.catchup is False, f"{dag_id}: set catchup=False or allow it in dag_policy"
+    dag = dag_of(path)
+    if dag.dag_id not in dag_policy.CATCHUP_ALLOWED:
+        assert dag.catchup is False, f"{dag.dag_id}: set catchup=False or allow it in dag_policy"
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_no_cycles(path: Path) -> None:
-    for dag_id, dag in dags_in(path).items():
-        done: set[str] = set()
-        for task_id in dag.task_dict:
-            _visit(dag, task_id, (), done)
-        assert done == set(dag.task_dict), dag_id
+    dag = dag_of(path)
+    done: set[str] = set()
+    for task_id in dag.task_dict:
+        _visit(dag, task_id, (), done)
+    assert done == set(dag.task_dict)
 
 
 def _visit(dag, task_id: str, path: tuple[str, ...], done: set[str]) -> None:
@@ -119,30 +128,25 @@ def _visit(dag, task_id: str, path: tuple[str, ...], done: set[str]) -> None:
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_tasks_using_polars_cloud_are_authenticated(path: Path) -> None:
-    for dag_id, dag in dags_in(path).items():
-        for task in dag.tasks:
-            fn = task_callable(task)
-            if fn is not None and compute_calls(fn):
-                assert is_authenticated(fn), (
-                    f"{dag_id}.{task.task_id} calls the compute helpers without @authenticate "
-                    "(put it right under @task)"
-                )
+    for task, fn, _ in compute_tasks(dag_of(path)):
+        assert is_authenticated(fn), (
+            f"{path.stem}.{task.task_id} calls the compute helpers without @authenticate "
+            "(put it right under @task)"
+        )
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_every_cluster_a_dag_starts_is_bounded(path: Path) -> None:
     """Cost guard: nothing may leave a cluster running until its idle timeout by accident."""
-    for dag_id, dag in dags_in(path).items():
-        for task in dag.tasks:
-            fn = task_callable(task)
-            calls = compute_calls(fn) if fn is not None else set()
-            if calls & STARTS_A_CLUSTER:
-                assert _bounded(dag, task, calls, clusters(fn)), (
-                    f"{dag_id}.{task.task_id} starts a cluster nothing stops. Put "
-                    "tasks.shutdown_cluster() for its manifest downstream, use "
-                    "compute.immediate_shutdown(), or - fire-and-forget only - give its Specs an "
-                    f"idle_timeout_mins <= {dag_policy.MAX_FIRE_AND_FORGET_IDLE_MINS}."
-                )
+    dag = dag_of(path)
+    for task, fn, calls in compute_tasks(dag):
+        if calls & STARTS_A_CLUSTER:
+            assert _bounded(dag, task, calls, clusters(fn)), (
+                f"{dag.dag_id}.{task.task_id} starts a cluster nothing stops. Put "
+                "tasks.shutdown_cluster() for its manifest downstream, use "
+                "compute.immediate_shutdown(), or - fire-and-forget only - give its Specs an "
+                f"idle_timeout_mins <= {dag_policy.MAX_FIRE_AND_FORGET_IDLE_MINS}."
+            )
 
 
 def _bounded(dag, task, calls: set[str], used: list) -> bool:
