@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import bake_ok, run_in
+from conftest import bake_ok, clean_env, run_in
 
 EXAMPLE_DAGS = {
     "single_query_awaited.py",
@@ -60,9 +62,17 @@ def test_default_bake_has_the_promised_layout(default_project: Path) -> None:
         "dags/.airflowignore",
         "tests/test_dag_integrity.py",
         "tests/dag_policy.py",
+        "manifests.toml",
     ):
         assert (default_project / relative).is_file(), relative
-    for module in ("auth.py", "settings.py", "queries.py", "datasets.py", "compute/cloud.py"):
+    for module in (
+        "auth.py",
+        "settings.py",
+        "queries.py",
+        "datasets.py",
+        "compute/cloud.py",
+        "manifests/__main__.py",
+    ):
         assert (package / module).is_file(), module
     assert {p.name for p in (default_project / "dags").glob("*.py")} == EXAMPLE_DAGS
 
@@ -113,6 +123,26 @@ def test_the_baked_projects_own_suite_passes(baked) -> None:
     result = run_in(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cookies")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert " passed" in result.stdout
+
+
+def test_the_manifests_command_runs_from_the_project_root(default_project: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "polars_cloud_pipelines.manifests", "--dry-run"],
+        cwd=default_project,
+        env=clean_env(PYTHONPATH="dags"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "airflow-production  would register workspace=playground cpus=8 memory=16 "
+        "cluster_size=1 idle_timeout_mins=10",
+        "1 manifest: 1 would register",
+    ]
+    makefile = (default_project / "Makefile").read_text()
+    assert "uv run python -m polars_cloud_pipelines.manifests $(ARGS)" in makefile
+    assert "uv run python -m polars_cloud_pipelines.manifests --check" in makefile
 
 
 def test_generated_pins_match_the_environment_that_tests_them(default_project: Path) -> None:
