@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import bake_ok, clean_env, run_in
+from conftest import DEFAULTS, bake_ok, clean_env, run_in
 
 EXAMPLE_DAGS = {
     "single_query_awaited.py",
@@ -83,6 +83,32 @@ def test_examples_follow_the_option(baked) -> None:
     assert dags == (EXAMPLE_DAGS if options.include_example_dags else MINIMAL_DAGS)
 
 
+BACKEND_TESTS = {
+    "environment": "test_secrets_environment.py",
+    "aws-secrets-manager": "test_secrets_aws.py",
+    "hashicorp-vault": "test_secrets_vault.py",
+    "gcp-secret-manager": "test_secrets_gcp.py",
+}
+BACKEND_SETTINGS = {"secrets-backend.env", "airflow-secrets.cfg"}
+
+
+def test_only_the_chosen_secrets_backend_is_wired(baked) -> None:
+    options, project = baked
+    tests = {p.name for p in (project / "tests").glob("test_secrets_*.py")}
+    assert tests == {"test_secrets_hygiene.py", BACKEND_TESTS[options.secrets_backend]}
+    root = {p.name for p in project.iterdir()}
+    if options.secrets_backend == "environment":
+        assert ".env.example" in root and not BACKEND_SETTINGS & root
+    else:
+        assert root >= BACKEND_SETTINGS and ".env.example" not in root
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    providers = [d for d in dependencies if d.startswith("apache-airflow-providers-")]
+    expected = DEFAULTS["_secrets_backends"].get(options.secrets_backend, {}).get("provider")
+    assert providers == ([expected] if expected else [])
+
+
 def test_nothing_is_left_unrendered(baked) -> None:
     _, project = baked
     leftovers = [
@@ -152,4 +178,7 @@ def test_generated_pins_match_the_environment_that_tests_them(default_project: P
     dependencies = project["dependencies"]
     pins = dict(dep.split("==") for dep in dependencies if "==" in dep)
     assert pins.keys() >= {"apache-airflow", "polars", "polars-cloud"}
+    for backend in DEFAULTS["_secrets_backends"].values():  # the provider each backend adds
+        name, pin = backend["provider"].split("==")
+        pins[name] = pin
     assert {name: version(name) for name in pins} == pins

@@ -25,7 +25,7 @@ os.environ.update(
     }
 )
 
-pytest_plugins = ["fake_polars_cloud"]
+pytest_plugins = ["fake_polars_cloud", "secrets_backend_settings"]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
