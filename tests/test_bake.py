@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import bake_ok, run_in
+from conftest import DEFAULTS, bake_ok, clean_env, run_in
 
 EXAMPLE_DAGS = {
     "single_query_awaited.py",
@@ -60,9 +62,17 @@ def test_default_bake_has_the_promised_layout(default_project: Path) -> None:
         "dags/.airflowignore",
         "tests/test_dag_integrity.py",
         "tests/dag_policy.py",
+        "manifests.toml",
     ):
         assert (default_project / relative).is_file(), relative
-    for module in ("auth.py", "settings.py", "queries.py", "datasets.py", "compute/cloud.py"):
+    for module in (
+        "auth.py",
+        "settings.py",
+        "queries.py",
+        "datasets.py",
+        "compute/cloud.py",
+        "manifests/__main__.py",
+    ):
         assert (package / module).is_file(), module
     assert {p.name for p in (default_project / "dags").glob("*.py")} == EXAMPLE_DAGS
 
@@ -71,6 +81,32 @@ def test_examples_follow_the_option(baked) -> None:
     options, project = baked
     dags = {p.name for p in (project / "dags").glob("*.py")}
     assert dags == (EXAMPLE_DAGS if options.include_example_dags else MINIMAL_DAGS)
+
+
+BACKEND_TESTS = {
+    "environment": "test_secrets_environment.py",
+    "aws-secrets-manager": "test_secrets_aws.py",
+    "hashicorp-vault": "test_secrets_vault.py",
+    "gcp-secret-manager": "test_secrets_gcp.py",
+}
+BACKEND_SETTINGS = {"secrets-backend.env", "airflow-secrets.cfg"}
+
+
+def test_only_the_chosen_secrets_backend_is_wired(baked) -> None:
+    options, project = baked
+    tests = {p.name for p in (project / "tests").glob("test_secrets_*.py")}
+    assert tests == {"test_secrets_hygiene.py", BACKEND_TESTS[options.secrets_backend]}
+    root = {p.name for p in project.iterdir()}
+    if options.secrets_backend == "environment":
+        assert ".env.example" in root and not BACKEND_SETTINGS & root
+    else:
+        assert root >= BACKEND_SETTINGS and ".env.example" not in root
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    providers = [d for d in dependencies if d.startswith("apache-airflow-providers-")]
+    expected = DEFAULTS["_secrets_backends"].get(options.secrets_backend, {}).get("provider")
+    assert providers == ([expected] if expected else [])
 
 
 def test_nothing_is_left_unrendered(baked) -> None:
@@ -115,6 +151,26 @@ def test_the_baked_projects_own_suite_passes(baked) -> None:
     assert " passed" in result.stdout
 
 
+def test_the_manifests_command_runs_from_the_project_root(default_project: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "polars_cloud_pipelines.manifests", "--dry-run"],
+        cwd=default_project,
+        env=clean_env(PYTHONPATH="dags"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "airflow-production  would register workspace=playground cpus=8 memory=16 "
+        "cluster_size=1 idle_timeout_mins=10",
+        "1 manifest: 1 would register",
+    ]
+    makefile = (default_project / "Makefile").read_text()
+    assert "uv run python -m polars_cloud_pipelines.manifests $(ARGS)" in makefile
+    assert "uv run python -m polars_cloud_pipelines.manifests --check" in makefile
+
+
 def test_generated_pins_match_the_environment_that_tests_them(default_project: Path) -> None:
     from importlib.metadata import version
 
@@ -122,4 +178,7 @@ def test_generated_pins_match_the_environment_that_tests_them(default_project: P
     dependencies = project["dependencies"]
     pins = dict(dep.split("==") for dep in dependencies if "==" in dep)
     assert pins.keys() >= {"apache-airflow", "polars", "polars-cloud"}
+    for backend in DEFAULTS["_secrets_backends"].values():  # the provider each backend adds
+        name, pin = backend["provider"].split("==")
+        pins[name] = pin
     assert {name: version(name) for name in pins} == pins

@@ -26,7 +26,7 @@ os.environ.update(
     }
 )
 
-pytest_plugins = ["fake_polars_cloud"]
+pytest_plugins = ["fake_polars_cloud", "secrets_backend_settings"]
 
 
 def run_dag(dag_id: str, ds: str = "2026-01-01"):

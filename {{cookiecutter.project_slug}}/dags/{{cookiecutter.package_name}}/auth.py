@@ -108,3 +108,14 @@ def _require_credentials(connection: Any, conn_id: str) -> None:
             f"Airflow connection {conn_id!r} has no {' and no '.join(missing)}. "
             + how_to_create(conn_id)
         )
+
+
+def service_account(conn_id: str) -> tuple[str, str]:
+    """The client id and secret stored in connection ``conn_id``, for code outside a task.
+
+    Found the way a task finds it (secrets backend, then ``AIRFLOW_CONN_*``); raises
+    ``ConnectionProblem`` naming what is missing.
+    """
+    connection = _get_connection(conn_id)
+    _require_credentials(connection, conn_id)
+    return connection.login, connection.password

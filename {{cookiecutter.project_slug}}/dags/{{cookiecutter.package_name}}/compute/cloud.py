@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars_cloud as pc
-from polars_cloud.polars_cloud import ComputeClusterMisspecified
+from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
 
 from {{ cookiecutter.package_name }}.compute.backend import Outcome
 from {{ cookiecutter.package_name }}.compute.clusters import SINGLE_NODE, Cluster, Manifest, Mode
-from {{ cookiecutter.package_name }}.compute.errors import ComputeError, QueryFailed, QueryTimedOut
+from {{ cookiecutter.package_name }}.compute.errors import (
+    ComputeError,
+    ManifestDrift,
+    ManifestNotRegistered,
+    QueryFailed,
+    QueryTimedOut,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -29,10 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 InProgress = pc.DirectQuery | pc.ProxyQuery
-
-
-class ManifestDrift(ComputeError):
-    """The worker's polars or Python version differs from the one the manifest recorded."""
 
 
 class CloudBackend:
@@ -54,14 +56,7 @@ class CloudBackend:
     def connect(self, cluster: Cluster, current: Settings) -> pc.ComputeContext:
         resolved = cluster.resolved(current)
         if isinstance(resolved, Manifest):
-            try:
-                return pc.ComputeContext(workspace=resolved.workspace, name=resolved.name)
-            except ComputeClusterMisspecified as error:
-                raise ManifestDrift(
-                    f"Manifest {resolved.name!r} in workspace {resolved.workspace!r} does not "
-                    f"match this worker: {error}. Re-register the manifests from the worker's "
-                    "environment (make manifests) after every polars or Python upgrade."
-                ) from error
+            return _named_context(resolved.workspace, resolved.name)
         return pc.ComputeContext(
             workspace=resolved.workspace,
             cpus=resolved.cpus,
@@ -115,6 +110,22 @@ class CloudBackend:
         return True
 
 
+def _named_context(workspace: str, name: str) -> pc.ComputeContext:
+    """Look the manifest up; this is where Polars Cloud compares the recorded versions."""
+    try:
+        return pc.ComputeContext(workspace=workspace, name=name)
+    except ComputeClusterMisspecified as error:
+        raise ManifestDrift(
+            f"Manifest {name!r} in workspace {workspace!r} does not match this worker: {error}. "
+            "Re-register the manifests from the worker's environment (make manifests) after "
+            "every polars or Python upgrade."
+        ) from error
+    except NotFoundError as error:
+        raise ManifestNotRegistered(
+            f"No manifest {name!r} is registered in workspace {workspace!r} ({error})"
+        ) from error
+
+
 def _raise_failure(result: pc.QueryResult, query_id: str) -> None:
     status = result.status.name
     if result.status == pc.QueryStatus.FAILED:
@@ -149,3 +160,39 @@ def _polars_timeout(seconds: float | None) -> Iterator[None]:
             os.environ.pop("POLARS_TIMEOUT_MS", None)
         else:
             os.environ["POLARS_TIMEOUT_MS"] = previous
+
+
+class ManifestRegistry:
+    """Read, register and unregister named manifests (used by ``python -m ...manifests``)."""
+
+    def authenticate_from_environment(self) -> None:
+        """Log in with POLARS_CLOUD_CLIENT_ID/_SECRET or POLARS_CLOUD_ACCESS_TOKEN."""
+        pc.authenticate(interactive=False)
+
+    def read(self, workspace: str, name: str) -> dict[str, Any]:
+        """What Polars Cloud holds for ``name``, keyed like ``manifests.toml``.
+
+        Raises ``ManifestNotRegistered``, or ``ManifestDrift`` when the recorded polars or
+        Python version differs from this environment's. Only the fields polars-cloud 0.12
+        reads back are returned: labels and requirements are not.
+        """
+        context = _named_context(workspace, name)
+        registered = {
+            "cpus": context.cpus,
+            "memory_gb": context.memory,
+            "instance_type": context.instance_type,
+            "storage_gb": context.storage,
+            "cluster_size": context.cluster_size,
+            "connection_mode": context.connection_mode,
+            "env_vars": dict(context.env_vars or {}),
+        }
+        # polars-cloud 0.12 reads the idle timeout back but keeps it private.
+        if hasattr(context, "_idle_timeout_mins"):
+            registered["idle_timeout_mins"] = context._idle_timeout_mins
+        return registered
+
+    def register(self, name: str, arguments: Mapping[str, Any]) -> None:
+        pc.ComputeContext(**arguments).register(name)
+
+    def unregister(self, workspace: str, name: str) -> None:
+        _named_context(workspace, name).unregister()

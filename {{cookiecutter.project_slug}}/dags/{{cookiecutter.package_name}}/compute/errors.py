@@ -31,3 +31,11 @@ class QueryTimedOut(ComputeError):
 
 class NotAuthenticated(ComputeError):
     """A compute helper was called outside a function decorated with ``@authenticate``."""
+
+
+class ManifestDrift(ComputeError):
+    """The worker's polars or Python version differs from the one the manifest recorded."""
+
+
+class ManifestNotRegistered(ComputeError):
+    """No manifest of that name is registered in the workspace."""
