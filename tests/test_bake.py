@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,22 +27,35 @@ SECRETS_BACKENDS = ("environment", "aws-secrets-manager", "hashicorp-vault", "gc
 class Options:
     secrets_backend: str
     include_example_dags: bool
+    ci: str = "github-actions"
 
     @property
     def id(self) -> str:
-        return f"{self.secrets_backend}-{'examples' if self.include_example_dags else 'minimal'}"
+        ci = "" if self.ci == "github-actions" else f"-{self.ci}"
+        return (
+            f"{self.secrets_backend}-{'examples' if self.include_example_dags else 'minimal'}{ci}"
+        )
 
     def context(self) -> dict[str, object]:
         return {
             "secrets_backend": self.secrets_backend,
             "include_example_dags": self.include_example_dags,
+            "ci": self.ci,
         }
 
 
 MATRIX = [Options(backend, examples) for backend in SECRETS_BACKENDS for examples in (True, False)]
 
+# ci only decides which CI file is written: a few extra bakes get the file checks below, and
+# the (slow) baked suite runs once per MATRIX case only.
+CI_FILES = {"github-actions": ".github/workflows/ci.yml", "gitlab-ci": ".gitlab-ci.yml"}
+CI_CASES = [
+    Options("aws-secrets-manager", True, ci="gitlab-ci"),
+    Options("hashicorp-vault", False, ci="none"),
+]
 
-@pytest.fixture(scope="module", params=MATRIX, ids=lambda o: o.id)
+
+@pytest.fixture(scope="module", params=MATRIX + CI_CASES, ids=lambda o: o.id)
 def baked(request, cookies_session) -> tuple[Options, Path]:
     return request.param, bake_ok(cookies_session, **request.param.context())
 
@@ -71,6 +85,14 @@ def test_examples_follow_the_option(baked) -> None:
     options, project = baked
     dags = {p.name for p in (project / "dags").glob("*.py")}
     assert dags == (EXAMPLE_DAGS if options.include_example_dags else MINIMAL_DAGS)
+
+
+def test_ci_files_follow_the_option(baked) -> None:
+    options, project = baked
+    written = {path for path in CI_FILES.values() if (project / path).is_file()}
+    assert written == ({CI_FILES[options.ci]} if options.ci in CI_FILES else set())
+    if options.ci != "github-actions":
+        assert not (project / ".github").exists(), "no empty folder is left behind"
 
 
 def test_nothing_is_left_unrendered(baked) -> None:
@@ -108,6 +130,20 @@ def test_ruff_lint_and_format_are_clean(baked) -> None:
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
+def test_the_secret_scan_finds_nothing(baked) -> None:
+    """What the detect-secrets hook would flag; test fixtures are allow-listed inline."""
+    _, project = baked
+    scan = run_in(project, "detect_secrets", "scan", "--all-files")
+    assert scan.returncode == 0, scan.stderr
+    assert json.loads(scan.stdout)["results"] == {}
+
+
+# The default answers' suite runs in test_project_tooling.py instead, the way the generated CI
+# runs it: in the project's own environment, installed from its lock (a stricter check).
+SUITE_CASES = [options for options in MATRIX if options != Options("environment", True)]
+
+
+@pytest.mark.parametrize("baked", SUITE_CASES, ids=lambda o: o.id, indirect=True)
 def test_the_baked_projects_own_suite_passes(baked) -> None:
     _, project = baked
     result = run_in(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cookies")
