@@ -328,6 +328,16 @@ def test_the_image_installs_the_locked_runtime_dependencies(project: Path, tmp_p
     assert "-e " not in requirements and "file://" not in requirements, "the project stays out"
 
 
+def test_make_requirements_writes_the_runtime_pins_without_airflow(scratch: Path) -> None:
+    ok(run(scratch, ["make", "requirements"]))
+    requirements = (scratch / "requirements.txt").read_text()
+    pinned = dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+)", requirements, re.M))
+    locked = locked_versions(scratch)
+    assert {"polars", "polars-cloud"} <= pinned.keys()
+    assert {name: locked[name] for name in pinned} == pinned
+    assert not pinned.keys() & {"apache-airflow", "sqlalchemy", *dev_group(scratch)}
+
+
 def test_the_image_refuses_a_lock_that_would_replace_its_airflow(project: Path) -> None:
     guard = runs(project, "AIRFLOW_VERSION")
     image_env = {"PATH": f"{project / '.venv' / 'bin'}:{os.environ['PATH']}"}  # the locked env
