@@ -327,6 +327,15 @@ def test_the_image_installs_the_locked_runtime_dependencies(project: Path, tmp_p
     assert "--hash=sha256:" in requirements
     assert "-e " not in requirements and "file://" not in requirements, "the project stays out"
 
+    # A pyproject.toml changed without `uv lock` stops the build.
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("dependencies = [", 'dependencies = ["rich",')
+    )
+    stale = run(tmp_path, runs(project, "uv export"), LOCK_DIR=str(tmp_path))
+    assert stale.returncode != 0
+    assert "needs to be updated" in stale.stderr
+
 
 def test_make_requirements_writes_the_runtime_pins_without_airflow(scratch: Path) -> None:
     ok(run(scratch, ["make", "requirements"]))
