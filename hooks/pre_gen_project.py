@@ -21,6 +21,8 @@ from typing import Any
 
 SECRETS_BACKENDS = ("environment", "aws-secrets-manager", "hashicorp-vault", "gcp-secret-manager")
 
+CI_SYSTEMS = ("github-actions", "gitlab-ci", "none")
+
 # Airflow's cron presets (airflow.sdk.definitions.timetables._cron.CRON_PRESETS) plus @once.
 SCHEDULE_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
 
@@ -175,6 +177,12 @@ def _secrets_backend(value: str) -> str | None:
     return None
 
 
+def _ci(value: str) -> str | None:
+    if value not in CI_SYSTEMS:
+        return f"must be one of {', '.join(CI_SYSTEMS)}"
+    return None
+
+
 def _boolean(value: Any) -> str | None:
     if not isinstance(value, bool):
         return "must be true or false"
@@ -195,6 +203,7 @@ RULES: Mapping[str, Rule] = {
     "schedule": _schedule,
     "secrets_backend": _secrets_backend,
     "include_example_dags": _boolean,
+    "ci": _ci,
 }
 
 

@@ -28,22 +28,35 @@ SECRETS_BACKENDS = ("environment", "aws-secrets-manager", "hashicorp-vault", "gc
 class Options:
     secrets_backend: str
     include_example_dags: bool
+    ci: str = "github-actions"
 
     @property
     def id(self) -> str:
-        return f"{self.secrets_backend}-{'examples' if self.include_example_dags else 'minimal'}"
+        ci = "" if self.ci == "github-actions" else f"-{self.ci}"
+        return (
+            f"{self.secrets_backend}-{'examples' if self.include_example_dags else 'minimal'}{ci}"
+        )
 
     def context(self) -> dict[str, object]:
         return {
             "secrets_backend": self.secrets_backend,
             "include_example_dags": self.include_example_dags,
+            "ci": self.ci,
         }
 
 
 MATRIX = [Options(backend, examples) for backend in SECRETS_BACKENDS for examples in (True, False)]
 
+# ci only decides which CI file is written: a few extra bakes get the file checks below, and
+# the (slow) baked suite runs once per MATRIX case only.
+CI_FILES = {"github-actions": ".github/workflows/ci.yml", "gitlab-ci": ".gitlab-ci.yml"}
+CI_CASES = [
+    Options("aws-secrets-manager", True, ci="gitlab-ci"),
+    Options("hashicorp-vault", False, ci="none"),
+]
 
-@pytest.fixture(scope="module", params=MATRIX, ids=lambda o: o.id)
+
+@pytest.fixture(scope="module", params=MATRIX + CI_CASES, ids=lambda o: o.id)
 def baked(request, cookies_session) -> tuple[Options, Path]:
     return request.param, bake_ok(cookies_session, **request.param.context())
 
@@ -109,6 +122,14 @@ def test_only_the_chosen_secrets_backend_is_wired(baked) -> None:
     assert providers == ([expected] if expected else [])
 
 
+def test_ci_files_follow_the_option(baked) -> None:
+    options, project = baked
+    written = {path for path in CI_FILES.values() if (project / path).is_file()}
+    assert written == ({CI_FILES[options.ci]} if options.ci in CI_FILES else set())
+    if options.ci != "github-actions":
+        assert not (project / ".github").exists(), "no empty folder is left behind"
+
+
 def test_nothing_is_left_unrendered(baked) -> None:
     _, project = baked
     leftovers = [
@@ -144,6 +165,26 @@ def test_ruff_lint_and_format_are_clean(baked) -> None:
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
+# Test fixtures (dummy credentials) depend on the secrets backend, not on the example DAGs.
+@pytest.mark.parametrize(
+    "baked", [o for o in MATRIX if o.include_example_dags], ids=lambda o: o.id, indirect=True
+)
+def test_the_secret_scan_finds_nothing(baked) -> None:
+    """The detect-secrets hook, with the shipped baseline, over every generated file: test
+    fixtures are allow-listed inline, the secrets-backend settings by the baseline."""
+    _, project = baked
+    files = [str(p.relative_to(project)) for p in text_files(project)]
+    hook = ("detect_secrets.pre_commit_hook", "--baseline", ".secrets.baseline")
+    scan = run_in(project, *hook, *files)
+    assert scan.returncode == 0, scan.stdout + scan.stderr
+
+
+# The default answers' suite runs in test_project_tooling.py instead, the way the generated CI
+# runs it: in the project's own environment, installed from its lock (a stricter check).
+SUITE_CASES = [options for options in MATRIX if options != Options("environment", True)]
+
+
+@pytest.mark.parametrize("baked", SUITE_CASES, ids=lambda o: o.id, indirect=True)
 def test_the_baked_projects_own_suite_passes(baked) -> None:
     _, project = baked
     result = run_in(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cookies")

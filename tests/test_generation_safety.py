@@ -26,6 +26,7 @@ REFUSED = [
     ("schedule", "every day"),
     ("secrets_backend", "keepass"),
     ("include_example_dags", "maybe"),
+    ("ci", "jenkins"),
 ]
 
 
@@ -60,7 +61,7 @@ PAYLOAD = f"__import__('pathlib').Path('{MARKER}').touch()"
 HOSTILE = {
     "project_name": f'Bobby"; {PAYLOAD}; x="',
     "description": f"Quotes ' \" ''' \"\"\" and \\ back\\\\slashes, {{{{ 7 * 7 }}}}, {PAYLOAD}",
-    "author_name": "O'Brien \"The \\ Hacker\" </script> é",
+    "author_name": 'O\'Brien "The \\ Hacker" </script> é',
 }
 
 
@@ -68,7 +69,9 @@ def _markers(*roots: Path) -> list[Path]:
     return [p for root in roots for p in root.rglob(f"*{MARKER}*")]
 
 
-def test_hostile_free_text_executes_nothing_and_still_parses(cookies, tmp_path, monkeypatch) -> None:
+def test_hostile_free_text_executes_nothing_and_still_parses(
+    cookies, tmp_path, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     project = bake_ok(cookies, **HOSTILE)
 

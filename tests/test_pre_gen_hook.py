@@ -18,6 +18,7 @@ VALID = {
     "project_slug": "polars-cloud-pipelines",
     "package_name": "polars_cloud_pipelines",
     "secrets_backend": "environment",
+    "ci": "github-actions",
 }
 
 
@@ -49,6 +50,8 @@ def test_the_hook_reads_answers_as_json_not_as_code() -> None:
         ("schedule", "0 0 1 JAN,JUL *"),
         ("secrets_backend", "gcp-secret-manager"),
         ("include_example_dags", False),
+        ("ci", "gitlab-ci"),
+        ("ci", "none"),
     ],
 )
 def test_valid_answers_pass(field, value) -> None:
@@ -86,6 +89,8 @@ INVALID = [
     ("schedule", "0 0 * * 8", "cron expression"),
     ("secrets_backend", "keepass", "one of environment"),
     ("include_example_dags", "maybe", "true or false"),
+    ("ci", "jenkins", "one of github-actions, gitlab-ci, none"),
+    ("ci", "GitHub Actions", "one of github-actions"),
 ]
 
 
@@ -152,3 +157,8 @@ def test_main_reports_every_problem_and_exits_non_zero(capsys, monkeypatch) -> N
     ]
     monkeypatch.setattr(hook.json, "loads", lambda _: VALID)
     assert hook.main() == 0
+
+
+def test_the_ci_choices_are_the_prompts_choices() -> None:
+    assert list(hook.CI_SYSTEMS) == DEFAULTS["ci"]
+    assert set(DEFAULTS["__prompts__"]["ci"]) == {"__prompt__", *DEFAULTS["ci"]}

@@ -93,6 +93,9 @@ def local_connection(polars_cloud_connection, monkeypatch, tmp_path) -> Path:
 @pytest.fixture
 def cloud_connection(polars_cloud_connection) -> dict[str, str]:
     """A complete cloud connection with dummy service-account credentials."""
-    credentials = {"login": "client-id-for-tests", "password": "client-secret-for-tests"}
+    credentials = {
+        "login": "client-id-for-tests",
+        "password": "client-secret-for-tests",  # pragma: allowlist secret
+    }
     polars_cloud_connection(**credentials)
     return credentials

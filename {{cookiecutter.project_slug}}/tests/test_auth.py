@@ -58,7 +58,7 @@ def test_missing_connection_says_which_and_how_to_create_it(fake_cloud, monkeypa
 @pytest.mark.parametrize(
     ("fields", "missing"),
     [
-        ({"password": "only-a-secret"}, "login (client id)"),
+        ({"password": "only-a-secret"}, "login (client id)"),  # pragma: allowlist secret
         ({"login": "only-an-id"}, "password (client secret)"),
         ({}, "login (client id) and no password (client secret)"),
     ],
@@ -80,7 +80,11 @@ def test_connection_problems_do_not_burn_retries() -> None:
 
 
 def test_unknown_backend_in_the_extra_is_refused(fake_cloud, polars_cloud_connection) -> None:
-    polars_cloud_connection(login="id", password="secret", extra={"backend": "gpu-farm"})
+    polars_cloud_connection(
+        login="id",
+        password="secret",  # pragma: allowlist secret
+        extra={"backend": "gpu-farm"},
+    )
     with pytest.raises(ConnectionProblem, match="gpu-farm"):
         active_backend_name()
 

@@ -32,7 +32,7 @@ def s3(tmp_path_factory, airflow_db):
     endpoint = f"http://{host}:{port}"
     credentials = {
         "AWS_ACCESS_KEY_ID": "moto-test-key",
-        "AWS_SECRET_ACCESS_KEY": "moto-test-secret",
+        "AWS_SECRET_ACCESS_KEY": "moto-test-secret",  # pragma: allowlist secret
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": endpoint,

@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }}.manifests.__main__ import (
 
 CREDENTIALS = {
     "POLARS_CLOUD_CLIENT_ID": "client-id-for-tests",
-    "POLARS_CLOUD_CLIENT_SECRET": "client-secret-for-tests",
+    "POLARS_CLOUD_CLIENT_SECRET": "client-secret-for-tests",  # pragma: allowlist secret
 }
 TWO_MANIFESTS = """
     workspace = "analytics"

@@ -4,8 +4,10 @@ settings are checked for credential kwargs by the backend's own test.)"""
 from __future__ import annotations
 
 import re
+import shlex
 
 from conftest import PROJECT_ROOT
+from secrets_backend_settings import ENV_FILE, env_file_values
 
 SKIPPED = {".venv", ".git", "tests", "__pycache__", ".pytest_cache", ".ruff_cache", "logs"}
 # A value given to a credential field in JSON, an env line or a command line:
@@ -29,7 +31,8 @@ def credential_values(text: str) -> list[str]:
 
 
 def test_the_credential_scan_finds_a_planted_secret() -> None:
-    assert credential_values('{"password": "s3cr3t-value"}') == ["s3cr3t-value"]
+    planted = '{"password": "s3cr3t-value"}'  # pragma: allowlist secret
+    assert credential_values(planted) == ["s3cr3t-value"]
     assert credential_values("vault kv put secret/x password=hunter22") == ["hunter22"]
     assert credential_values("POLARS_CLOUD_CLIENT_SECRET=abc123") == ["abc123"]
 
@@ -42,3 +45,22 @@ def test_credentials_in_shipped_files_are_placeholders() -> None:
         if not value.startswith("<")
     }
     assert found == set()
+
+
+def dockerfile_env() -> dict[str, str]:
+    """The image's ENV settings, read as docker reads them (continuations, quotes)."""
+    text = (PROJECT_ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            for item in shlex.split(line.removeprefix("ENV ")):
+                key, _, value = item.partition("=")
+                values[key] = value
+    return values
+
+
+def test_the_image_looks_up_the_connection_where_the_deployment_settings_say() -> None:
+    image = dockerfile_env()
+    assert not [key for key in image if key.startswith("AIRFLOW_CONN_")], "never bake it in"
+    backend = {key: value for key, value in image.items() if "SECRETS" in key}
+    assert backend == (env_file_values() if ENV_FILE.exists() else {})
