@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -106,6 +108,24 @@ def test_a_query_past_the_timeout_is_cancelled_and_leaves_nothing(
     with pytest.raises(compute.QueryTimedOut, match=r"local-\w+ did not finish within 0.001 s"):
         run(compute.sink, slow, str(target), on=compute.Manifest())
     assert not target.parent.exists() or files_under(target.parent) == []
+
+
+def test_an_execution_timeout_cancels_the_query_and_leaves_nothing(local_connection, target):
+    """Airflow's execution_timeout interrupts the task with SIGALRM while it waits: the query
+    must stop and its staging files go, or a retry would race it for the same partition."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow.sdk.execution_time.timeout import timeout
+
+    rows = pl.LazyFrame({"x": range(3_000)})
+    slow = rows.join(rows, how="cross").sort("x")  # far more than the 0.2 s allowed
+
+    with pytest.raises(AirflowTaskTimeout) as caught, timeout(0.2):
+        run(compute.sink, slow, str(target), on=compute.Manifest())
+
+    notes = getattr(caught.value, "__notes__", [])
+    assert any(re.fullmatch(r"Polars query local-\w+ was cancelled\.", note) for note in notes)
+    assert [t.name for t in threading.enumerate() if t.name.startswith("polars-local-")] == []
+    assert not target.parent.exists() or list(target.parent.iterdir()) == []
 
 
 def test_fire_and_forget_finishes_locally_and_only_logs_a_failure(

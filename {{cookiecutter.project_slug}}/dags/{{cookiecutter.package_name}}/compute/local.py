@@ -15,7 +15,7 @@ import functools
 import logging
 import re
 import shutil
-import time
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PART = "part-0.parquet"
-_POLL_S = 0.005
+_CANCEL_GRACE_S = 30.0
+"""How long a cancelled query may take to stop writing before its files are removed."""
 
 
 @dataclass
@@ -57,7 +58,7 @@ class LocalQuery:
     abort: Callable[[], None] = _nothing
     running: Any = None  # polars' in-process query handle
     error: BaseException | None = None
-    started: float = field(default_factory=time.monotonic)
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 class LocalBackend:
@@ -89,22 +90,28 @@ class LocalBackend:
             query.running = plan.collect(background=True)
         except Exception as error:  # a plan that cannot even start fails like a query
             query.error = error
+            query.done.set()
+        else:
+            threading.Thread(
+                target=_collect, args=(query,), name=f"polars-{query_id}", daemon=True
+            ).start()
         return query
 
     def query_id(self, query: LocalQuery) -> str:
         return query.query_id
 
     def wait(self, query: LocalQuery, timeout_s: float | None) -> Outcome:
+        # The task waits on an event, not inside Polars: it wakes the moment the query ends,
+        # and Airflow's signals (an execution timeout, a SIGTERM) still interrupt it.
         try:
-            while query.error is None and query.running.fetch() is None:
-                if timeout_s is not None and time.monotonic() - query.started > timeout_s:
-                    _cancel(query)
-                    raise QueryTimedOut(query.query_id, timeout_s)
-                time.sleep(_POLL_S)
-        except QueryTimedOut:
+            finished = query.done.wait(timeout_s)
+        except BaseException as interruption:
+            _cancel(query)
+            interruption.add_note(f"Polars query {query.query_id} was cancelled.")
             raise
-        except Exception as error:
-            query.error = error
+        if not finished:
+            _cancel(query)
+            raise QueryTimedOut(query.query_id, timeout_s or 0)
         if query.error is not None:
             query.abort()
             error = query.error
@@ -142,12 +149,21 @@ def _new_query(query_id: str, directory: str) -> LocalQuery:
     )
 
 
-def _cancel(query: LocalQuery) -> None:
-    query.running.cancel()
+def _collect(query: LocalQuery) -> None:
+    """Wait for the query in a thread of its own and record how it ended."""
     try:
-        query.running.fetch_blocking()  # let the writer stop before its files are removed
-    except Exception:
-        log.debug("Cancelled query %s stopped", query.query_id)
+        query.running.fetch_blocking()
+    except BaseException as error:
+        query.error = error
+    finally:
+        query.done.set()
+
+
+def _cancel(query: LocalQuery) -> None:
+    if query.running is not None:
+        query.running.cancel()
+        if not query.done.wait(_CANCEL_GRACE_S):  # let the writer stop before the cleanup
+            log.warning("Cancelled query %s is still writing", query.query_id)
     query.abort()
 
 
