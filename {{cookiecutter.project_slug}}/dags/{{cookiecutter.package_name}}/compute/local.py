@@ -12,6 +12,7 @@ an upload visible only once it is complete.
 from __future__ import annotations
 
 import functools
+import glob
 import logging
 import re
 import shutil
@@ -168,12 +169,20 @@ def _cancel(query: LocalQuery) -> None:
 
 
 def _swap_in(staging: Path, final: Path, query_id: str) -> None:
-    """Replace ``final`` with ``staging``: a rerun rewrites its partition, never appends."""
+    """Replace ``final`` with ``staging``: a rerun rewrites its partition, never appends.
+
+    Also clears what earlier writes of this partition left behind when their process was
+    killed mid-write (out of memory, a lost worker) and could not clean up: Polars' globs
+    read dot-folders too, so ``curated/<name>/*/*.parquet`` would see that debris.
+    """
     retired = final.parent / f".{final.name}.{query_id}.retired"
     if final.exists():
         final.rename(retired)
     staging.rename(final)
-    shutil.rmtree(retired, ignore_errors=True)
+    prefix = glob.escape(f".{final.name}.")
+    for suffix in ("retired", "staging"):  # this write's retired folder is one of them
+        for leftover in final.parent.glob(f"{prefix}*.{suffix}"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _intermediate_dir(root: str, query_id: str) -> str:
