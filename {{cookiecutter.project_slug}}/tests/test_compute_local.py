@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -121,11 +122,18 @@ def test_an_execution_timeout_cancels_the_query_and_leaves_nothing(local_connect
     from airflow.sdk.exceptions import AirflowTaskTimeout
     from airflow.sdk.execution_time.timeout import timeout
 
-    rows = pl.LazyFrame({"x": range(3_000)})
-    slow = rows.join(rows, how="cross").sort("x")  # far more than the 0.2 s allowed
+    rows = pl.LazyFrame({"x": range(10_000)})
+    long_write = rows.join(rows, how="cross")  # 100M rows: seconds of writing
 
-    with pytest.raises(AirflowTaskTimeout) as caught, timeout(0.2):
-        run(compute.sink, slow, str(target), on=compute.Manifest())
+    def time_out_once_writing() -> None:  # fire Airflow's timer mid-write, however fast
+        deadline = time.monotonic() + 60
+        while not list(target.parent.glob(".*/*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGALRM)
+
+    threading.Thread(target=time_out_once_writing, name="alarm", daemon=True).start()
+    with pytest.raises(AirflowTaskTimeout) as caught, timeout(120):
+        run(compute.sink, long_write, str(target), on=compute.Manifest())
 
     notes = getattr(caught.value, "__notes__", [])
     assert any(re.fullmatch(r"Polars query local-\w+ was cancelled\.", note) for note in notes)
@@ -141,7 +149,7 @@ import polars as pl
 package, target = sys.argv[1:]
 compute = __import__(f"{package}.compute", fromlist=["compute"])
 local = __import__(f"{package}.compute.local", fromlist=["local"])
-rows = pl.LazyFrame({"x": range(5_000)})
+rows = pl.LazyFrame({"x": range(10_000)})  # 100M rows: seconds of writing
 with compute.backend.activated(local.LocalBackend()):
     compute.sink(rows.join(rows, how="cross"), target, on=compute.Manifest())
 """
