@@ -11,9 +11,10 @@ an upload visible only once it is complete.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import glob
 import logging
+import os
 import re
 import shutil
 import threading
@@ -66,7 +67,7 @@ class LocalBackend:
     name = "local"
 
     def authenticate(self, conn_id: str, login: str | None, password: str | None) -> None:
-        log.info("Local backend: queries run in this process; no Polars Cloud login needed.")
+        return None  # queries run in this process: no Polars Cloud login
 
     def connect(self, cluster: Cluster, current: Settings) -> LocalCluster:
         return LocalCluster(cluster=cluster.resolved(current), settings=current)
@@ -175,14 +176,18 @@ def _swap_in(staging: Path, final: Path, query_id: str) -> None:
     killed mid-write (out of memory, a lost worker) and could not clean up: Polars' globs
     read dot-folders too, so ``curated/<name>/*/*.parquet`` would see that debris.
     """
-    retired = final.parent / f".{final.name}.{query_id}.retired"
-    if final.exists():
-        final.rename(retired)
+    with contextlib.suppress(FileNotFoundError):  # a first write has nothing to retire
+        final.rename(final.parent / f".{final.name}.{query_id}.retired")
     staging.rename(final)
-    prefix = glob.escape(f".{final.name}.")
-    for suffix in ("retired", "staging"):  # this write's retired folder is one of them
-        for leftover in final.parent.glob(f"{prefix}*.{suffix}"):
-            shutil.rmtree(leftover, ignore_errors=True)
+    prefix = f".{final.name}."
+    with os.scandir(final.parent) as entries:  # this write's retired folder is one of them
+        leftovers = [
+            entry.path
+            for entry in entries
+            if entry.name.startswith(prefix) and entry.name.endswith((".retired", ".staging"))
+        ]
+    for leftover in leftovers:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _intermediate_dir(root: str, query_id: str) -> str:
