@@ -5,7 +5,7 @@ Cloud connection set to ``{"backend": "local"}``, as
 ``python throughput_child.py PACKAGE DATA_ROOT REPS ROWS...``; prints one JSON object.
 
 For each row count it writes the project's sample data (``dev/sample_data.py``), then runs
-two of the project's queries both ways on the same LazyFrame:
+three of the project's queries both ways on the same LazyFrame:
 
 - helper: a function decorated with the project's ``@authenticate`` calling ``compute.sink``
   to a fresh ``ds=`` partition, as a DAG task does (connection lookup, staging directory,
@@ -26,8 +26,18 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-# query builder -> the input dataset it reads
-QUERIES = {"revenue_by_category": "orders", "sales_with_revenue": "sales"}
+# The queries, from the project's builders over its sample inputs: an aggregation that
+# writes 8 rows, a projection that writes every row, and the complete pipeline's report
+# (three inputs joined and aggregated). Rates count the generated rows (orders or sales).
+QUERIES = {
+    "revenue_by_category": lambda q, d: q.revenue_by_category(d.source("orders")),
+    "sales_with_revenue": lambda q, d: q.sales_with_revenue(d.source("sales")),
+    "daily_report": lambda q, d: q.daily_report(
+        q.sales_with_revenue(d.source("sales")),
+        q.inventory_with_low_stock(d.source("inventory")),
+        q.returns_with_days(d.source("returns")),
+    ),
+}
 
 
 def main() -> None:
@@ -47,8 +57,8 @@ def main() -> None:
     for rows in row_counts:
         shutil.rmtree(data_root, ignore_errors=True)
         sample_data.write(str(data_root), rows=rows)
-        for query_name, source in QUERIES.items():
-            lf = getattr(queries, query_name)(datasets.source(source))
+        for query_name, build in QUERIES.items():
+            lf = build(queries, datasets)
             out = data_root / "curated" / query_name
             runs = iter(range(10_000))
 

@@ -25,7 +25,7 @@ PARSED_FILES = [
 ]
 THROUGHPUT = [
     f"local backend vs Polars: {query}, 10k rows"
-    for query in ("revenue_by_category", "sales_with_revenue")
+    for query in ("revenue_by_category", "sales_with_revenue", "daily_report")
 ]
 
 
