@@ -4,45 +4,55 @@ answers execute nothing and still produce files that parse."""
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE, bake_ok
+from test_pre_gen_hook import INVALID, hook
 
-# One per rule family; test_pre_gen_hook.py covers every rule on the validator itself.
-REFUSED = [
-    ("project_slug", "My Project"),
-    ("package_name", "class"),
-    ("polars_cloud_workspace", ""),
-    ("manifest_name", "prod/manifest"),
-    ("polars_cloud_conn_id", "polars-cloud"),
-    ("cpus", "0"),
-    ("memory_gb", "lots"),
-    ("cluster_size", "-1"),
-    ("idle_timeout_mins", "5"),
-    ("data_bucket", "gs://not-s3"),
-    ("data_bucket", "s3://Bad_Bucket"),
-    ("schedule", "every day"),
-    ("secrets_backend", "keepass"),
-    ("include_example_dags", "maybe"),
-    ("ci", "jenkins"),
-]
+# Every invalid answer the validator's own tests use (test_pre_gen_hook.py), fed through a
+# real bake: a clear error naming the field and the value, and nothing on disk.
+REFUSED = INVALID
+# Cookiecutter checks its choice and boolean variables itself, before any hook runs, with a
+# ValueError that names the field, the value (and the choices); the hook never sees these.
+CHECKED_BY_COOKIECUTTER = {"secrets_backend", "include_example_dags", "ci"}
+HOOK_LINE = re.compile(r"ERROR: Invalid (\w+) '.*': .+\.")
 
 
-@pytest.mark.parametrize(("field", "value"), REFUSED, ids=[f"{f}={v!r}" for f, v in REFUSED])
+@pytest.mark.parametrize(
+    ("field", "value", "rule"), REFUSED, ids=[f"{f}={v!r}"[:40] for f, v, _ in REFUSED]
+)
 def test_a_bad_answer_stops_generation_and_leaves_nothing(
-    cookies, capfd, tmp_path, field, value
+    cookies, capfd, tmp_path, field, value, rule
 ) -> None:
     result = cookies.bake(extra_context={field: value}, template=str(TEMPLATE))
-    message = capfd.readouterr().err + str(result.exception or "")
+    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
 
     assert result.exit_code != 0
-    assert field in message
-    assert value in message
+    if field in CHECKED_BY_COOKIECUTTER:
+        assert isinstance(result.exception, ValueError), result.exception
+        assert f"{value} provided for" in str(result.exception)
+        assert field in str(result.exception)
+    else:
+        # One line for this answer (a bad project_slug also makes the derived package_name
+        # bad: that gets its own line), each naming field, value and rule.
+        assert all(HOOK_LINE.fullmatch(line) for line in errors), errors
+        mine = [line for line in errors if line.startswith(f"ERROR: Invalid {field} {value!r}: ")]
+        assert len(mine) == 1, errors
+        assert rule in mine[0]
+    assert _left_on_disk(tmp_path) == []
+
+
+def _left_on_disk(tmp_path: Path) -> list[Path]:
     # pytest-cookies gives the bake an empty output folder, tmp_path/cookies/bake00.
-    made = [p for p in tmp_path.rglob("*") if p.is_file() or p.name not in {"cookies", "bake00"}]
-    assert made == []
+    return [p for p in tmp_path.rglob("*") if p.is_file() or p.name not in {"cookies", "bake00"}]
+
+
+def test_there_are_at_least_fifteen_distinct_refusals() -> None:
+    assert len({(field, value) for field, value, _ in REFUSED}) >= 15
+    assert {field for field, _, _ in REFUSED} == set(hook.RULES)  # every rule the hook has
 
 
 def test_the_hook_message_is_one_line_per_problem(cookies, capfd) -> None:
@@ -86,11 +96,21 @@ def test_hostile_free_text_executes_nothing_and_still_parses(
     assert ast.literal_eval(owner.split("OWNER = ", 1)[1].splitlines()[0]) == HOSTILE["author_name"]
 
 
-def test_a_template_injection_answer_is_refused_not_run(cookies, tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ("{{ cycler.__init__.__globals__.os.system('touch " + MARKER + "') }}", "unsafe"),
+        ("{{ 7 * }}", "unexpected 'end of print statement'"),
+    ],
+    ids=["sandbox-escape", "broken-jinja"],
+)
+def test_an_answer_that_is_not_plain_text_is_refused_not_run(
+    cookies, tmp_path, monkeypatch, answer, error
+) -> None:
     monkeypatch.chdir(tmp_path)
-    escape = "{{ cycler.__init__.__globals__.os.system('touch " + MARKER + "') }}"
-    result = cookies.bake(extra_context={"description": escape}, template=str(TEMPLATE))
+    result = cookies.bake(extra_context={"description": answer}, template=str(TEMPLATE))
 
     assert result.exit_code != 0
-    assert "unsafe" in str(result.exception)
+    assert error in str(result.exception)
     assert _markers(tmp_path, TEMPLATE) == []
+    assert _left_on_disk(tmp_path) == []

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,18 +29,22 @@ os.environ.update(
 pytest_plugins = ["fake_polars_cloud", "secrets_backend_settings"]
 
 
-def run_dag(dag_id: str, ds: str = "2026-01-01"):
+def run_dag(dag_id: str, ds: str = "2026-01-01", *, retries: int = 0, on_retry=None):
     """Run a fresh copy of ``dag_id`` with dag.test() for the logical date ``ds``.
 
     Retries are switched off on the copy (the shipped ones would hold a failing test for
-    minutes of retry delay); the DAG files are not changed. Returns the run and the state
-    of each task.
+    minutes of retry delay); the DAG files are not changed. Pass ``retries`` to test a
+    retry: it then follows at once, after ``on_retry`` (an ``on_retry_callback``) if given.
+    Returns the run and the state of each task.
     """
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py")).dags[dag_id]
     for task in dag.tasks:
-        task.retries = 0
+        task.retries = retries
+        task.retry_delay = timedelta(0)
+        if on_retry is not None:
+            task.on_retry_callback = [on_retry]  # a list once the operator exists
     run = dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC))
     return run, {ti.task_id: ti.state for ti in run.get_task_instances()}
 

@@ -8,6 +8,7 @@ import logging
 import polars as pl
 import polars_cloud as pc
 import pytest
+from airflow.sdk.exceptions import AirflowTaskTimeout
 
 from {{ cookiecutter.package_name }} import compute, datasets, settings
 from {{ cookiecutter.package_name }}.auth import authenticate
@@ -150,6 +151,24 @@ def test_a_query_past_the_timeout_is_cancelled_and_named(fake_cloud, current, mo
         run(compute.sink, FRAME, TARGET, on=compute.Manifest())
     assert seen == ["1500"]
     fake_cloud.query.cancel.assert_called_once_with()
+
+
+@pytest.mark.parametrize(
+    "interruption",
+    [
+        pytest.param(AirflowTaskTimeout("Timeout, PID: 42"), id="execution_timeout"),
+        pytest.param(ConnectionError("connection reset while polling"), id="lost_connection"),
+    ],
+)
+def test_a_wait_cut_short_cancels_the_query(fake_cloud, current, interruption) -> None:
+    """When the task goes down while its query runs, the query must not run on: a retry would
+    race it for the same partition."""
+    fake_cloud.query.await_result.side_effect = interruption
+    with pytest.raises(type(interruption)) as caught:
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    assert caught.value is interruption
+    fake_cloud.query.cancel.assert_called_once_with()
+    assert f"Polars query {fake_cloud.query_id} was cancelled." in caught.value.__notes__
 
 
 def test_manifest_drift_says_to_re_register(fake_cloud, current) -> None:

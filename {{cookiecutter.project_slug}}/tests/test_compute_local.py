@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import polars as pl
 import polars_cloud as pc
 import pytest
+from conftest import DAGS_FOLDER
 from polars.testing import assert_frame_equal
 
 from {{ cookiecutter.package_name }} import compute, datasets, settings
@@ -106,6 +114,69 @@ def test_a_query_past_the_timeout_is_cancelled_and_leaves_nothing(
     with pytest.raises(compute.QueryTimedOut, match=r"local-\w+ did not finish within 0.001 s"):
         run(compute.sink, slow, str(target), on=compute.Manifest())
     assert not target.parent.exists() or files_under(target.parent) == []
+
+
+def test_an_execution_timeout_cancels_the_query_and_leaves_nothing(local_connection, target):
+    """Airflow's execution_timeout interrupts the task with SIGALRM while it waits: the query
+    must stop and its staging files go, or a retry would race it for the same partition."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow.sdk.execution_time.timeout import timeout
+
+    rows = pl.LazyFrame({"x": range(10_000)})
+    long_write = rows.join(rows, how="cross")  # 100M rows: seconds of writing
+
+    def time_out_once_writing() -> None:  # fire Airflow's timer mid-write, however fast
+        deadline = time.monotonic() + 60
+        while not list(target.parent.glob(".*/*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGALRM)
+
+    threading.Thread(target=time_out_once_writing, name="alarm", daemon=True).start()
+    with pytest.raises(AirflowTaskTimeout) as caught, timeout(120):
+        run(compute.sink, long_write, str(target), on=compute.Manifest())
+
+    notes = getattr(caught.value, "__notes__", [])
+    assert any(re.fullmatch(r"Polars query local-\w+ was cancelled\.", note) for note in notes)
+    assert [t.name for t in threading.enumerate() if t.name.startswith("polars-local-")] == []
+    assert not target.parent.exists() or list(target.parent.iterdir()) == []
+
+
+_KILLED_WRITER = """
+import sys
+
+import polars as pl
+
+package, target = sys.argv[1:]
+compute = __import__(f"{package}.compute", fromlist=["compute"])
+local = __import__(f"{package}.compute.local", fromlist=["local"])
+rows = pl.LazyFrame({"x": range(10_000)})  # 100M rows: seconds of writing
+with compute.backend.activated(local.LocalBackend()):
+    compute.sink(rows.join(rows, how="cross"), target, on=compute.Manifest())
+"""
+
+
+def test_a_rewrite_clears_what_a_killed_write_left(local_connection, target) -> None:
+    """A worker killed mid-write (out of memory, a lost node) cannot clean up. The retry that
+    rewrites the partition must clear its leftovers: Polars' globs read dot-folders too."""
+    package = compute.__name__.split(".")[0]
+    env = {**os.environ, "PYTHONPATH": str(DAGS_FOLDER)}
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, package, str(target)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(target.parent.glob(".*/*.parquet")):
+            assert writer.poll() is None, "the write ended before it could be killed"
+            assert time.monotonic() < deadline, "the write never started"
+            time.sleep(0.01)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert list(target.parent.glob(".*/*.parquet")), "the killed write left nothing to clear"
+
+    run(compute.sink, TOTALS, str(target), on=compute.Manifest())  # the retry
+
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+    assert files_under(target.parent) == ["ds=2026-01-01/part-0.parquet"]
+    assert_frame_equal(pl.read_parquet(f"{target.parent}/*/*.parquet"), TOTALS.collect())
 
 
 def test_fire_and_forget_finishes_locally_and_only_logs_a_failure(

@@ -3,11 +3,15 @@ local backend running real Polars on broken inputs."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import polars as pl
 import polars_cloud as pc
 import pytest
 from conftest import run_dag
 from dag_inspection import compute_calls, task_callable
+from expected import DAG_OUTPUTS, assert_output_matches
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.dev import sample_data
@@ -68,3 +72,61 @@ def test_a_query_failing_in_polars_fails_its_task_and_the_shutdown_still_runs(
 
     _assert_failed_but_shut_down(dag, run, states)
     assert not (root / "curated").exists() or not any((root / "curated").rglob("*.parquet"))
+
+
+RETRIED_DAG = {{ ("parallel_queries" if cookiecutter.include_example_dags else "orders_by_status") | tojson }}
+"""A DAG whose query tasks read the raw inputs and each land a ds partition."""
+
+
+def _snapshot(root: Path) -> dict[str, tuple[str, int, int] | None]:
+    """Every entry under ``root``: files by content, modification time and inode."""
+    entries = {}
+    for path in sorted(root.rglob("*")):
+        stat = path.stat()
+        entries[str(path.relative_to(root))] = (
+            (hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_mtime_ns, stat.st_ino)
+            if path.is_file()
+            else None
+        )
+    return entries
+
+
+def test_a_retry_rewrites_its_own_partition_and_nothing_else(
+    airflow_db, local_connection, tmp_path, monkeypatch
+) -> None:
+    root = tmp_path / "data"
+    monkeypatch.setenv(settings.env_var("data_root"), str(root))
+    sample_data.write(str(root), rows=300)
+    for ds in ("2026-01-01", "2026-01-02"):
+        run, states = run_dag(RETRIED_DAG, ds)
+        assert run.state == "success", (ds, states)
+    before = _snapshot(root / "curated")
+
+    # Rerun 2026-01-01 while each input has a second file of another schema: the queries
+    # fail while running, once their sinks have started. The inputs are repaired (with other
+    # data) while the failed tasks wait for their retry.
+    strays = [root / "raw" / name / "part-1.parquet" for name in sample_data.sample_frames(1)]
+    for stray in strays:
+        pl.DataFrame({"unexpected": ["schema"]}).write_parquet(stray)
+    repaired = {name: f.rows(named=True) for name, f in sample_data.sample_frames(500).items()}
+
+    def repair(context) -> None:
+        for stray in strays:
+            stray.unlink(missing_ok=True)
+        sample_data.write(str(root), rows=500)
+
+    run, states = run_dag(RETRIED_DAG, "2026-01-01", retries=1, on_retry=repair)
+
+    assert run.state == "success", states
+    retried = {ti.task_id for ti in run.get_task_instances() if ti.try_number == 2}
+    assert retried, "no task was retried: the test did not exercise a retry"
+    after = _snapshot(root / "curated")
+    assert sorted(after) == sorted(before), "a retry added or removed files or folders"
+    rewritten = {path for path in after if "/ds=2026-01-01/" in path and after[path]}
+    assert rewritten and all(after[p][0] != before[p][0] for p in rewritten)
+    assert {p: after[p] for p in after if p not in rewritten} == {
+        p: before[p] for p in before if p not in rewritten
+    }, "a retry for 2026-01-01 touched another partition"
+    for output in DAG_OUTPUTS[RETRIED_DAG]:
+        frame = pl.read_parquet(root / "curated" / output / "ds=2026-01-01" / "part-0.parquet")
+        assert_output_matches(frame, output, repaired)

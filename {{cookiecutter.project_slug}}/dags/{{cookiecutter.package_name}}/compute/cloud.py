@@ -93,6 +93,15 @@ class CloudBackend:
         except TimeoutError as error:
             _cancel_quietly(query, query_id)
             raise QueryTimedOut(query_id, timeout_s or 0) from error
+        except BaseException as interruption:
+            # The task is going down while the query runs (Airflow's execution timeout, a
+            # SIGTERM, a lost connection): stop the query, or a retry would race it for the
+            # same output.
+            cancelled = _cancel_quietly(query, query_id)
+            interruption.add_note(
+                f"Polars query {query_id} was {'cancelled' if cancelled else 'left running'}."
+            )
+            raise
         if result.status != pc.QueryStatus.SUCCESS:
             _raise_failure(result, query_id)
         log.info("Polars query %s succeeded (%s rows)", query_id, result.n_rows_total)
@@ -138,11 +147,13 @@ def _raise_failure(result: pc.QueryResult, query_id: str) -> None:
     raise QueryFailed(query_id, status)
 
 
-def _cancel_quietly(query: InProgress, query_id: str) -> None:
+def _cancel_quietly(query: InProgress, query_id: str) -> bool:
     try:
         query.cancel()
     except Exception:
-        log.exception("Could not cancel Polars query %s after its timeout", query_id)
+        log.exception("Could not cancel Polars query %s", query_id)
+        return False
+    return True
 
 
 @contextmanager

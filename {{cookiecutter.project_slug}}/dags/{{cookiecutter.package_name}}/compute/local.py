@@ -11,11 +11,13 @@ an upload visible only once it is complete.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import os
 import re
 import shutil
-import time
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PART = "part-0.parquet"
-_POLL_S = 0.005
+_CANCEL_GRACE_S = 30.0
+"""How long a cancelled query may take to stop writing before its files are removed."""
 
 
 @dataclass
@@ -57,14 +60,14 @@ class LocalQuery:
     abort: Callable[[], None] = _nothing
     running: Any = None  # polars' in-process query handle
     error: BaseException | None = None
-    started: float = field(default_factory=time.monotonic)
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 class LocalBackend:
     name = "local"
 
     def authenticate(self, conn_id: str, login: str | None, password: str | None) -> None:
-        log.info("Local backend: queries run in this process; no Polars Cloud login needed.")
+        return None  # queries run in this process: no Polars Cloud login
 
     def connect(self, cluster: Cluster, current: Settings) -> LocalCluster:
         return LocalCluster(cluster=cluster.resolved(current), settings=current)
@@ -89,22 +92,28 @@ class LocalBackend:
             query.running = plan.collect(background=True)
         except Exception as error:  # a plan that cannot even start fails like a query
             query.error = error
+            query.done.set()
+        else:
+            threading.Thread(
+                target=_collect, args=(query,), name=f"polars-{query_id}", daemon=True
+            ).start()
         return query
 
     def query_id(self, query: LocalQuery) -> str:
         return query.query_id
 
     def wait(self, query: LocalQuery, timeout_s: float | None) -> Outcome:
+        # The task waits on an event, not inside Polars: it wakes the moment the query ends,
+        # and Airflow's signals (an execution timeout, a SIGTERM) still interrupt it.
         try:
-            while query.error is None and query.running.fetch() is None:
-                if timeout_s is not None and time.monotonic() - query.started > timeout_s:
-                    _cancel(query)
-                    raise QueryTimedOut(query.query_id, timeout_s)
-                time.sleep(_POLL_S)
-        except QueryTimedOut:
+            finished = query.done.wait(timeout_s)
+        except BaseException as interruption:
+            _cancel(query)
+            interruption.add_note(f"Polars query {query.query_id} was cancelled.")
             raise
-        except Exception as error:
-            query.error = error
+        if not finished:
+            _cancel(query)
+            raise QueryTimedOut(query.query_id, timeout_s or 0)
         if query.error is not None:
             query.abort()
             error = query.error
@@ -142,22 +151,43 @@ def _new_query(query_id: str, directory: str) -> LocalQuery:
     )
 
 
-def _cancel(query: LocalQuery) -> None:
-    query.running.cancel()
+def _collect(query: LocalQuery) -> None:
+    """Wait for the query in a thread of its own and record how it ended."""
     try:
-        query.running.fetch_blocking()  # let the writer stop before its files are removed
-    except Exception:
-        log.debug("Cancelled query %s stopped", query.query_id)
+        query.running.fetch_blocking()
+    except BaseException as error:
+        query.error = error
+    finally:
+        query.done.set()
+
+
+def _cancel(query: LocalQuery) -> None:
+    if query.running is not None:
+        query.running.cancel()
+        if not query.done.wait(_CANCEL_GRACE_S):  # let the writer stop before the cleanup
+            log.warning("Cancelled query %s is still writing", query.query_id)
     query.abort()
 
 
 def _swap_in(staging: Path, final: Path, query_id: str) -> None:
-    """Replace ``final`` with ``staging``: a rerun rewrites its partition, never appends."""
-    retired = final.parent / f".{final.name}.{query_id}.retired"
-    if final.exists():
-        final.rename(retired)
+    """Replace ``final`` with ``staging``: a rerun rewrites its partition, never appends.
+
+    Also clears what earlier writes of this partition left behind when their process was
+    killed mid-write (out of memory, a lost worker) and could not clean up: Polars' globs
+    read dot-folders too, so ``curated/<name>/*/*.parquet`` would see that debris.
+    """
+    with contextlib.suppress(FileNotFoundError):  # a first write has nothing to retire
+        final.rename(final.parent / f".{final.name}.{query_id}.retired")
     staging.rename(final)
-    shutil.rmtree(retired, ignore_errors=True)
+    prefix = f".{final.name}."
+    with os.scandir(final.parent) as entries:  # this write's retired folder is one of them
+        leftovers = [
+            entry.path
+            for entry in entries
+            if entry.name.startswith(prefix) and entry.name.endswith((".retired", ".staging"))
+        ]
+    for leftover in leftovers:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _intermediate_dir(root: str, query_id: str) -> str:
