@@ -27,16 +27,18 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run(
+    command: list[str], cwd: Path, timeout: float = 600, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in ``cwd`` with a clean environment (plus ``env``), capturing text."""
+    return subprocess.run(
+        command, cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=timeout
+    )
+
+
 def run_in(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run ``python -m <args>`` inside a baked project with the template's interpreter."""
-    return subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=project,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run([sys.executable, "-m", *args], project, timeout)
 
 
 def bake_ok(cookies, **context) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import subprocess
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DEFAULTS, bake_ok, clean_env, run_in
+from conftest import DEFAULTS, bake_ok, run, run_in
 
 EXAMPLE_DAGS = {
     "single_query_awaited.py",
@@ -201,14 +200,8 @@ def test_the_baked_projects_own_suite_passes(baked) -> None:
 
 
 def test_the_manifests_command_runs_from_the_project_root(default_project: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "polars_cloud_pipelines.manifests", "--dry-run"],
-        cwd=default_project,
-        env=clean_env(PYTHONPATH="dags"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    command = [sys.executable, "-m", "polars_cloud_pipelines.manifests", "--dry-run"]
+    result = run(command, default_project, timeout=120, PYTHONPATH="dags")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "airflow-production  would register workspace=playground cpus=8 memory=16 "

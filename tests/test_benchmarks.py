@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 
 import pytest
-from conftest import TEMPLATE, clean_env
+from conftest import TEMPLATE, run
 from test_bake import EXAMPLE_DAGS, MINIMAL_DAGS
 
 NUMBER = r"\d+(?:\.\d+)?"
@@ -32,14 +31,7 @@ THROUGHPUT = [
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory) -> tuple[str, list[dict[str, str]]]:
     out = tmp_path_factory.mktemp("benchmarks") / "rows.json"
-    result = subprocess.run(
-        [sys.executable, "benchmarks/run.py", "--smoke", "--json", str(out)],
-        cwd=TEMPLATE,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run([sys.executable, "benchmarks/run.py", "--smoke", "--json", str(out)], TEMPLATE)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout, json.loads(out.read_text())
 

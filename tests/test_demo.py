@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
-from conftest import bake_ok, clean_env
+from conftest import bake_ok, run
 
 
 @pytest.mark.parametrize(
@@ -18,14 +16,7 @@ def test_make_demo_runs_end_to_end_with_no_configuration(
 ) -> None:
     project = bake_ok(cookies, include_example_dags=examples)
 
-    result = subprocess.run(
-        ["make", "demo"],
-        cwd=project,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = run(["make", "demo"], project, timeout=900)
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     out = result.stdout
