@@ -212,6 +212,6 @@ def fresh_parse() -> dict:
         ],
         capture_output=True,
         text=True,
-        check=True,
     )
+    assert out.returncode == 0, f"parsing the DAG files failed:\n{out.stderr[-4000:]}"
     return json.loads(out.stdout.strip().splitlines()[-1])
