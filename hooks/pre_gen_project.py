@@ -171,16 +171,11 @@ def _schedule(value: str) -> str | None:
     return f"must be one of {', '.join(SCHEDULE_PRESETS)} or a five-field cron expression"
 
 
-def _secrets_backend(value: str) -> str | None:
-    if value not in SECRETS_BACKENDS:
-        return f"must be one of {', '.join(SECRETS_BACKENDS)}"
-    return None
+def _one_of(choices: tuple[str, ...]) -> Rule:
+    def rule(value: str) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
 
-
-def _ci(value: str) -> str | None:
-    if value not in CI_SYSTEMS:
-        return f"must be one of {', '.join(CI_SYSTEMS)}"
-    return None
+    return rule
 
 
 def _boolean(value: Any) -> str | None:
@@ -201,9 +196,9 @@ RULES: Mapping[str, Rule] = {
     "idle_timeout_mins": _idle_timeout,
     "data_bucket": _data_bucket,
     "schedule": _schedule,
-    "secrets_backend": _secrets_backend,
+    "secrets_backend": _one_of(SECRETS_BACKENDS),
     "include_example_dags": _boolean,
-    "ci": _ci,
+    "ci": _one_of(CI_SYSTEMS),
 }
 
 
