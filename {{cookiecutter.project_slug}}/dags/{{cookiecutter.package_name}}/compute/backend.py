@@ -35,7 +35,6 @@ class Outcome:
 
     query_id: str
     locations: list[str]
-    rows: int | None = None
 
 
 class Backend(Protocol):

@@ -105,9 +105,7 @@ class CloudBackend:
         if result.status != pc.QueryStatus.SUCCESS:
             _raise_failure(result, query_id)
         log.info("Polars query %s succeeded (%s rows)", query_id, result.n_rows_total)
-        return Outcome(
-            query_id=query_id, locations=list(result.location or []), rows=result.n_rows_total
-        )
+        return Outcome(query_id=query_id, locations=list(result.location or []))
 
     def stop(self, handle: pc.ComputeContext) -> bool:
         status = handle.get_status()
