@@ -76,7 +76,7 @@ SMOKE = Sizes(
     report_repetitions=1,
     rows=(10_000,),
     throughput_repetitions=3,
-    generated_suite_args=("tests/test_queries.py",),
+    generated_suite_args=("tests/test_queries_orders.py",),
     judged=False,
 )
 

@@ -30,12 +30,12 @@ from pathlib import Path
 # writes 8 rows, a projection that writes every row, and the complete pipeline's report
 # (three inputs joined and aggregated). Rates count the generated rows (orders or sales).
 QUERIES = {
-    "revenue_by_category": lambda q, d: q.revenue_by_category(d.source("orders")),
-    "sales_with_revenue": lambda q, d: q.sales_with_revenue(d.source("sales")),
-    "daily_report": lambda q, d: q.daily_report(
-        q.sales_with_revenue(d.source("sales")),
-        q.inventory_with_low_stock(d.source("inventory")),
-        q.returns_with_days(d.source("returns")),
+    "revenue_by_category": lambda q, d: q.orders.revenue_by_category(d.source("orders")),
+    "sales_with_revenue": lambda q, d: q.daily_report.sales_with_revenue(d.source("sales")),
+    "daily_report": lambda q, d: q.daily_report.daily_report(
+        q.daily_report.sales_with_revenue(d.source("sales")),
+        q.daily_report.inventory_with_low_stock(d.source("inventory")),
+        q.daily_report.returns_with_days(d.source("returns")),
     ),
 }
 
@@ -46,6 +46,8 @@ def main() -> None:
     compute = importlib.import_module(f"{package}.compute")
     datasets = importlib.import_module(f"{package}.datasets")
     queries = importlib.import_module(f"{package}.queries")
+    for module in ("orders", "daily_report"):
+        importlib.import_module(f"{package}.queries.{module}")
     sample_data = importlib.import_module(f"{package}.dev.sample_data")
     authenticate = importlib.import_module(f"{package}.auth").authenticate
 

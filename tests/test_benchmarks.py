@@ -77,7 +77,7 @@ def test_throughput_rows_have_both_rates_and_a_ratio(smoke, name) -> None:
 
 def test_suite_rows(smoke) -> None:
     rows = table(smoke[0])
-    generated = rows["generated project's test suite (tests/test_queries.py)"][0]
+    generated = rows["generated project's test suite (tests/test_queries_orders.py)"][0]
     assert re.fullmatch(rf"{NUMBER} s \(\d+ passed\)", generated), generated
     assert rows["template's test suite"][0] == "not run (smoke)"
 

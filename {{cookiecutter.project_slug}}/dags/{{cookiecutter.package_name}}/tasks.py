@@ -1,11 +1,27 @@
-"""Tasks several DAGs share."""
+"""The task decorator for Polars queries, and tasks several DAGs share."""
 
 from __future__ import annotations
 
-from airflow.sdk import XComArg, teardown
+from collections.abc import Callable
+from typing import Any
+
+from airflow.sdk import XComArg, task, teardown
 
 from {{ cookiecutter.package_name }} import compute
 from {{ cookiecutter.package_name }}.auth import authenticate
+
+
+def polars_task(python_callable: Callable[..., Any] | None = None, **task_kwargs: Any) -> Any:
+    """``@task`` for a task that runs Polars queries through the ``compute`` helpers.
+
+    Use it as ``@polars_task`` or ``@polars_task(task_id=..., ...)`` (any ``@task`` argument):
+    the task authenticates with the Polars Cloud connection when it runs (``@authenticate``).
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Any:
+        return task(**task_kwargs)(authenticate(fn))
+
+    return decorate(python_callable) if python_callable is not None else decorate
 
 
 def shutdown_cluster(cluster: compute.Manifest | None = None) -> XComArg:
