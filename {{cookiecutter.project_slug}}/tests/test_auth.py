@@ -108,3 +108,51 @@ def test_the_secret_never_reaches_the_logs(fake_cloud, cloud_connection, caplog,
     everything = caplog.text + captured.out + captured.err
     assert "cloud compute backend" in caplog.text  # the log was captured at all
     assert cloud_connection["password"] not in everything
+
+
+VALID_EXTRAS = '{"backend": "cloud"}'
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ('{"backend": "local"', "is not valid JSON"),
+        ("backend=local", "is not valid JSON"),
+        ('["local"]', "is a JSON array, not an object"),
+        ('"local"', "is a JSON string, not an object"),
+        ('{"backend": 1}', "'backend' is a JSON number, not a string"),
+        ('{"backend": null}', "'backend' is a JSON null, not a string"),
+        ('{"backend": ""}', "'backend' is empty"),
+        ('{"Backend": "local"}', "unknown key 'Backend'"),
+    ],
+    ids=["truncated", "not-json", "array", "string", "number", "null", "empty", "misspelt-key"],
+)
+def test_an_unreadable_extra_fails_at_once_and_never_reaches_the_cloud(
+    fake_cloud, polars_cloud_connection, extra, problem
+) -> None:
+    conn_id = polars_cloud_connection(
+        login="id",
+        password="secret",  # pragma: allowlist secret
+        extra=extra,
+    )
+    with pytest.raises(ConnectionProblem) as caught:
+        active_backend_name()
+    message = str(caught.value)
+    assert repr(conn_id) in message
+    assert problem in message
+    assert '{"backend": "local"}' in message and VALID_EXTRAS in message  # a valid example
+    fake_cloud.authenticate.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [(None, "cloud"), ("", "cloud"), ("{}", "cloud"), (VALID_EXTRAS, "cloud"),
+     ('{"backend": " Local "}', "local")],
+    ids=["no-extra", "empty-text", "empty-object", "cloud", "local-any-case"],
+)
+def test_a_readable_extra_chooses_its_backend(
+    fake_cloud, polars_cloud_connection, extra, expected
+) -> None:
+    fields = {"login": "id", "password": "secret"}  # pragma: allowlist secret
+    polars_cloud_connection(**fields, **({} if extra is None else {"extra": extra}))
+    assert active_backend_name() == expected
