@@ -146,8 +146,13 @@ def test_an_unreadable_extra_fails_at_once_and_never_reaches_the_cloud(
 
 @pytest.mark.parametrize(
     ("extra", "expected"),
-    [(None, "cloud"), ("", "cloud"), ("{}", "cloud"), (VALID_EXTRAS, "cloud"),
-     ('{"backend": " Local "}', "local")],
+    [
+        (None, "cloud"),
+        ("", "cloud"),
+        ("{}", "cloud"),
+        (VALID_EXTRAS, "cloud"),
+        ('{"backend": " Local "}', "local"),
+    ],
     ids=["no-extra", "empty-text", "empty-object", "cloud", "local-any-case"],
 )
 def test_a_readable_extra_chooses_its_backend(
