@@ -24,7 +24,7 @@ from typing import Any, ParamSpec, TypeVar
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
-from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }} import secrets_lookup, settings
 from {{ cookiecutter.package_name }}.compute import backend
 
 P = ParamSpec("P")
@@ -79,6 +79,20 @@ def authenticate(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def _get_connection(conn_id: str) -> Any:
+    """The connection from the secrets backend, else from Airflow's usual lookup.
+
+    A backend that does not answer raises ``SecretsBackendUnavailable`` (retried); "not
+    found" only when the backend answered that it has no such secret.
+    """
+    try:
+        connection = secrets_lookup.lookup(conn_id, settings.load().secrets_backend_timeout_s)
+    except secrets_lookup.SecretsBackendRefused as error:
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r} for Polars Cloud: {error} Check that the "
+            "backend's credentials may read the secret (docs/connection.md)."
+        ) from None
+    if connection is not None:
+        return connection
     try:
         return BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
