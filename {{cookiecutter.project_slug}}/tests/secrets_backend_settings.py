@@ -1,15 +1,20 @@
-"""The secrets-backend settings this project ships for deployments, applied to the test process.
+"""The secrets-backend settings this project ships for deployments, applied to the test process,
+and the faults a backend meets (a port that never answers, a port that refuses).
 
-Tests read them from the rendered ``secrets-backend.env`` (and compare ``airflow-secrets.cfg``
-with it) instead of repeating them, so a wrong class, prefix or kwarg in what ships fails here.
+Tests read the settings from the rendered ``secrets-backend.env`` (and compare
+``airflow-secrets.cfg`` with it) instead of repeating them, so a wrong class, prefix or kwarg in
+what ships fails here.
 """
 
 from __future__ import annotations
 
 import configparser
 import json
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -92,3 +97,77 @@ def rendered_secrets_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
     reset_secrets_backends()
     yield values
     reset_secrets_backends()  # later tests must not reach a backend configured here
+
+
+def configure_backend(
+    monkeypatch: pytest.MonkeyPatch, backend_class: str, kwargs: dict[str, object]
+) -> None:
+    """Point Airflow's [secrets] and [workers] backend at ``backend_class`` with ``kwargs``."""
+    for section in ("SECRETS__BACKEND", "WORKERS__SECRETS_BACKEND"):
+        monkeypatch.setenv(f"AIRFLOW__{section}", backend_class)
+        monkeypatch.setenv(f"AIRFLOW__{section}_KWARGS", json.dumps(kwargs))
+    reset_secrets_backends()
+
+
+@pytest.fixture
+def silent_address() -> Iterator[str]:
+    """``127.0.0.1:<port>`` where connections are accepted (by the kernel) and never answered."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.fixture
+def refused_address() -> Iterator[str]:
+    """``127.0.0.1:<port>`` that refuses connections (bound, not listening: nobody else gets it)."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        yield f"127.0.0.1:{closed.getsockname()[1]}"
+
+
+class ScriptedBackend:
+    """A secrets backend whose answer a test scripts: a connection (JSON), ``None``, an exception
+    to raise, or ``hold``: wait until the test releases it (a backend that does not answer)."""
+
+    answer: ClassVar[object] = None
+    hold: ClassVar[threading.Event | None] = None
+
+    def __init__(self, **kwargs: object) -> None:
+        pass
+
+    def _set_connection_class(self, conn_class: type) -> None:
+        self.connection_class = conn_class
+
+    def get_connection(self, conn_id: str, team_name: str | None = None) -> object:
+        if self.hold is not None:
+            self.hold.wait()
+        if isinstance(self.answer, BaseException):
+            raise self.answer
+        if self.answer is None:
+            return None
+        return self.connection_class.from_json(self.answer, conn_id=conn_id)
+
+    def get_conn_value(self, conn_id: str, team_name: str | None = None) -> str | None:
+        return None
+
+    def get_variable(self, key: str, team_name: str | None = None) -> str | None:
+        return None
+
+    def get_config(self, key: str) -> str | None:
+        return None
+
+
+@pytest.fixture
+def scripted_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[ScriptedBackend]]:
+    """Airflow configured with a ``ScriptedBackend``; a held lookup is released at teardown."""
+    from {{ cookiecutter.package_name }} import settings
+
+    scripted = type("Scripted", (ScriptedBackend,), {"answer": None, "hold": None})
+    globals()["Scripted"] = scripted  # where Airflow imports the configured class from
+    monkeypatch.delenv(f"AIRFLOW_CONN_{settings.load().conn_id.upper()}", raising=False)
+    configure_backend(monkeypatch, f"{__name__}.Scripted", {})
+    yield scripted
+    if scripted.hold is not None:
+        scripted.hold.set()
+    reset_secrets_backends()

@@ -1,15 +1,26 @@
-"""No file this project ships holds a credential, only placeholders. (The secrets-backend
-settings are checked for credential kwargs by the backend's own test.)"""
+"""No file this project would ship holds a credential, only placeholders. (The secrets-backend
+settings are checked for credential kwargs by the backend's own test.)
+
+"Would ship" is what git would commit: tracked files and untracked files that are not ignored,
+so local state (a filled-in ``.env``, the ``.airflow/`` home ``make demo`` writes) is never
+scanned. A finding names the file, the line and the key, never the value.
+"""
 
 from __future__ import annotations
 
 import re
 import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
+import pytest
 from conftest import PROJECT_ROOT
 from secrets_backend_settings import ENV_FILE, env_file_values
 
-SKIPPED = {".venv", ".git", "tests", "__pycache__", ".pytest_cache", ".ruff_cache", "logs"}
+# Code and tests are covered by detect-secrets in pre-commit; the tests hold dummy values.
+NOT_SCANNED_DIRS = {"tests"}
 # A value given to a credential field in JSON, an env line or a command line:
 # "password": "...", password=..., VAULT_TOKEN=..., client_secret: ...
 CREDENTIAL = re.compile(
@@ -17,34 +28,92 @@ CREDENTIAL = re.compile(
     r"""[ \t]*[:=][ \t]*["']?([^"'\s,}|`]+)"""
 )
 
-
-def shipped_settings_and_docs():
-    """Every file but code and tests: the README, .env.example, env files, TOML, cfg."""
-    for path in sorted(PROJECT_ROOT.rglob("*")):
-        relative = path.relative_to(PROJECT_ROOT)
-        if path.is_file() and not SKIPPED.intersection(relative.parts) and path.suffix != ".py":
-            yield str(relative), path.read_text(errors="replace")
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
-def credential_values(text: str) -> list[str]:
-    return [value for _, value in CREDENTIAL.findall(text)]
+def files_git_would_ship(root: Path) -> list[str]:
+    """Tracked files plus untracked ones that are not ignored, relative to ``root``.
+
+    Outside a git repository (a fresh project before ``git init``) a throwaway git dir over
+    ``root`` applies the same ignore rules.
+    """
+    listing = ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    inside = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+        capture_output=True,
+        text=True,
+    )
+    if inside.stdout.strip() == "true":
+        result = subprocess.run(["git", "-C", str(root), *listing], capture_output=True, check=True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="hygiene-git-") as git_dir:
+            git = ["git", f"--git-dir={git_dir}", f"--work-tree={root}"]
+            subprocess.run([*git, "init", "-q"], check=True)
+            result = subprocess.run([*git, *listing], capture_output=True, check=True, cwd=root)
+    names = result.stdout.decode().split("\0")
+    return sorted(name for name in names if name and (root / name).is_file())
+
+
+def credential_keys(text: str) -> list[tuple[int, str]]:
+    """(line, key) of every credential given a value that is not a ``<placeholder>``."""
+    return [
+        (number, key)
+        for number, line in enumerate(text.splitlines(), start=1)
+        for key, value in CREDENTIAL.findall(line)
+        if not value.startswith("<")
+    ]
+
+
+def credentials_in_shipped_files(root: Path) -> list[str]:
+    """``file:line: key`` for each credential with a real value in a file git would ship."""
+    return [
+        f"{name}:{line}: {key}"
+        for name in files_git_would_ship(root)
+        if Path(name).suffix != ".py" and not NOT_SCANNED_DIRS.intersection(Path(name).parts)
+        for line, key in credential_keys((root / name).read_text(errors="replace"))
+    ]
 
 
 def test_the_credential_scan_finds_a_planted_secret() -> None:
     planted = '{"password": "s3cr3t-value"}'  # pragma: allowlist secret
-    assert credential_values(planted) == ["s3cr3t-value"]
-    assert credential_values("vault kv put secret/x password=hunter22") == ["hunter22"]
-    assert credential_values("POLARS_CLOUD_CLIENT_SECRET=abc123") == ["abc123"]
+    assert credential_keys(planted) == [(1, "password")]
+    assert credential_keys("x\nvault kv put secret/x password=hunter22") == [(2, "password")]
+    assert credential_keys("CLIENT_SECRET=abc123") == [(1, "CLIENT_SECRET")]
+    assert credential_keys("password='<client secret>'") == []
 
 
+def plant_project(root: Path, value: str) -> None:
+    """A project with one credential in a shipped file and more in local, ignored state."""
+    shutil.copy(PROJECT_ROOT / ".gitignore", root / ".gitignore")
+    (root / "docs").mkdir()
+    (root / "docs" / "notes.md").write_text(f"Deploy with\n\n    client_secret: {value}\n")
+    (root / ".env").write_text(f"POLARS_CLOUD_CLIENT_SECRET={value}\n")
+    (root / ".airflow").mkdir()
+    (root / ".airflow" / "airflow.cfg").write_text(f"[api_auth]\njwt_secret = {value}\n")
+
+
+@needs_git
+@pytest.mark.parametrize("repository", [False, True], ids=["before-git-init", "git-repository"])
+def test_a_credential_in_a_shipped_file_is_named_without_its_value(tmp_path, repository) -> None:
+    value = "planted-credential-4f2a"  # pragma: allowlist secret
+    plant_project(tmp_path, value)
+    if repository:
+        subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+        subprocess.run(["git", "add", "docs"], cwd=tmp_path, check=True)
+
+    found = credentials_in_shipped_files(tmp_path)
+
+    # The filled-in .env and the local Airflow home are ignored: only the doc is reported.
+    assert found == ["docs/notes.md:3: client_secret"]
+    assert value not in "\n".join(found)
+
+
+@needs_git
 def test_credentials_in_shipped_files_are_placeholders() -> None:
-    found = {
-        (where, value)
-        for where, text in shipped_settings_and_docs()
-        for value in credential_values(text)
-        if not value.startswith("<")
-    }
-    assert found == set()
+    found = credentials_in_shipped_files(PROJECT_ROOT)
+    assert not found, "credentials in files git would commit (values not shown):\n" + "\n".join(
+        found
+    )
 
 
 def dockerfile_env() -> dict[str, str]:

@@ -24,7 +24,7 @@ from typing import Any, ParamSpec, TypeVar
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
-from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }} import secrets_lookup, settings
 from {{ cookiecutter.package_name }}.compute import backend
 
 P = ParamSpec("P")
@@ -34,6 +34,8 @@ MARKER = "__authenticates_polars_cloud__"
 """Attribute set on decorated callables; the DAG integrity tests look for it."""
 
 log = logging.getLogger(__name__)
+
+VALID_EXTRAS = '{"backend": "cloud"} (Polars Cloud, the default) or {"backend": "local"}'
 
 
 class ConnectionProblem(AirflowFailException):
@@ -77,6 +79,20 @@ def authenticate(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def _get_connection(conn_id: str) -> Any:
+    """The connection from the secrets backend, else from Airflow's usual lookup.
+
+    A backend that does not answer raises ``SecretsBackendUnavailable`` (retried); "not
+    found" only when the backend answered that it has no such secret.
+    """
+    try:
+        connection = secrets_lookup.lookup(conn_id, settings.load().secrets_backend_timeout_s)
+    except secrets_lookup.SecretsBackendRefused as error:
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r} for Polars Cloud: {error} Check that the "
+            "backend's credentials may read the secret (docs/connection.md)."
+        ) from None
+    if connection is not None:
+        return connection
     try:
         return BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
@@ -87,11 +103,49 @@ def _get_connection(conn_id: str) -> Any:
 
 
 def _backend_for(connection: Any, conn_id: str) -> backend.Backend:
-    extra = connection.extra_dejson or {}
     try:
-        return backend.select(extra.get("backend"))
+        return backend.select(_backend_name(connection.extra))
     except ValueError as error:
-        raise ConnectionProblem(f"Airflow connection {conn_id!r}: {error}") from None
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r}: {error}. Give it the extra {VALID_EXTRAS}."
+        ) from None
+
+
+def _backend_name(raw_extra: str | None) -> str | None:
+    """The extra's ``backend`` (``None``: no extra, the cloud), read from the raw text.
+
+    Airflow's ``extra_dejson`` turns unreadable JSON into ``{}``, which would mean the cloud:
+    an extra that cannot be read must stop the task instead of sending the service account
+    to Polars Cloud. Raises ``ValueError`` saying what is wrong, never echoing the extra.
+    """
+    if raw_extra is None or not raw_extra.strip():
+        return None
+    try:
+        extra = json.loads(raw_extra)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"its extra is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
+    if not isinstance(extra, dict):
+        raise ValueError(f"its extra is a JSON {_json_type(extra)}, not an object")
+    unknown = sorted(set(extra) - {"backend"})
+    if unknown:
+        raise ValueError(f"its extra has the unknown key {', '.join(map(repr, unknown))}")
+    name = extra.get("backend")
+    if name is None and "backend" not in extra:
+        return None
+    if not isinstance(name, str):
+        raise ValueError(f"its extra's 'backend' is a JSON {_json_type(name)}, not a string")
+    if not name.strip():
+        raise ValueError("its extra's 'backend' is empty")
+    return name
+
+
+def _json_type(value: object) -> str:
+    for python_type, name in ((bool, "boolean"), (int, "number"), (float, "number")):
+        if isinstance(value, python_type):
+            return name
+    return {dict: "object", list: "array", str: "string"}.get(type(value), "null")
 
 
 def _require_credentials(connection: Any, conn_id: str) -> None:

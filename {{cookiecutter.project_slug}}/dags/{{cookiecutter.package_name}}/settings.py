@@ -38,6 +38,8 @@ class Settings:
     # Local backend only (the connection extra {"backend": "local"}):
     local_root: str  # {{ cookiecutter.package_name | upper }}_LOCAL_ROOT: intermediate results
     storage_options: dict[str, str] | None  # {{ cookiecutter.package_name | upper }}_STORAGE_OPTIONS (JSON)
+    # Secrets backend: the longest a task waits for it to answer a connection lookup.
+    secrets_backend_timeout_s: float  # {{ cookiecutter.package_name | upper }}_SECRETS_BACKEND_TIMEOUT_S
 
 
 DEFAULTS: Mapping[str, str] = {
@@ -52,6 +54,8 @@ DEFAULTS: Mapping[str, str] = {
     "query_timeout_s": "",
     "local_root": "",
     "storage_options": "",
+    # Secrets backend: above the worst case of the rendered per-request timeouts.
+    "secrets_backend_timeout_s": "20",
 }
 
 
@@ -79,6 +83,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         query_timeout_s=_optional_seconds(raw, "query_timeout_s"),
         local_root=raw["local_root"] or str(Path(tempfile.gettempdir()) / LOCAL_ROOT_NAME),
         storage_options=_string_map(raw, "storage_options"),
+        secrets_backend_timeout_s=_optional_seconds(raw, "secrets_backend_timeout_s")
+        or float(DEFAULTS["secrets_backend_timeout_s"]),
     )
 
 

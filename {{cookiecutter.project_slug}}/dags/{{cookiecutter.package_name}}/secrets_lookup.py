@@ -1,0 +1,216 @@
+"""Ask the deployment's secrets backend for a connection, within a deadline, and tell "it did
+not answer" apart from "it has no such secret".
+
+Airflow's own lookup (``airflow/sdk/execution_time/context.py``, ``_get_connection``) logs any
+exception a secrets backend raises at DEBUG and goes on to the next source, so a backend that
+is down ends, once its client gives up, as "The conn_id isn't defined": a configuration error
+that is not retried. Here the configured backend (``[workers] secrets_backend``, else
+``[secrets] backend``) is asked first:
+
+- it answers with the connection: returned (its secrets masked in logs, as Airflow does);
+- it answers that it has none: ``None``, and the caller goes on with Airflow's usual lookup
+  (``AIRFLOW_CONN_*``, then the metadata database);
+- it does not answer (refused, timed out, unavailable, throttled) within the connect/read
+  timeouts of its kwargs, or within ``settings.secrets_backend_timeout_s`` overall:
+  ``SecretsBackendUnavailable``, an ordinary exception that Airflow retries;
+- it answers with another error (no permission, bad credentials, an unreadable secret):
+  ``SecretsBackendRefused``, which the caller fails without retries.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+# Errors meaning the backend could not be reached or could not serve the request right now,
+# by "module.Class" anywhere in an exception's class hierarchy or its chain of causes.
+TRANSIENT_ERRORS = {
+    "builtins.OSError",  # sockets, requests/urllib3 (hvac), botocore's timeouts
+    "botocore.exceptions.ConnectionError",
+    "botocore.exceptions.HTTPClientError",
+    "google.api_core.exceptions.ServerError",  # UNAVAILABLE, DEADLINE_EXCEEDED, 5xx
+    "google.api_core.exceptions.TooManyRequests",
+    "google.api_core.exceptions.RetryError",
+    "hvac.exceptions.VaultDown",
+    "hvac.exceptions.BadGateway",
+    "hvac.exceptions.InternalServerError",
+    "hvac.exceptions.RateLimitExceeded",
+}
+# Modules of the backends Airflow always adds after the configured one.
+AIRFLOW_DEFAULT_BACKENDS = ("airflow.secrets.", "airflow.sdk.")
+
+
+class SecretsBackendUnavailable(Exception):
+    """The secrets backend did not answer: an ordinary exception, so Airflow retries the task."""
+
+
+class SecretsBackendRefused(Exception):
+    """The secrets backend answered with an error that a retry will not change."""
+
+
+class _DeadlinePassed(Exception):
+    """The lookup outlived ``deadline_s`` (distinct from a ``TimeoutError`` of the client's)."""
+
+
+def lookup(conn_id: str, deadline_s: float) -> Any | None:
+    """The connection from the configured secrets backend, ``None`` when it has no such secret
+    or no backend is configured; raises ``SecretsBackendUnavailable``/``SecretsBackendRefused``.
+    """
+    backend = configured_backend()
+    if backend is None:
+        return None
+    where = describe(backend)
+    try:
+        connection = _within(deadline_s, lambda: backend.get_connection(conn_id=conn_id))
+    except _DeadlinePassed:
+        raise SecretsBackendUnavailable(
+            f"The {where} did not answer within {deadline_s:g} s while looking up connection "
+            f"{conn_id!r}; the task will be retried."
+        ) from None
+    except Exception as error:
+        if type(error).__name__ == "AirflowSecretsBackendAccessDenied":
+            raise  # an authoritative deny: Airflow's own meaning, no fallback
+        reason = _one_line(error)
+        if is_transient(error):
+            raise SecretsBackendUnavailable(
+                f"The {where} could not be reached while looking up connection {conn_id!r} "
+                f"({reason}); the task will be retried."
+            ) from None
+        raise SecretsBackendRefused(
+            f"The {where} failed to look up connection {conn_id!r} ({reason})."
+        ) from None
+    if connection is not None:
+        _mask(connection)
+    return connection
+
+
+def configured_backend() -> Any | None:
+    """The secrets backend the deployment configured, as Airflow built it for this process."""
+    from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
+
+    for backend in ensure_secrets_backend_loaded():
+        if not type(backend).__module__.startswith(AIRFLOW_DEFAULT_BACKENDS):
+            _bound_aws_client(backend)
+            return backend
+    return None
+
+
+def describe(backend: Any) -> str:
+    """``secrets backend VaultBackend at http://vault:8200``, for error messages."""
+    name = type(backend).__name__
+    try:
+        return f"secrets backend {name} at {ADDRESSES[name](backend)}"
+    except Exception:  # an unknown class, or a client that cannot even be built
+        return f"secrets backend {name}"
+
+
+ADDRESSES: dict[str, Callable[[Any], str]] = {
+    "SecretsManagerBackend": lambda backend: backend.client.meta.endpoint_url,
+    "VaultBackend": lambda backend: (
+        backend.vault_client.url or os.environ.get("VAULT_ADDR") or "http://localhost:8200"
+    ),
+    "CloudSecretManagerBackend": lambda backend: backend.client.client.api_endpoint,
+}
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` (or any of its causes) means "not reachable right now"."""
+    for link in _chain(error):
+        names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(link).__mro__}
+        if names & TRANSIENT_ERRORS or _throttled(link):
+            return True
+    return False
+
+
+def _throttled(error: BaseException) -> bool:
+    """A botocore ``ClientError`` for throttling or a server-side failure."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return "Throttl" in code or status == 429 or status >= 500
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
+
+
+def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
+    """``call()`` in a daemon thread, waited for at most ``deadline_s``: a client stuck past its
+    own timeouts (the Google client's default deadline is 60 s, and no backend kwarg lowers it)
+    is left behind and ends with the task process."""
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            outcome["value"] = context.run(call)
+        except BaseException as error:
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="secrets-backend-lookup", daemon=True).start()
+    if not done.wait(deadline_s):
+        raise _DeadlinePassed
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _bound_aws_client(backend: Any) -> None:
+    """Give the AWS backend's client the ``config_kwargs`` (timeouts, retries) of its kwargs.
+
+    apache-airflow-providers-amazon 9.39 turns them into a botocore ``Config`` but builds the
+    Secrets Manager client without it (``SecretsManagerBackend.client``), so every request would
+    wait botocore's default 60 s to connect and 60 s to read. This builds the client the same
+    way, with the config; ``tests/test_secrets_aws.py`` says when a provider release no longer
+    needs it.
+    """
+    if type(backend).__name__ != "SecretsManagerBackend" or "client" in vars(backend):
+        return
+    if not backend.kwargs.get("config_kwargs"):
+        return
+    from airflow.providers.amazon.aws.hooks.base_aws import SessionFactory
+    from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
+
+    conn = AwsConnectionWrapper.from_connection_metadata(
+        conn_id=f"{type(backend).__name__}__connection", extra=backend.kwargs
+    )
+    client_kwargs = {
+        "region_name": conn.region_name,
+        "verify": conn.verify,
+        "endpoint_url": conn.endpoint_url,
+        "api_version": backend.api_version,
+        "use_ssl": backend.use_ssl,
+    }
+    session = SessionFactory(conn=conn).create_session()
+    vars(backend)["client"] = session.client(
+        service_name="secretsmanager",
+        config=conn.botocore_config,
+        **{key: value for key, value in client_kwargs.items() if value is not None},
+    )
+
+
+def _mask(connection: Any) -> None:
+    """Hide the connection's secrets in every log, as Airflow's own lookup does."""
+    from airflow.sdk.log import mask_secret
+
+    for value in (connection.password, connection.extra):
+        if value:
+            mask_secret(value)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
