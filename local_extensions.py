@@ -23,12 +23,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 from cookiecutter.exceptions import FailedHookException
-from jinja2 import Environment, StrictUndefined, TemplateError
+from jinja2 import Environment, StrictUndefined, Template, TemplateError
 from jinja2.ext import Extension
 from jinja2.sandbox import SandboxedEnvironment, safe_range
 
@@ -72,18 +72,32 @@ class InvalidAnswers(FailedHookException):
     """One or more answers break a rule; the message has one ``ERROR:`` line per answer."""
 
 
-def answer_problems(answers: Mapping[str, Any]) -> list[str]:
-    """``template_answers.problems`` for this template, rendering lines as the bake does."""
+def _line_environment() -> Environment:
     environment = Environment(undefined=StrictUndefined)
     _add_answer_filters(environment)
+    return environment
 
-    def render(line: str) -> str | None:
-        try:
-            return environment.from_string(line).render(cookiecutter=answers)
-        except TemplateError:  # the line needs others (a block tag opened elsewhere)
-            return None
 
-    return problems(answers, TEMPLATE_DIR, render)
+@cache
+def _line_template(source: str) -> Template | None:
+    """One template line, compiled once (a bake checks its answers two or three times)."""
+    try:
+        return _line_environment().from_string(source)
+    except TemplateError:  # the line needs others: a block tag opened or closed elsewhere
+        return None
+
+
+def _render_line(answers: Mapping[str, Any], source: str) -> str | None:
+    template = _line_template(source)
+    try:
+        return None if template is None else template.render(cookiecutter=answers)
+    except TemplateError:  # a value other lines define (a loop variable, a later key)
+        return None
+
+
+def answer_problems(answers: Mapping[str, Any]) -> list[str]:
+    """``template_answers.problems`` for this template, rendering lines as the bake does."""
+    return problems(answers, TEMPLATE_DIR, partial(_render_line, answers))
 
 
 def check_answers(answers: Mapping[str, Any]) -> str:

@@ -138,7 +138,7 @@ ACCEPTED = [
     ("package_name", "json_tools"),
     ("polars_cloud_workspace", "Team_Workspace-2"),
     ("manifest_name", "m"),
-    ("manifest_name", "x" * 63),
+    ("manifest_name", "airflow-prod-eu-west-1"),
     ("polars_cloud_conn_id", "polars_cloud_prod"),
     ("cpus", "64"),
     ("cpus", "9223372036854775807"),
