@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-OWNER = {{ cookiecutter.author_name | tojson }}
+{{ cookiecutter.author_name | python_constant("OWNER") }}
 SCHEDULE = {{ cookiecutter.schedule | tojson }}
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 TAG = "polars-cloud"
