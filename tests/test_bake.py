@@ -80,7 +80,8 @@ def test_default_bake_has_the_promised_layout(default_project: Path) -> None:
     for module in (
         "auth.py",
         "settings.py",
-        "queries.py",
+        "queries/orders.py",
+        "queries/daily_report.py",
         "datasets.py",
         "compute/cloud.py",
         "manifests/__main__.py",
