@@ -24,7 +24,7 @@ from pathlib import Path
 import boto3
 import psutil
 import pytest
-from airflow_deployment import Deployment, package_of, sync_environment
+from airflow_deployment import Deployment, DeploymentError, package_of, sync_environment
 from conftest import bake_ok
 from moto.server import ThreadedMotoServer
 from test_bake import EXAMPLE_DAGS
@@ -274,7 +274,14 @@ def test_a_transient_error_on_the_first_try_succeeds_on_a_retry(deployment: Depl
         late = ThreadedMotoServer(ip_address="127.0.0.1", port=unreachable, verbose=False)
         late.start()
         with deployment.phase("transient: store up to success"):
-            finished = deployment.wait_for_run(dag_id, run_id, timeout_s=120)
+            try:
+                finished = deployment.wait_for_run(dag_id, run_id, timeout_s=120)
+            except DeploymentError as late_retry:
+                delay = f"{deployment.names['retry_delay_s']}={RETRY_DELAY_S}"
+                raise AssertionError(
+                    f"no retry within 120 s, though the first retry's delay is set to {delay} "
+                    "seconds (settings.retry_delay_s, used by dag_defaults)"
+                ) from late_retry
         assert finished["state"] == "success", failure_details(deployment, dag_id, run_id)
         ti = deployment.api.task_instances(dag_id, run_id)[task_id]
         assert ti["try_number"] >= 2, "the success came from a retry"
