@@ -17,9 +17,9 @@ from {{ cookiecutter.package_name }}.dev.local_airflow import local_environment
 SQL_ALCHEMY_CONN = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 # Port 9 (discard): nothing is ever contacted.
 URLS = {
-    "postgresql://airflow:unused@127.0.0.1:9/airflow": "psycopg",  # SQLAlchemy 2.1's default
-    "postgresql+psycopg2://airflow:unused@127.0.0.1:9/airflow": "psycopg2",
-    "postgresql+psycopg://airflow:unused@127.0.0.1:9/airflow": "psycopg",
+    "postgresql://airflow@127.0.0.1:9/airflow": "psycopg",  # SQLAlchemy 2.1's default
+    "postgresql+psycopg2://airflow@127.0.0.1:9/airflow": "psycopg2",
+    "postgresql+psycopg://airflow@127.0.0.1:9/airflow": "psycopg",
 }
 
 # Airflow's own code path, in a fresh process (it reads the URL when it is imported).
