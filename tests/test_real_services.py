@@ -64,8 +64,12 @@ def phases(request) -> Iterator[dict[str, float]]:
     """Wall time per phase, printed once the module is done (passed or not)."""
     recorded: dict[str, float] = {}
     yield recorded
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and recorded:
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None or not recorded:
+        return
+    with capture.global_and_fixture_disabled():  # shown in every run, not only on failure
+        reporter.ensure_newline()
         reporter.write_sep("-", "real services: wall time per phase")
         for name, seconds in recorded.items():
             reporter.write_line(f"{seconds:8.1f} s  {name}")
