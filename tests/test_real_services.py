@@ -69,7 +69,7 @@ def phases(request) -> Iterator[dict[str, float]]:
     if reporter is None or capture is None or not recorded:
         return
     with capture.global_and_fixture_disabled():  # shown in every run, not only on failure
-        reporter.ensure_newline()
+        reporter.write("\n")  # after the progress dots
         reporter.write_sep("-", "real services: wall time per phase")
         for name, seconds in recorded.items():
             reporter.write_line(f"{seconds:8.1f} s  {name}")
