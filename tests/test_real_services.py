@@ -1,0 +1,308 @@
+"""The generated project deployed for real: PostgreSQL 15 and Airflow's four services.
+
+One fresh bake, its own ``.venv`` made by ``uv sync`` (as ``make install`` does), and one
+deployment (``airflow_deployment.py``) shared by every test here: PostgreSQL on 127.0.0.1,
+``airflow db migrate``, then the api-server, scheduler, dag-processor and triggerer as
+separate processes with the LocalExecutor and the local backend. Everything goes through the
+REST API v2 with a token from ``/auth/token``, as an operator or a CI job would drive it.
+
+The example DAGs are named here on purpose: this test is about them. Outputs are checked
+with the generated project's own sample data and ``tests/expected.py``. The wall time of
+each phase is printed at the end of the module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import psutil
+import pytest
+from airflow_deployment import Deployment, DeploymentError, package_of, sync_environment
+from conftest import bake_ok
+from moto.server import ThreadedMotoServer
+from test_bake import EXAMPLE_DAGS
+
+DS = "2026-01-01"
+ROWS = 2_000
+RETRY_DELAY_S = "5"  # the first retry's delay (settings.retry_delay_s), long enough to react
+BUCKET = "real-services"
+AWS = {
+    "AWS_ACCESS_KEY_ID": "moto-test-key",
+    "AWS_SECRET_ACCESS_KEY": "moto-test-secret",  # pragma: allowlist secret
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ALLOW_HTTP": "true",
+}
+
+# Run inside the project's environment: its own expected values for a DAG's outputs.
+CHECK_OUTPUTS = """
+import sys
+import polars as pl
+from expected import DAG_OUTPUTS, assert_output_matches
+from {package} import datasets, settings
+from {package}.dev import sample_data
+
+dag_id, ds, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+inputs = {{n: f.rows(named=True) for n, f in sample_data.sample_frames(rows).items()}}
+for output in DAG_OUTPUTS[dag_id]:
+    uri = datasets.partition_uri(output, ds) + "*.parquet"
+    frame = pl.read_parquet(uri, storage_options=settings.load().storage_options)
+    assert_output_matches(frame, output, inputs)
+    print(output, frame.height)
+"""
+
+
+@pytest.fixture(scope="module")
+def phases(request) -> Iterator[dict[str, float]]:
+    """Wall time per phase, printed once the module is done (passed or not)."""
+    recorded: dict[str, float] = {}
+    yield recorded
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None or not recorded:
+        return
+    with capture.global_and_fixture_disabled():  # shown in every run, not only on failure
+        reporter.write("\n")  # after the progress dots
+        reporter.write_sep("-", "real services: wall time per phase")
+        for name, seconds in recorded.items():
+            reporter.write_line(f"{seconds:8.1f} s  {name}")
+
+
+@contextlib.contextmanager
+def timed(phases: dict[str, float], name: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        phases[name] = time.monotonic() - started
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session, phases) -> Path:
+    """A fresh default bake with its own environment, made as `make install` makes it."""
+    with timed(phases, "bake"):
+        path = bake_ok(cookies_session)
+    with timed(phases, "project environment: uv sync"):
+        sync_environment(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def deployment(project: Path, phases) -> Iterator[Deployment]:
+    settings = {"retry_delay_s": RETRY_DELAY_S}
+    with Deployment.up(project, settings=settings) as deployed:
+        try:
+            with deployed.phase("sample data"):
+                write_sample_data(deployed, deployed.env)
+            with deployed.phase("DAG processor: every DAG parsed"):
+                deployed.wait_for_dags({Path(name).stem for name in EXAMPLE_DAGS})
+            yield deployed
+        finally:
+            phases.update(deployed.phases)
+    phases.update(deployed.phases)
+    still_running = [p.pid for p in deployed.processes if p.is_running()]
+    assert not still_running, f"processes left running: {still_running}"
+    assert not deployed.workdir.exists()
+    assert deployed.database.stopped is not None
+
+
+def write_sample_data(deployment: Deployment, env: dict[str, str]) -> None:
+    package = package_of(deployment.project)
+    ok(python(deployment, ["-m", f"{package}.dev.sample_data", "--rows", str(ROWS)], env))
+
+
+def python(deployment: Deployment, args: list[str], env: dict[str, str]):
+    """The project's interpreter, with its dags/ and tests/ importable."""
+    project = deployment.project
+    return subprocess.run(
+        [project / ".venv" / "bin" / "python", *args],
+        cwd=project,
+        env={**env, "PYTHONPATH": f"{project / 'dags'}:{project / 'tests'}"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def check_outputs(deployment: Deployment, dag_id: str, ds: str, env: dict[str, str]) -> str:
+    script = CHECK_OUTPUTS.format(package=package_of(deployment.project))
+    return ok(python(deployment, ["-c", script, dag_id, ds, str(ROWS)], env))
+
+
+def failure_details(deployment: Deployment, dag_id: str, run_id: str) -> str:
+    """Task states and the log of every failed try, for assertion messages."""
+    lines = [deployment.describe(dag_id, run_id)]
+    for task_id, ti in deployment.api.task_instances(dag_id, run_id).items():
+        if ti["state"] in ("failed", "up_for_retry"):
+            log = deployment.api.task_log(dag_id, run_id, task_id, ti["try_number"])
+            lines.append(f"--- {task_id} try {ti['try_number']}:\n{log[-3000:]}")
+    return "\n".join(lines)
+
+
+def test_every_dag_file_imports_without_errors(deployment: Deployment) -> None:
+    assert deployment.api.import_errors() == []
+    assert {Path(name).stem for name in EXAMPLE_DAGS} <= deployment.api.dag_ids()
+
+
+def test_the_pipelines_succeed_and_their_outputs_are_correct(deployment: Deployment) -> None:
+    dags = ["complete_pipeline", "multistage_pipeline"]
+    deployment.use_task_env({})
+    with deployment.phase("pipelines: trigger to success (2 runs side by side)"):
+        runs = {}
+        for dag_id in dags:
+            deployment.api.unpause(dag_id)
+            runs[dag_id] = deployment.api.trigger(dag_id, DS)
+        for dag_id, run_id in runs.items():
+            finished = deployment.wait_for_run(dag_id, run_id)
+            assert finished["state"] == "success", failure_details(deployment, dag_id, run_id)
+    for dag_id, run_id in runs.items():
+        tis = deployment.api.task_instances(dag_id, run_id)
+        assert {ti["state"] for ti in tis.values()} == {"success"}
+        assert {ti["try_number"] for ti in tis.values()} == {1}
+    with deployment.phase("pipelines: outputs checked"):
+        for dag_id in dags:
+            checked = check_outputs(deployment, dag_id, DS, deployment.env)
+            assert checked.strip(), dag_id
+    curated = Path(deployment.data_root) / "curated"
+    assert sorted(p.name for p in (curated / "daily_report").iterdir()) == [f"ds={DS}"]
+    assert [p.name for p in (curated / "daily_report" / f"ds={DS}").iterdir()] == ["part-0.parquet"]
+
+
+def test_a_corrupt_input_fails_at_once_runs_the_teardown_and_leaves_nothing(
+    deployment: Deployment,
+) -> None:
+    dag_id, failing, ds = "complete_pipeline", "transform_sales", "2026-01-02"
+    sales = Path(deployment.data_root) / "raw" / "sales"
+    valid = (sales / "part-0.parquet").read_bytes()
+    corrupt = sales / "part-1.parquet"  # a file cut short in transfer: no valid footer
+    corrupt.write_bytes(valid[: len(valid) // 2] + valid[-8:])
+    try:
+        deployment.use_task_env({})
+        deployment.api.unpause(dag_id)
+        started = time.monotonic()
+        run_id = deployment.api.trigger(dag_id, ds)
+        ti = deployment.wait_for_task(dag_id, run_id, failing, {"failed", "up_for_retry"})
+        # The deterministic property: a corrupt file is not retried.
+        assert (ti["state"], ti["try_number"]) == ("failed", 1), (
+            "a corrupt input must fail its task at once, without a retry: "
+            + failure_details(deployment, dag_id, run_id)
+        )
+        finished = deployment.wait_for_run(dag_id, run_id)
+        deployment.phases["corrupt input: trigger to FAILED"] = time.monotonic() - started
+    finally:
+        corrupt.unlink()
+    assert finished["state"] == "failed"
+    tis = deployment.api.task_instances(dag_id, run_id)
+    assert tis["shutdown_cluster"]["state"] == "success", "the teardown ran"
+    assert tis["generate_report"]["state"] == "upstream_failed"
+    log = deployment.api.task_log(dag_id, run_id, failing, 1)
+    assert "sales" in log and str(sales) in log, "the error names the dataset and its URI"
+    leftovers = [
+        str(path)
+        for path in (Path(deployment.data_root) / "curated").rglob("*")
+        if f"ds={ds}" in path.name
+    ]
+    assert leftovers == [], "nothing of the failed run's output partition is left"
+
+
+def test_workers_left_by_a_scheduler_killed_hard_are_stopped_by_pid(
+    deployment: Deployment,
+) -> None:
+    """Airflow's idle LocalExecutor workers ignore SIGTERM (docs/deploy.md): the scheduler's
+    own SIGTERM stops them, but a scheduler that dies otherwise leaves them behind."""
+    deployment.use_task_env(deployment.task_env)  # a scheduler is running
+    scheduler = psutil.Process(deployment.services["scheduler"].popen.pid)
+    workers = [p for p in scheduler.children() if "LocalExecutor" in p.cmdline()[0]]
+    assert workers, "the LocalExecutor forks its workers when the scheduler starts"
+
+    stopped = deployment.stop_service("scheduler", signal.SIGKILL)
+
+    # Sent SIGTERM once orphaned, they outlived it and were killed by PID.
+    assert {p.pid for p in workers} <= {p.pid for p in stopped.killed}
+    assert not [p.pid for p in stopped.processes if p.is_running()]
+
+
+def test_a_transient_error_on_the_first_try_succeeds_on_a_retry(deployment: Deployment) -> None:
+    """Data on S3 whose endpoint does not answer yet: the first try fails with a connection
+    error, the task waits for its retry, the store comes up, the retry succeeds."""
+    dag_id, task_id = "single_query_awaited", "count_orders_by_status"
+    store = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    store.start()
+    late, reserved = None, socket.socket()
+    try:
+        host, port = store.get_host_and_port()
+        boto3.client(
+            "s3",
+            endpoint_url=f"http://{host}:{port}",
+            region_name=AWS["AWS_REGION"],
+            aws_access_key_id=AWS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=AWS["AWS_SECRET_ACCESS_KEY"],
+        ).create_bucket(Bucket=BUCKET)
+        s3 = {
+            **AWS,
+            deployment.names["data_root"]: f"s3://{BUCKET}/warehouse",
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        }
+        write_sample_data(deployment, {**deployment.env, **s3})
+        # The tasks get an endpoint where nothing listens yet: a port held by a socket that
+        # is bound but not listening, so connections are refused and no one else takes it.
+        reserved.bind(("127.0.0.1", 0))
+        unreachable = reserved.getsockname()[1]
+        s3["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{unreachable}"
+        with deployment.phase("transient: restart the scheduler on an S3 data root"):
+            deployment.use_task_env(s3)
+
+        deployment.api.unpause(dag_id)
+        with deployment.phase("transient: trigger to up_for_retry"):
+            run_id = deployment.api.trigger(dag_id, DS)
+            ti = deployment.wait_for_task(dag_id, run_id, task_id, {"up_for_retry", "failed"})
+        assert ti["state"] == "up_for_retry", (
+            "an unreachable store is transient and must be retried: "
+            + failure_details(deployment, dag_id, run_id)
+        )
+        # Moto keeps its buckets in this process: a second server on the awaited port
+        # serves the same data.
+        reserved.close()
+        late = ThreadedMotoServer(ip_address="127.0.0.1", port=unreachable, verbose=False)
+        late.start()
+        with deployment.phase("transient: store up to success"):
+            try:
+                finished = deployment.wait_for_run(dag_id, run_id, timeout_s=120)
+            except DeploymentError as late_retry:
+                delay = f"{deployment.names['retry_delay_s']}={RETRY_DELAY_S}"
+                raise AssertionError(
+                    f"no retry within 120 s, though the first retry's delay is set to {delay} "
+                    "seconds (settings.retry_delay_s, used by dag_defaults)"
+                ) from late_retry
+        assert finished["state"] == "success", failure_details(deployment, dag_id, run_id)
+        ti = deployment.api.task_instances(dag_id, run_id)[task_id]
+        assert ti["try_number"] >= 2, "the success came from a retry"
+        check_outputs(deployment, dag_id, DS, {**deployment.env, **s3})
+    finally:
+        reserved.close()
+        if late is not None:
+            late.stop()
+        store.stop()
+
+
+def test_the_deployment_answers_with_a_bare_postgresql_url(deployment: Deployment) -> None:
+    """Users type postgresql://... (SQLAlchemy 2.1 maps it to psycopg 3): same database."""
+    url = deployment.database.url("postgresql")
+    env = {**deployment.env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url}
+    result = subprocess.run(
+        [deployment.airflow, "db", "check"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert deployment.database.password not in result.stdout + result.stderr
