@@ -69,6 +69,7 @@ class LocalQuery:
     write_path: str  # where polars writes while the query runs
     finalize: Callable[[], None] = _nothing
     abort: Callable[[], None] = _nothing
+    plan: pl.LazyFrame | None = None  # run by ``wait``, so only while someone waits for it
     uris: tuple[str, ...] = ()  # what it reads and writes, to name a silent endpoint
     storage_options: dict[str, Any] = field(default_factory=dict)
     timeout_s: float | None = None  # the bound for a fire-and-forget query, too
@@ -106,20 +107,22 @@ class LocalBackend:
         query.timeout_s = current.query_timeout_s
         query.probe_timeout_s = min(local_storage.PROBE_TIMEOUT_S, current.storage_timeout_s)
         query.uris = (query.location, *(uri for _, uri in failures.reads()))
+        query.plan = lf
         log.info("Local %s query %s -> %s", mode, query_id, query.location)
-        threading.Thread(
-            target=_run, args=(query, lf), name=f"polars-{query_id}", daemon=True
-        ).start()
         return query
 
     def query_id(self, query: LocalQuery) -> str:
         return query.query_id
 
     def wait(self, query: LocalQuery, timeout_s: float | None) -> Outcome:
-        # The caller waits on an event, not inside Polars: it wakes the moment the query
-        # ends, and signals (an execution timeout, SIGINT, SIGTERM) interrupt the wait.
+        # The query runs in a thread of its own, started here rather than in ``start``: an
+        # interruption (an execution timeout, SIGINT, SIGTERM) can then never find it running
+        # with nobody left to cancel it. The caller waits on an event, not inside Polars.
         try:
             with _signals_interrupt(query.query_id):
+                threading.Thread(
+                    target=_run, args=(query,), name=f"polars-{query.query_id}", daemon=True
+                ).start()
                 finished = _wait_in_slices(query.done, timeout_s)
         except BaseException as interruption:
             _cancel(query)
@@ -192,7 +195,7 @@ def _intermediate_query(query_id: str, root: str) -> LocalQuery:
     )
 
 
-def _run(query: LocalQuery, lf: pl.LazyFrame) -> None:
+def _run(query: LocalQuery) -> None:
     """Plan and run the query in this thread, and record how it ended.
 
     Polars' own ``cancel()`` does not stop a streaming sink that is running (polars 2.0: it
@@ -202,7 +205,7 @@ def _run(query: LocalQuery, lf: pl.LazyFrame) -> None:
     aborts the whole process ("Rayon: detected unexpected panic; aborting").
     """
     try:
-        plan = _stops_when_cancelled(lf, query.cancelled).sink_parquet(
+        plan = _stops_when_cancelled(query.plan, query.cancelled).sink_parquet(
             query.write_path, storage_options=query.storage_options, mkdir=True, lazy=True
         )
         if query.cancelled.is_set():  # while planning (which can read storage)
