@@ -61,19 +61,10 @@ def s3_says() -> Iterator[Callable[[int, str], BaseException]]:
     """Polars' own error for a listing answered with an S3 error (no retries)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _S3Says)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    options = {
-        "aws_endpoint_url": f"http://127.0.0.1:{server.server_address[1]}",
-        "aws_allow_http": "true",
-        "aws_region": "us-east-1",
-        "aws_access_key_id": "responder-key",
-        "aws_secret_access_key": "responder-secret",  # pragma: allowlist secret
-        "max_retries": 0,
-    }
 
     def answer(status: int, code: str) -> BaseException:
         _S3Says.answer = (status, f"<Error><Code>{code}</Code></Error>".encode())
-        scan = pl.scan_parquet("s3://bucket/raw/*.parquet", storage_options=options)
-        return _raised(scan.collect)
+        return _listing_error(server.server_address[1])
 
     yield answer
     server.shutdown()
@@ -104,13 +95,14 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def _refused() -> BaseException:
+def _listing_error(port: int) -> BaseException:
+    """What Polars raises listing an S3 glob at 127.0.0.1:``port`` (with no retries)."""
     options = {
-        "aws_endpoint_url": f"http://127.0.0.1:{_closed_port()}",
+        "aws_endpoint_url": f"http://127.0.0.1:{port}",
         "aws_allow_http": "true",
         "aws_region": "us-east-1",
-        "aws_access_key_id": "refused-key",
-        "aws_secret_access_key": "refused-secret",  # pragma: allowlist secret
+        "aws_access_key_id": "responder-key",
+        "aws_secret_access_key": "responder-secret",  # pragma: allowlist secret
         "max_retries": 0,
     }
     return _raised(pl.scan_parquet("s3://bucket/raw/*.parquet", storage_options=options).collect)
@@ -179,7 +171,7 @@ CASES: dict[str, tuple[Callable[..., BaseException], bool, str]] = {
         True,
         "configuration",
     ),
-    "connection-refused": (lambda f, s3: _refused(), False, "network"),
+    "connection-refused": (lambda f, s3: _listing_error(_closed_port()), False, "network"),
     "connection-reset": (lambda f, s3: ConnectionResetError(104, "reset"), False, "network"),
     "dns": (lambda f, s3: socket.gaierror(-2, "Name or service not known"), False, "network"),
     "grpc-timeout": (
@@ -302,8 +294,11 @@ def test_a_transient_cloud_error_is_left_to_retries(fake_cloud, cloud_connection
     )
 
 
-def _smallest_dag_writing_a_partition(dagbag):
-    """Any DAG of this project with a task that sinks (reading inputs, landing a ds=)."""
+@pytest.fixture
+def dag_with_inputs(dagbag, airflow_db, local_connection, tmp_path, monkeypatch):
+    """The smallest DAG of this project that sinks a partition, and sample inputs for it."""
+    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
+    sample_data.write(str(tmp_path), rows=20)
     for dag in sorted(dagbag.dags.values(), key=lambda d: len(d.tasks)):
         for task in dag.tasks:
             fn = task_callable(task)
@@ -319,28 +314,17 @@ def _assert_failed_at_once(run) -> None:
     assert failed and set(failed.values()) == {1}, failed
 
 
-def test_a_corrupt_input_fails_its_dag_run_at_once(
-    dagbag, airflow_db, local_connection, tmp_path, monkeypatch
-) -> None:
-    dag = _smallest_dag_writing_a_partition(dagbag)
-    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
-    sample_data.write(str(tmp_path), rows=20)
+def test_a_corrupt_input_fails_its_dag_run_at_once(dag_with_inputs, tmp_path) -> None:
     for name in sample_data.sample_frames(rows=1):
         (tmp_path / "raw" / name / "part-9.parquet").write_bytes(b"half a file")
 
-    run, _ = run_dag(dag.dag_id, retries=2)
+    run, _ = run_dag(dag_with_inputs.dag_id, retries=2)
 
     _assert_failed_at_once(run)
 
 
-def test_a_run_without_a_logical_date_fails_at_once(
-    dagbag, airflow_db, local_connection, tmp_path, monkeypatch
-) -> None:
-    dag = _smallest_dag_writing_a_partition(dagbag)
-    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
-    sample_data.write(str(tmp_path), rows=20)
-
-    run, _ = run_dag(dag.dag_id, ds=None, retries=2)
+def test_a_run_without_a_logical_date_fails_at_once(dag_with_inputs, tmp_path) -> None:
+    run, _ = run_dag(dag_with_inputs.dag_id, ds=None, retries=2)
 
     _assert_failed_at_once(run)
     assert not list((tmp_path / "curated").rglob("*.parquet"))
