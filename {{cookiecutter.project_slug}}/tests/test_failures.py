@@ -256,8 +256,9 @@ def test_a_corrupt_input_fails_at_once_naming_the_dataset_and_the_file(
     dataset, fails without retries, and is still a failed query to code that catches one."""
     monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
     sample_data.write(str(tmp_path), rows=20)
+    valid = (tmp_path / "raw" / "orders" / "part-0.parquet").read_bytes()
     corrupt = tmp_path / "raw" / "orders" / "part-9.parquet"
-    corrupt.write_bytes(b"half a file")
+    corrupt.write_bytes(valid[: len(valid) // 2] + valid[-8:])  # cut short, footer magic kept
 
     with pytest.raises(PermanentFailure) as caught:
         _sink_orders(str(tmp_path / "curated" / "out" / "ds=2026-01-01"))

@@ -58,7 +58,7 @@ DEFAULTS: Mapping[str, str] = {
     "storage_options": "",
     # Failures, retries and bounds:
     "retry_delay_s": "60",
-    "storage_timeout_s": "60",
+    "storage_timeout_s": "30",
     "local_retention_hours": "24",
 }
 
