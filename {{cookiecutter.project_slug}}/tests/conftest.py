@@ -29,8 +29,9 @@ os.environ.update(
 pytest_plugins = ["fake_polars_cloud", "secrets_backend_settings"]
 
 
-def run_dag(dag_id: str, ds: str = "2026-01-01", *, retries: int = 0, on_retry=None):
-    """Run a fresh copy of ``dag_id`` with dag.test() for the logical date ``ds``.
+def run_dag(dag_id: str, ds: str | None = "2026-01-01", *, retries: int = 0, on_retry=None):
+    """Run a fresh copy of ``dag_id`` with dag.test() for the logical date ``ds`` (None: a
+    run without one, as a trigger with ``"logical_date": null`` makes).
 
     Retries are switched off on the copy (the shipped ones would hold a failing test for
     minutes of retry delay); the DAG files are not changed. Pass ``retries`` to test a
@@ -45,7 +46,7 @@ def run_dag(dag_id: str, ds: str = "2026-01-01", *, retries: int = 0, on_retry=N
         task.retry_delay = timedelta(0)
         if on_retry is not None:
             task.on_retry_callback = [on_retry]  # a list once the operator exists
-    run = dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC))
+    run = dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC) if ds else None)
     return run, {ti.task_id: ti.state for ti in run.get_task_instances()}
 
 

@@ -102,17 +102,14 @@ def test_a_retry_rewrites_its_own_partition_and_nothing_else(
         assert run.state == "success", (ds, states)
     before = _snapshot(root / "curated")
 
-    # Rerun 2026-01-01 while each input has a second file of another schema: the queries
-    # fail while running, once their sinks have started. The inputs are repaired (with other
-    # data) while the failed tasks wait for their retry.
-    strays = [root / "raw" / name / "part-1.parquet" for name in sample_data.sample_frames(1)]
-    for stray in strays:
-        pl.DataFrame({"unexpected": ["schema"]}).write_parquet(stray)
+    # Rerun 2026-01-01 with a query timeout no query meets: the queries time out while
+    # running, a transient failure that Airflow retries (an error in the data would fail at
+    # once). The inputs change (other data) and the timeout is lifted before the retry.
+    monkeypatch.setenv(settings.env_var("query_timeout_s"), "0.001")
     repaired = {name: f.rows(named=True) for name, f in sample_data.sample_frames(500).items()}
 
     def repair(context) -> None:
-        for stray in strays:
-            stray.unlink(missing_ok=True)
+        monkeypatch.delenv(settings.env_var("query_timeout_s"))
         sample_data.write(str(root), rows=500)
 
     run, states = run_dag(RETRIED_DAG, "2026-01-01", retries=1, on_retry=repair)

@@ -1,19 +1,34 @@
-"""What every DAG in this project shares: owner, retries, start date, schedule, tags."""
+"""What every DAG in this project shares: owner, retries, time limits, start date, schedule,
+tags.
+
+Retries are for what a retry can fix (network, a busy service, a cluster that did not
+start): they come after ``retry_delay_s``, then twice that, and so on. Errors in the data or
+the query fail at once whatever ``retries`` says (``compute/failures.py``). A task may run
+``EXECUTION_MARGIN`` longer than its query's bound, for starting a cluster and planning, so
+the query timeout fires first and names the query.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from {{ cookiecutter.package_name }} import settings
+
 {{ cookiecutter.author_name | python_constant("OWNER") }}
 SCHEDULE = {{ cookiecutter.schedule | tojson }}
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 TAG = "polars-cloud"
+EXECUTION_MARGIN = timedelta(minutes=10)
 
+_current = settings.load()
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": OWNER,
-    "retries": 2,
-    "retry_delay": timedelta(minutes=5),
+    "retries": 3,
+    "retry_delay": timedelta(seconds=_current.retry_delay_s),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(seconds=_current.query_timeout_s) + EXECUTION_MARGIN,
 }
 
 

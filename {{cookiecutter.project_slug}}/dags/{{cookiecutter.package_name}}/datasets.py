@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.compute.failures import record_read
 
 if TYPE_CHECKING:
     import polars as pl
@@ -27,7 +28,9 @@ def source_uri(name: str) -> str:
 def partition_uri(name: str, ds: str | None) -> str:
     """The directory an output dataset writes for the logical date ``ds``."""
     if ds is None:
-        raise ValueError(
+        from {{ cookiecutter.package_name }}.compute.permanent import NoLogicalDate
+
+        raise NoLogicalDate(
             f"Cannot place {name!r}: this run has no logical date. Trigger it with a logical "
             "date (the UI's trigger form and `airflow dags test <dag> <date>` both take one)."
         )
@@ -37,7 +40,8 @@ def partition_uri(name: str, ds: str | None) -> str:
 
 
 def source(name: str) -> pl.LazyFrame:
-    """Lazily scan the input dataset ``name``."""
+    """Lazily scan the input dataset ``name`` (recorded: failures name it)."""
+    record_read(name, source_uri(name))
     return scan(source_uri(name))
 
 

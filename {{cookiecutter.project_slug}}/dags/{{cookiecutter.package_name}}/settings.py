@@ -34,12 +34,16 @@ class Settings:
     memory_gb: int  # {{ cookiecutter.package_name | upper }}_MEMORY_GB (ad-hoc clusters)
     cluster_size: int  # {{ cookiecutter.package_name | upper }}_CLUSTER_SIZE (ad-hoc clusters)
     idle_timeout_mins: int  # {{ cookiecutter.package_name | upper }}_IDLE_TIMEOUT_MINS
-    query_timeout_s: float | None  # {{ cookiecutter.package_name | upper }}_QUERY_TIMEOUT_S
+    query_timeout_s: float  # {{ cookiecutter.package_name | upper }}_QUERY_TIMEOUT_S
     # Local backend only (the connection extra {"backend": "local"}):
     local_root: str  # {{ cookiecutter.package_name | upper }}_LOCAL_ROOT: intermediate results
     storage_options: dict[str, str] | None  # {{ cookiecutter.package_name | upper }}_STORAGE_OPTIONS (JSON)
     # Secrets backend: the longest a task waits for it to answer a connection lookup.
     secrets_backend_timeout_s: float  # {{ cookiecutter.package_name | upper }}_SECRETS_BACKEND_TIMEOUT_S
+    # Failures, retries and bounds (compute/failures.py, dag_defaults.py, local backend):
+    retry_delay_s: float  # {{ cookiecutter.package_name | upper }}_RETRY_DELAY_S: the first; it doubles
+    storage_timeout_s: float  # {{ cookiecutter.package_name | upper }}_STORAGE_TIMEOUT_S (local backend)
+    local_retention_hours: float  # {{ cookiecutter.package_name | upper }}_LOCAL_RETENTION_HOURS (local backend)
 
 
 DEFAULTS: Mapping[str, str] = {
@@ -51,11 +55,15 @@ DEFAULTS: Mapping[str, str] = {
     "memory_gb": {{ cookiecutter.memory_gb | string | tojson }},
     "cluster_size": {{ cookiecutter.cluster_size | string | tojson }},
     "idle_timeout_mins": {{ cookiecutter.idle_timeout_mins | string | tojson }},
-    "query_timeout_s": "",
+    "query_timeout_s": "3600",
     "local_root": "",
     "storage_options": "",
     # Secrets backend: above the worst case of the rendered per-request timeouts.
     "secrets_backend_timeout_s": "20",
+    # Failures, retries and bounds:
+    "retry_delay_s": "60",
+    "storage_timeout_s": "30",
+    "local_retention_hours": "24",
 }
 
 
@@ -80,11 +88,13 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         memory_gb=_positive_int(raw, "memory_gb"),
         cluster_size=_positive_int(raw, "cluster_size"),
         idle_timeout_mins=_positive_int(raw, "idle_timeout_mins", minimum=MIN_IDLE_TIMEOUT_MINS),
-        query_timeout_s=_optional_seconds(raw, "query_timeout_s"),
+        query_timeout_s=_positive_number(raw, "query_timeout_s"),
         local_root=raw["local_root"] or str(Path(tempfile.gettempdir()) / LOCAL_ROOT_NAME),
         storage_options=_string_map(raw, "storage_options"),
-        secrets_backend_timeout_s=_optional_seconds(raw, "secrets_backend_timeout_s")
-        or float(DEFAULTS["secrets_backend_timeout_s"]),
+        secrets_backend_timeout_s=_positive_number(raw, "secrets_backend_timeout_s"),
+        retry_delay_s=_positive_number(raw, "retry_delay_s"),
+        storage_timeout_s=_positive_number(raw, "storage_timeout_s"),
+        local_retention_hours=_positive_number(raw, "local_retention_hours"),
     )
 
 
@@ -95,17 +105,15 @@ def _positive_int(raw: Mapping[str, str], field: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _optional_seconds(raw: Mapping[str, str], field: str) -> float | None:
+def _positive_number(raw: Mapping[str, str], field: str) -> float:
     value = raw[field]
-    if not value:
-        return None
     try:
-        seconds = float(value)
+        number = float(value)
     except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise SettingsError(f"{env_var(field)}={value!r}: expected a number of seconds > 0.")
-    return seconds
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise SettingsError(f"{env_var(field)}={value!r}: expected a number > 0.")
+    return number
 
 
 def _string_map(raw: Mapping[str, str], field: str) -> dict[str, str] | None:

@@ -2,7 +2,9 @@
 
 Call these inside a task decorated with ``@authenticate``; they run on Polars Cloud or, when
 the connection says ``{"backend": "local"}``, in-process. Importing this package is cheap
-(no polars, no polars_cloud), so DAG files can import it at the top.
+(no polars, no polars_cloud), so DAG files can import it at the top. Every failure goes
+through the table in ``failures``: a permanent one fails the task without retries (as a
+``compute.permanent.PermanentFailure``).
 
 - ``sink``: run a query and write it to a directory URI; wait; fail the task unless SUCCESS.
 - ``submit``: the same without waiting (fire-and-forget); returns the query id.
@@ -34,8 +36,10 @@ from {{ cookiecutter.package_name }}.compute.errors import (
     ComputeError,
     NotAuthenticated,
     QueryFailed,
+    QueryInterrupted,
     QueryTimedOut,
 )
+from {{ cookiecutter.package_name }}.compute.failures import classified
 
 if TYPE_CHECKING:
     import polars as pl
@@ -48,6 +52,7 @@ __all__ = [
     "Manifest",
     "NotAuthenticated",
     "QueryFailed",
+    "QueryInterrupted",
     "QueryTimedOut",
     "Specs",
     "execute",
@@ -74,9 +79,10 @@ def sink(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRIBU
 
     Returns the query id. Any other final status fails the task with the id and status.
     """
-    live = _live(on)
-    query = live.backend.start(live.handle, lf, _mode(mode), _directory(to))
-    outcome = live.backend.wait(query, settings.load().query_timeout_s)
+    with classified(writing=to):
+        live = _live(on)
+        query = live.backend.start(live.handle, lf, _mode(mode), _directory(to))
+        outcome = live.backend.wait(query, settings.load().query_timeout_s)
     log.info("Query %s wrote %s", outcome.query_id, to)
     return outcome.query_id
 
@@ -87,10 +93,11 @@ def submit(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRI
     The task succeeds once the query is accepted; whether the query itself succeeds is only
     visible in Polars Cloud. Nothing downstream may rely on its output.
     """
-    live = _live(on)
-    query = live.backend.start(live.handle, lf, _mode(mode), _directory(to))
-    query_id = live.backend.query_id(query)
-    live.backend.detach(query)
+    with classified(writing=to):
+        live = _live(on)
+        query = live.backend.start(live.handle, lf, _mode(mode), _directory(to))
+        query_id = live.backend.query_id(query)
+        live.backend.detach(query)
     log.info("Submitted query %s (not awaited) to write %s", query_id, to)
     return query_id
 
@@ -101,9 +108,10 @@ def execute(lf: pl.LazyFrame, *, on: Cluster | Live, mode: Mode = DISTRIBUTED) -
     The locations are parquet files another task can scan (pass them through XCom).
     Polars Cloud deletes intermediate results after some hours: sink what must persist.
     """
-    live = _live(on)
-    query = live.backend.start(live.handle, lf, _mode(mode), None)
-    outcome = live.backend.wait(query, settings.load().query_timeout_s)
+    with classified():
+        live = _live(on)
+        query = live.backend.start(live.handle, lf, _mode(mode), None)
+        outcome = live.backend.wait(query, settings.load().query_timeout_s)
     if not outcome.locations:
         raise QueryFailed(outcome.query_id, "SUCCESS", "the query reported no result locations")
     log.info("Query %s left %d result file(s)", outcome.query_id, len(outcome.locations))
@@ -118,8 +126,9 @@ def shutdown(cluster: Manifest | None = None) -> bool:
             "shutdown() stops a named manifest's cluster; an unnamed Specs cluster is only "
             "reachable inside immediate_shutdown() or bounded by its idle timeout"
         )
-    live = _live(cluster)
-    return live.backend.stop(live.handle)
+    with classified():
+        live = _live(cluster)
+        return live.backend.stop(live.handle)
 
 
 @contextmanager
@@ -131,7 +140,8 @@ def immediate_shutdown(cluster: Cluster | None = None) -> Iterator[Live]:
     one the task reports; a failure to stop is then only logged. After a clean block, a
     failure to stop fails the task, because the cluster may still be running.
     """
-    live = _live(cluster or Manifest())
+    with classified():
+        live = _live(cluster or Manifest())
     try:
         yield live
     except BaseException:
@@ -140,7 +150,8 @@ def immediate_shutdown(cluster: Cluster | None = None) -> Iterator[Live]:
         except Exception:
             log.exception("Could not stop the cluster after the error below")
         raise
-    live.backend.stop(live.handle)
+    with classified():
+        live.backend.stop(live.handle)
 
 
 def _live(on: Cluster | Live) -> Live:

@@ -20,13 +20,22 @@ class QueryFailed(ComputeError):
 class QueryTimedOut(ComputeError):
     """A query did not finish within the configured bound; it was cancelled."""
 
-    def __init__(self, query_id: str, seconds: float) -> None:
+    def __init__(self, query_id: str, seconds: float, detail: str = "") -> None:
         self.query_id = query_id
         self.seconds = seconds
         super().__init__(
-            f"Polars query {query_id} did not finish within {seconds:g} s and was cancelled "
-            "(raise or unset the query timeout setting if this query needs longer)"
+            f"Polars query {query_id} did not finish within {seconds:g} s and was cancelled"
+            + (f"; {detail}" if detail else "")
+            + " (raise the query timeout setting if this query needs longer)"
         )
+
+
+class QueryInterrupted(ComputeError):
+    """The process was told to stop (SIGINT, SIGTERM) while it waited; the query was cancelled."""
+
+    def __init__(self, query_id: str, signal_name: str) -> None:
+        self.query_id = query_id
+        super().__init__(f"{signal_name} while waiting for Polars query {query_id}")
 
 
 class NotAuthenticated(ComputeError):

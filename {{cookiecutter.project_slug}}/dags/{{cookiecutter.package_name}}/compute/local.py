@@ -4,9 +4,11 @@ Chosen by the connection extra ``{"backend": "local"}``: for laptops, demos and 
 no Polars Cloud account. Both modes run on this machine; sinks and intermediate results
 go wherever the URI points (a local directory or an object store such as ``s3://``).
 
-A local sink is written next to its target and moved into place only when the query
-succeeds, so a failed or cancelled query leaves nothing half-written; object stores make
-an upload visible only once it is complete.
+A local sink is written to a staging area outside its dataset and swapped into place only
+when the query succeeds (``local_staging``); object stores make an upload visible only once
+it is complete. Everything a query does, planning included, runs in a thread of its own
+while the caller waits on an event, so the query timeout bounds it all and SIGINT/SIGTERM
+reach the caller, which cancels the query and removes what it wrote.
 """
 
 from __future__ import annotations
@@ -14,24 +16,29 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
-import re
 import shutil
+import signal
 import threading
+import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from {{ cookiecutter.package_name }}.compute import (
+    failures,
+    local_intermediate,
+    local_staging,
+    local_storage,
+)
 from {{ cookiecutter.package_name }}.compute.backend import Outcome
 from {{ cookiecutter.package_name }}.compute.clusters import Cluster, Mode
-from {{ cookiecutter.package_name }}.compute.errors import QueryFailed, QueryTimedOut
+from {{ cookiecutter.package_name }}.compute.errors import QueryFailed, QueryInterrupted, QueryTimedOut
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from {{ cookiecutter.package_name }}.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +46,10 @@ log = logging.getLogger(__name__)
 PART = "part-0.parquet"
 _CANCEL_GRACE_S = 30.0
 """How long a cancelled query may take to stop writing before its files are removed."""
+_SIGNAL_SLICE_S = 0.5
+"""The longest a signal waits for its handler while a query is awaited (see ``wait``)."""
+_POLL_S = 0.02
+"""How often the query's thread asks Polars whether the query is done (see ``_run``)."""
 
 
 @dataclass
@@ -58,9 +69,16 @@ class LocalQuery:
     write_path: str  # where polars writes while the query runs
     finalize: Callable[[], None] = _nothing
     abort: Callable[[], None] = _nothing
-    running: Any = None  # polars' in-process query handle
+    plan: pl.LazyFrame | None = None  # run by ``wait``, so only while someone waits for it
+    uris: tuple[str, ...] = ()  # what it reads and writes, to name a silent endpoint
+    storage_options: dict[str, Any] = field(default_factory=dict)
+    timeout_s: float | None = None  # the bound for a fire-and-forget query, too
+    probe_timeout_s: float = local_storage.PROBE_TIMEOUT_S
+    running: Any = None  # polars' in-process query handle, once planned
+    executing: threading.Event = field(default_factory=threading.Event)  # past planning
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    cancelled: threading.Event = field(default_factory=threading.Event)
 
 
 class LocalBackend:
@@ -72,48 +90,47 @@ class LocalBackend:
     def connect(self, cluster: Cluster, current: Settings) -> LocalCluster:
         return LocalCluster(cluster=cluster.resolved(current), settings=current)
 
-    def scan_options(self, current: Settings) -> dict[str, str] | None:
-        return current.storage_options
+    def scan_options(self, current: Settings) -> dict[str, Any]:
+        return local_storage.options(current)
 
     def start(
         self, handle: LocalCluster, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None
     ) -> LocalQuery:
-        query_id = f"local-{uuid.uuid4().hex[:12]}"
-        directory = sink_uri or _intermediate_dir(handle.settings.local_root, query_id)
-        query = _new_query(query_id, directory)
-        log.info("Local %s query %s -> %s", mode, query_id, query.location)
-        try:
-            plan = lf.sink_parquet(
-                query.write_path,
-                storage_options=handle.settings.storage_options,
-                mkdir=True,
-                lazy=True,
-            )
-            query.running = plan.collect(background=True)
-        except Exception as error:  # a plan that cannot even start fails like a query
-            query.error = error
-            query.done.set()
+        current = handle.settings
+        query_id = f"{local_intermediate.QUERY_PREFIX}{uuid.uuid4().hex[:12]}"
+        local_intermediate.prune(current.local_root, current.local_retention_hours * 3600)
+        if sink_uri is None:
+            query = _intermediate_query(query_id, current.local_root)
         else:
-            threading.Thread(
-                target=_collect, args=(query,), name=f"polars-{query_id}", daemon=True
-            ).start()
+            query = _sink_query(query_id, sink_uri)
+        query.storage_options = local_storage.options(current)
+        query.timeout_s = current.query_timeout_s
+        query.probe_timeout_s = min(local_storage.PROBE_TIMEOUT_S, current.storage_timeout_s)
+        query.uris = (query.location, *(uri for _, uri in failures.reads()))
+        query.plan = lf
+        log.info("Local %s query %s -> %s", mode, query_id, query.location)
         return query
 
     def query_id(self, query: LocalQuery) -> str:
         return query.query_id
 
     def wait(self, query: LocalQuery, timeout_s: float | None) -> Outcome:
-        # The task waits on an event, not inside Polars: it wakes the moment the query ends,
-        # and Airflow's signals (an execution timeout, a SIGTERM) still interrupt it.
+        # The query runs in a thread of its own, started here rather than in ``start``: an
+        # interruption (an execution timeout, SIGINT, SIGTERM) can then never find it running
+        # with nobody left to cancel it. The caller waits on an event, not inside Polars.
         try:
-            finished = query.done.wait(timeout_s)
+            with _signals_interrupt(query.query_id):
+                threading.Thread(
+                    target=_run, args=(query,), name=f"polars-{query.query_id}", daemon=True
+                ).start()
+                finished = _wait_in_slices(query.done, timeout_s)
         except BaseException as interruption:
             _cancel(query)
             interruption.add_note(f"Polars query {query.query_id} was cancelled.")
             raise
         if not finished:
             _cancel(query)
-            raise QueryTimedOut(query.query_id, timeout_s or 0)
+            raise QueryTimedOut(query.query_id, timeout_s or 0, _silent_endpoint(query))
         if query.error is not None:
             query.abort()
             error = query.error
@@ -127,7 +144,7 @@ class LocalBackend:
         """Fire-and-forget, locally: this process is the cluster, so finish before returning,
         but report a failure only in the log, as Polars Cloud would only show it there."""
         try:
-            self.wait(query, timeout_s=None)
+            self.wait(query, query.timeout_s)
         except QueryFailed as error:
             log.warning("Fire-and-forget query failed (the task still succeeds): %s", error)
 
@@ -136,73 +153,136 @@ class LocalBackend:
         return False
 
 
-def _new_query(query_id: str, directory: str) -> LocalQuery:
+def _wait_in_slices(done: threading.Event, timeout_s: float | None) -> bool:
+    """``done.wait(timeout_s)``, woken every ``_SIGNAL_SLICE_S``: a signal the kernel hands
+    to another thread (a Polars worker) does not interrupt the main thread's wait, and Python
+    runs the handler (Airflow's execution timeout, SIGTERM) only once that thread wakes."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        left = _SIGNAL_SLICE_S if deadline is None else deadline - time.monotonic()
+        if done.wait(max(0.0, min(left, _SIGNAL_SLICE_S))):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+
+
+def _sink_query(query_id: str, directory: str) -> LocalQuery:
     location = f"{directory.rstrip('/')}/{PART}"
-    if "://" in directory and not directory.startswith("file://"):
+    if local_storage.is_remote(directory):
         return LocalQuery(query_id=query_id, location=location, write_path=location)
-    final = Path(directory.removeprefix("file://"))
-    staging = final.parent / f".{final.name}.{query_id}.staging"
+    staged = local_staging.stage(Path(directory.removeprefix("file://")), query_id)
     return LocalQuery(
         query_id=query_id,
-        location=str(final / PART),
-        write_path=str(staging / PART),
-        finalize=functools.partial(_swap_in, staging, final, query_id),
-        abort=functools.partial(shutil.rmtree, staging, ignore_errors=True),
+        location=str(staged.final / PART),
+        write_path=str(staged.directory / PART),
+        finalize=functools.partial(local_staging.publish, staged),
+        abort=functools.partial(local_staging.discard, staged),
     )
 
 
-def _collect(query: LocalQuery) -> None:
-    """Wait for the query in a thread of its own and record how it ended."""
+def _intermediate_query(query_id: str, root: str) -> LocalQuery:
+    """Results no one reads before the query succeeds, in a directory of their own."""
+    directory = local_intermediate.query_directory(root, query_id)
+    location = f"{directory}/{PART}"
+    if local_storage.is_remote(directory):
+        return LocalQuery(query_id=query_id, location=location, write_path=location)
+    path = Path(directory.removeprefix("file://"))
+    return LocalQuery(
+        query_id=query_id,
+        location=location,
+        write_path=location,
+        abort=functools.partial(shutil.rmtree, path, ignore_errors=True),
+    )
+
+
+def _run(query: LocalQuery) -> None:
+    """Plan and run the query in this thread, and record how it ended.
+
+    Polars' own ``cancel()`` does not stop a streaming sink that is running (polars 2.0: it
+    writes on to the end), so the plan carries a guard that fails it at its next batch once
+    the query is cancelled. And this thread polls ``fetch()`` rather than blocking in
+    ``fetch_blocking()``: while a thread blocks there, Polars turns a SIGINT into a panic that
+    aborts the whole process ("Rayon: detected unexpected panic; aborting").
+    """
     try:
-        query.running.fetch_blocking()
+        plan = _stops_when_cancelled(query.plan, query.cancelled).sink_parquet(
+            query.write_path, storage_options=query.storage_options, mkdir=True, lazy=True
+        )
+        if query.cancelled.is_set():  # while planning (which can read storage)
+            return
+        query.executing.set()
+        query.running = plan.collect(background=True)
+        while query.running.fetch() is None:
+            time.sleep(_POLL_S)
     except BaseException as error:
         query.error = error
     finally:
         query.done.set()
 
 
+class _Cancelled(Exception):
+    """Raised inside the plan by ``_stops_when_cancelled``'s guard."""
+
+
+def _stops_when_cancelled(lf: pl.LazyFrame, cancelled: threading.Event) -> pl.LazyFrame:
+    schema = lf.collect_schema()  # resolving it can read storage: still inside the bound
+    if not schema:
+        return lf
+    column, dtype = next(iter(schema.items()))
+
+    def guard(batch: pl.Series) -> pl.Series:
+        if cancelled.is_set():
+            raise _Cancelled("the query was cancelled")
+        return batch
+
+    return lf.with_columns(
+        pl.col(column).map_batches(guard, return_dtype=dtype, is_elementwise=True)
+    )
+
+
 def _cancel(query: LocalQuery) -> None:
-    if query.running is not None:
-        query.running.cancel()
-        if not query.done.wait(_CANCEL_GRACE_S):  # let the writer stop before the cleanup
-            log.warning("Cancelled query %s is still writing", query.query_id)
+    query.cancelled.set()
+    # A query still planning writes nothing (and may hang on a store that does not answer);
+    # a running one stops at its next batch: let it, then remove what it wrote.
+    if query.executing.is_set() and not query.done.wait(_CANCEL_GRACE_S):
+        log.warning("Cancelled query %s is still running; removing its files", query.query_id)
     query.abort()
 
 
-def _swap_in(staging: Path, final: Path, query_id: str) -> None:
-    """Replace ``final`` with ``staging``: a rerun rewrites its partition, never appends.
-
-    Also clears what earlier writes of this partition left behind when their process was
-    killed mid-write (out of memory, a lost worker) and could not clean up: Polars' globs
-    read dot-folders too, so ``curated/<name>/*/*.parquet`` would see that debris.
+@contextlib.contextmanager
+def _signals_interrupt(query_id: str) -> Iterator[None]:
+    """Make SIGINT and SIGTERM raise in the waiting thread instead of ending the process
+    on the spot (their default, and SIGINT's inside an Airflow task): the query is then
+    cancelled and its files removed. A handler already installed (Airflow's SIGTERM
+    handler runs the operator's ``on_kill``) still runs first; an ignored signal stays so.
     """
-    with contextlib.suppress(FileNotFoundError):  # a first write has nothing to retire
-        final.rename(final.parent / f".{final.name}.{query_id}.retired")
-    staging.rename(final)
-    prefix = f".{final.name}."
-    with os.scandir(final.parent) as entries:  # this write's retired folder is one of them
-        leftovers = [
-            entry.path
-            for entry in entries
-            if entry.name.startswith(prefix) and entry.name.endswith((".retired", ".staging"))
-        ]
-    for leftover in leftovers:
-        shutil.rmtree(leftover, ignore_errors=True)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
 
+    def interrupt(number: int, frame: Any) -> None:
+        handler = previous[number]
+        if callable(handler):
+            handler(number, frame)  # Python's own SIGINT handler raises KeyboardInterrupt
+        raise QueryInterrupted(query_id, signal.Signals(number).name)
 
-def _intermediate_dir(root: str, query_id: str) -> str:
-    """A directory unique to this run, task and query under the local root."""
-    return "/".join([root.rstrip("/"), *_task_path(), query_id])
-
-
-def _task_path() -> list[str]:
+    for number, handler in previous.items():
+        if handler is not None and handler is not signal.SIG_IGN:  # None: not Python's
+            signal.signal(number, interrupt)
     try:
-        from airflow.sdk import get_current_context
+        yield
+    finally:
+        for number, handler in previous.items():
+            if handler is not None:
+                signal.signal(number, handler)
 
-        ti = get_current_context()["ti"]
-        parts = [ti.dag_id, ti.run_id, ti.task_id]
-        if ti.map_index is not None and ti.map_index >= 0:
-            parts.append(str(ti.map_index))
-    except Exception:  # outside a running task (a test calling the helper directly)
-        parts = ["outside-airflow"]
-    return [re.sub(r"[^A-Za-z0-9._=-]", "_", part) for part in parts]
+
+def _silent_endpoint(query: LocalQuery) -> str:
+    url = local_storage.endpoint(query.storage_options, query.uris)
+    if url is None:
+        return ""
+    reason = local_storage.unanswered(url, query.probe_timeout_s)
+    if reason is None:
+        return f"the object store at {url} answers, so the query itself is slow"
+    return f"the object store at {url} did not answer within {query.probe_timeout_s:g} s ({reason})"
