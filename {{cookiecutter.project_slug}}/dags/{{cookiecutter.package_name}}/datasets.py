@@ -1,9 +1,10 @@
 """Where each dataset lives under the data root.
 
-Inputs are read from ``<data root>/raw/<name>/``; outputs are written to
-``<data root>/curated/<name>/ds=<YYYY-MM-DD>/``, one partition per logical date, so a rerun
-or a backfill rewrites its own day and nothing else. Building a URI is cheap; ``source``
-and ``scan`` import polars, so call them inside tasks.
+Inputs are read from ``<data root>/raw/<name>/``, or, for the datasets listed in
+``PARTITIONED_BY_DS``, from the run's own day ``<data root>/raw/<name>/ds=<YYYY-MM-DD>/``.
+Outputs are written to ``<data root>/curated/<name>/ds=<YYYY-MM-DD>/``, one partition per
+logical date, so a rerun or a backfill rewrites its own day and nothing else. Building a URI
+is cheap; ``source`` and ``scan`` import polars, so call them inside tasks.
 """
 
 from __future__ import annotations
@@ -11,17 +12,43 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from {{ cookiecutter.package_name }} import settings
 
 if TYPE_CHECKING:
     import polars as pl
 
+PARTITIONED_BY_DS = frozenset({"orders"})
+"""Input datasets that arrive one folder per day, ``raw/<name>/ds=<YYYY-MM-DD>/``: a run
+reads only its own day. Every other input is read whole from ``raw/<name>/``."""
+
 _DS = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def source_uri(name: str) -> str:
-    """The parquet files of the input dataset ``name``."""
-    return f"{settings.load().data_root}/raw/{name}/*.parquet"
+class MissingInput(AirflowFailException):
+    """An input dataset (or the run's day of it) has no parquet files where it should.
+
+    Fails the task without retries: a retry minutes later reads the same empty place.
+    """
+
+
+def input_folder(name: str, ds: str | None = None) -> str:
+    """Where the input dataset ``name`` lives under the data root (its day ``ds`` if it is
+    partitioned), e.g. ``raw/orders/ds=2026-01-01``."""
+    if name not in PARTITIONED_BY_DS:
+        return f"raw/{name}"
+    if ds is None:
+        raise ValueError(
+            f"Input {name!r} is partitioned by day (datasets.PARTITIONED_BY_DS): read the "
+            f"run's day with datasets.source({name!r}, ds), ds being the task's argument."
+        )
+    return f"raw/{name}/ds={_checked(ds)}"
+
+
+def source_uri(name: str, ds: str | None = None) -> str:
+    """The parquet files of the input dataset ``name`` (of day ``ds`` if it is partitioned)."""
+    return f"{settings.load().data_root}/{input_folder(name, ds)}/*.parquet"
 
 
 def partition_uri(name: str, ds: str | None) -> str:
@@ -31,14 +58,17 @@ def partition_uri(name: str, ds: str | None) -> str:
             f"Cannot place {name!r}: this run has no logical date. Trigger it with a logical "
             "date (the UI's trigger form and `airflow dags test <dag> <date>` both take one)."
         )
-    if not _DS.fullmatch(ds):
-        raise ValueError(f"Partition date must look like YYYY-MM-DD, got {ds!r}")
-    return f"{settings.load().data_root}/curated/{name}/ds={ds}/"
+    return f"{settings.load().data_root}/curated/{name}/ds={_checked(ds)}/"
 
 
-def source(name: str) -> pl.LazyFrame:
-    """Lazily scan the input dataset ``name``."""
-    return scan(source_uri(name))
+def source(name: str, ds: str | None = None) -> pl.LazyFrame:
+    """Lazily scan the input dataset ``name``: the day ``ds`` of it if it is partitioned
+    (``PARTITIONED_BY_DS``), all of it otherwise (``ds`` is then not needed).
+
+    Fails at once, naming the dataset, the day and the URI, when there is nothing to read.
+    """
+    uri = source_uri(name, ds)
+    return _scan(uri, dataset=name, ds=ds)
 
 
 def scan(uris: str | list[str]) -> pl.LazyFrame:
@@ -47,10 +77,42 @@ def scan(uris: str | list[str]) -> pl.LazyFrame:
     Inside an authenticated task the active backend decides the storage options: the local
     backend reads with the configured ones, Polars Cloud with the cluster's own.
     """
+    return _scan(uris)
+
+
+def _scan(uris: str | list[str], dataset: str | None = None, ds: str | None = None) -> pl.LazyFrame:
     import polars as pl
 
     from {{ cookiecutter.package_name }}.compute import backend
 
     chosen = backend.current()
-    options = chosen.scan_options(settings.load()) if chosen else settings.load().storage_options
-    return pl.scan_parquet(uris, storage_options=options)
+    # A backend that only plans queries (the tests' query-plan check) stands in for storage.
+    planned = getattr(chosen, "plan_scan", None)
+    if planned is not None:
+        return planned(uris, dataset)
+    current = settings.load()
+    options = chosen.scan_options(current) if chosen else current.storage_options
+    frame = pl.scan_parquet(uris, storage_options=options)
+    # Polars Cloud reads storage with the cluster's credentials, which this process may not
+    # have; everywhere else this process reads the data itself and can look first.
+    if dataset is not None and getattr(chosen, "name", None) != "cloud":
+        _require_files(frame, dataset, ds, uris)
+    return frame
+
+
+def _require_files(frame: pl.LazyFrame, dataset: str, ds: str | None, uri: str) -> None:
+    try:
+        frame.collect_schema()  # lists the files and reads the first one's footer only
+    except Exception as error:
+        day = f" for ds={ds}" if ds is not None else ""
+        first_line = str(error).split("\n", 1)[0]
+        raise MissingInput(
+            f"Input {dataset!r}{day}: no readable parquet at {uri} "
+            f"({type(error).__name__}: {first_line})"
+        ) from None
+
+
+def _checked(ds: str) -> str:
+    if not _DS.fullmatch(ds):
+        raise ValueError(f"Partition date must look like YYYY-MM-DD, got {ds!r}")
+    return ds
