@@ -15,14 +15,19 @@ DEMO_TAG = "demo"
 
 def main() -> int:
     env = run.use_local_airflow()
-    dags = run.parse_dags().dags
-    chosen = sorted(d for d, dag in dags.items() if DEMO_TAG in dag.tags) or sorted(dags)
-    if not chosen:
+    dags = run.parse_dags()
+    dag_ids = chosen(dags)
+    if not dag_ids:
         return run.refuse(
             "No DAG in dags/ to run: write one, e.g. make new-dag NAME=my_pipeline PATTERN=single."
         )
-    runs = [(dag_id, run.first_day(dags[dag_id])) for dag_id in chosen]
-    return run.run_dags(runs, env, "demo.log")
+    return run.run_dags([(d, run.first_day(dags.dags[d])) for d in dag_ids], env, "demo.log")
+
+
+def chosen(dags) -> list[str]:
+    """The DAGs tagged ``demo``, or every DAG when none is."""
+    tagged = sorted(dag_id for dag_id, dag in dags.dags.items() if DEMO_TAG in dag.tags)
+    return tagged or sorted(dags.dags)
 
 
 if __name__ == "__main__":

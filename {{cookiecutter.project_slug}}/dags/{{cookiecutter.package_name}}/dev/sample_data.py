@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from {{ cookiecutter.package_name }} import datasets, settings
+from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.dag_defaults import START_DATE
-from {{ cookiecutter.package_name }}.dev import samples
+from {{ cookiecutter.package_name }}.dev import local_airflow, samples
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,7 +37,7 @@ def names() -> list[str]:
 
 def how_to_add(name: str) -> str:
     """Where sample data for the dataset ``name`` goes, for error messages."""
-    folder = Path(samples.__file__).parent.relative_to(Path(datasets.__file__).parents[2])
+    folder = Path(samples.__file__).parent.relative_to(local_airflow.PROJECT_ROOT)
     return (
         f"add {folder}/{name}.py with a function frame(rows: int, seed: int, ds: date) "
         "returning its polars DataFrame (copy a module beside it)"
@@ -73,6 +74,8 @@ def write(
     ``only_missing``, a folder that already holds parquet files is left alone: files put
     there by hand are never overwritten.
     """
+    from {{ cookiecutter.package_name }} import datasets  # imports Airflow: not before main() set it up
+
     current = settings.load()
     base = root or current.data_root
     written: dict[str, list[str]] = {}
@@ -108,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ds", nargs="+", default=[DEFAULT_DS], help="days of the partitioned datasets"
     )
-    parser.add_argument("--root", help="data root (default: the settings' data root)")
+    parser.add_argument("--root", help="data root (default: the local one, .airflow/data)")
     args = parser.parse_args(argv)
+    os.environ.update(local_airflow.local_environment())
     for name, paths in write(args.root, args.rows, args.seed, args.ds).items():
         for path in paths:
             print(f"{name:<10} {path}")
