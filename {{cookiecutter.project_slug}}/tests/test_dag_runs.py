@@ -122,15 +122,16 @@ def test_a_retry_rewrites_its_own_partition_and_nothing_else(
 ) -> None:
     dag = parsed_dag(dag_id)
     ds = first_day(dag)
-    other_ds = (date.fromisoformat(ds) + timedelta(days=1)).isoformat()
     planned = plan_and_write_inputs(dag, ds, tmp_path, rows=300)
-    sample_data.write(str(tmp_path), rows=300, days=[other_ds], only_missing=True)
-    with data_root(tmp_path):
-        earlier = run_dag(dag_id, other_ds)
-    assert earlier.state == "success", earlier.report()
+    other_day = (date.fromisoformat(ds) - timedelta(days=1)).isoformat()
+    for folder in planned.outputs:  # what earlier runs of this day and the day before left
+        for day, by in ((ds, "an earlier run"), (other_day, "the day before")):
+            earlier = tmp_path / folder.replace(f"ds={ds}", f"ds={day}") / "part-0.parquet"
+            earlier.parent.mkdir(parents=True)
+            pl.DataFrame({"written_by": [by]}).write_parquet(earlier)
     before = _snapshot(tmp_path / "curated")
 
-    # Run ds while each input has a second file of another schema: the queries fail while
+    # Rerun ds while each input has a second file of another schema: the queries fail while
     # running, once their sinks have started. The inputs are repaired (with other data)
     # while the failed tasks wait for their retry.
     strays = _break(tmp_path, planned.inputs, ds)
@@ -147,15 +148,14 @@ def test_a_retry_rewrites_its_own_partition_and_nothing_else(
     retried = {ti.task_id for ti in result.run.get_task_instances() if ti.try_number == 2}
     assert retried, "no task was retried: the test did not exercise a retry"
     after = _snapshot(tmp_path / "curated")
-    assert {p: after.get(p) for p in before} == before, "the retry touched another partition"
-    partitions = [folder.removeprefix("curated/") for folder in planned.outputs]
-    written = sorted(set(after) - set(before))
-    assert [p for p in written if p.split("/part-")[0] not in partitions] == [], written
+    partitions = tuple(f"{folder.removeprefix('curated/')}/" for folder in planned.outputs)
+    untouched = {path: seen for path, seen in before.items() if not path.startswith(partitions)}
+    assert {path: after.get(path) for path in untouched} == untouched, "it touched another day"
+    assert [p for p in after if p not in before and not p.startswith(partitions)] == []
     for folder in planned.awaited_outputs:
-        partition = folder.removeprefix("curated/")
-        assert [p for p in written if p.startswith(f"{partition}/")] == [
-            f"{partition}/part-0.parquet"
-        ]
+        partition = f"{folder.removeprefix('curated/')}/"
+        assert [p for p in after if p.startswith(partition)] == [f"{partition}part-0.parquet"]
+        assert after[f"{partition}part-0.parquet"][0] != before[f"{partition}part-0.parquet"][0]
         if output_name(folder) in OUTPUTS:
             repaired = sample_rows(ds, 500)
             assert_output_matches(read(tmp_path, folder), output_name(folder), repaired)
