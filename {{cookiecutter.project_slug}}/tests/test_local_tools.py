@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -80,24 +81,26 @@ def _files(root: Path) -> list[str]:
 
 @pytest.mark.parametrize("pattern", new_dag.PATTERNS)
 def test_make_new_dag_writes_a_dag_its_queries_their_test_and_sample_data(project, pattern) -> None:
-    written = new_dag.create("web_visits", pattern, project)
+    name = f"visits_{uuid.uuid4().hex[:8]}"  # a name no DAG or module of the project has
+
+    written = new_dag.create(name, pattern, project)
 
     package = Path(new_dag.__file__).resolve().parents[1].name
     assert _files(project) == sorted(
         [
-            "dags/web_visits.py",
-            f"dags/{package}/dev/samples/web_visits_input.py",
-            f"dags/{package}/queries/web_visits.py",
-            "tests/test_queries_web_visits.py",
+            f"dags/{name}.py",
+            f"dags/{package}/dev/samples/{name}_input.py",
+            f"dags/{package}/queries/{name}.py",
+            f"tests/test_queries_{name}.py",
         ]
     )
     for path in written:
         text = path.read_text()
         ast.parse(text)
         assert "$" not in text and "{{ '{{' }}" not in text, path
-    dag_file = (project / "dags" / "web_visits.py").read_text()
-    assert "def web_visits() -> None:" in dag_file
-    assert 'INPUT = "web_visits_input"' in dag_file
+    dag_file = (project / "dags" / f"{name}.py").read_text()
+    assert f"def {name}() -> None:" in dag_file
+    assert f'INPUT = "{name}_input"' in dag_file
 
 
 @pytest.mark.parametrize(
