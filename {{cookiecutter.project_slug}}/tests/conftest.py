@@ -18,8 +18,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 DAG_IDS = sorted(path.stem for path in DAGS_FOLDER.glob("*.py"))
 """Every DAG of dags/, by file name (the integrity tests hold each file to one DAG of that id)."""
-DEFAULT_DS = "2026-01-01"
-"""The logical date of test runs of a DAG without a start date."""
 
 # Airflow reads its configuration on first import, so the home is set before any test
 # imports it. One home (and one metadata DB, created on first use) serves the session.
@@ -34,6 +32,8 @@ os.environ.update(
 )
 
 pytest_plugins = ["fake_polars_cloud", "secrets_backend_settings"]
+
+from {{ cookiecutter.package_name }}.dev.run import first_day  # noqa: E402 (after the home is set)
 
 
 @functools.cache
@@ -51,11 +51,6 @@ def parsed_dag(dag_id: str):
         errors = "\n".join(f"{file}: {error}" for file, error in bag.import_errors.items())
         pytest.fail(f"DAG {dag_id!r} did not parse (its file and dag_id must agree). {errors}")
     return bag.dags[dag_id]
-
-
-def first_day(dag) -> str:
-    """The earliest logical date a run of ``dag`` can have: its start date."""
-    return dag.start_date.date().isoformat() if dag.start_date else DEFAULT_DS
 
 
 @dataclass
