@@ -78,14 +78,15 @@ class DagRunResult:
         return iter((self.run, self.states))
 
 
-def run_dag(dag_id: str, ds: str | None = None, *, retries: int = 0, on_retry=None):
+def run_dag(dag_id: str, ds: str | None = None, *, retries: int = 0, on_retry=None, prepare=None):
     """Run a fresh copy of ``dag_id`` with dag.test() for the logical date ``ds``.
 
     ``ds`` defaults to the DAG's start date; an earlier one is refused, because Airflow would
     create no task and call the run a success. Retries are switched off on the copy (the
     shipped ones would hold a failing test for minutes of retry delay); the DAG files are
     not changed. Pass ``retries`` to test a retry: it then follows at once, after
-    ``on_retry`` (an ``on_retry_callback``) if given. Returns a ``DagRunResult``.
+    ``on_retry`` (an ``on_retry_callback``) if given. ``prepare`` gets the fresh copy before
+    it runs, for a test's own changes. Returns a ``DagRunResult``.
     """
     from airflow.dag_processing.dagbag import DagBag
 
@@ -109,6 +110,8 @@ def run_dag(dag_id: str, ds: str | None = None, *, retries: int = 0, on_retry=No
             record,
             *([on_retry] if on_retry else []),
         ]
+    if prepare is not None:
+        prepare(dag)
     run = dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC))
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     return DagRunResult(dag_id, ds, run, states, errors)

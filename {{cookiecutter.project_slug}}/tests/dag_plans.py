@@ -64,8 +64,8 @@ class DagPlan:
 
     @property
     def retryable(self) -> bool:
-        """Some task waits for a query over an input: breaking the input fails that task."""
-        return any(task.calls & WAITS and task.inputs for task in self.tasks.values())
+        """Some task waits for its query: a failure after it fails the task, then a retry."""
+        return any(task.calls & WAITS for task in self.tasks.values())
 
 
 class NoSampleData(LookupError):

@@ -14,7 +14,7 @@ import polars_cloud as pc
 import pytest
 from conftest import DAG_IDS, first_day, parsed_dag, parsed_dags, run_dag
 from dag_inspection import compute_calls, task_callable
-from dag_plans import plan
+from dag_plans import WAITS, plan
 from expected import OUTPUTS, assert_output_matches, output_name
 from sample_runs import data_root, plan_and_write_inputs, read, sample_rows
 
@@ -111,9 +111,31 @@ def _snapshot(root: Path) -> dict[str, tuple[str, int, int] | None]:
 
 
 def _retryable(dag_id: str) -> bool:
-    """A task of the DAG waits for a query over an input, so broken inputs fail it."""
+    """A task of the DAG waits for its query (a fire-and-forget one has nothing to retry)."""
     dag = parsed_dags().dags.get(dag_id)
     return dag is not None and plan(dag, first_day(dag)).retryable
+
+
+class LostAfterTheWrite(ConnectionError):
+    """What a worker that loses its connection once the task has run looks like to Airflow:
+    a transient failure, retried."""
+
+
+def _fail_first_tries(task_ids: set[str]):
+    """Make each task of ``task_ids`` fail its first try once it has run whole (in its
+    ``post_execute``, which follows a resumed deferral too)."""
+
+    def prepare(dag) -> None:
+        for task in dag.tasks:
+            if task.task_id in task_ids:
+                task.post_execute = _fail_a_first_try
+
+    return prepare
+
+
+def _fail_a_first_try(context, *_) -> None:
+    if context["ti"].try_number == 1:
+        raise LostAfterTheWrite("the worker was lost after the task ran (injected by the test)")
 
 
 @pytest.mark.parametrize("dag_id", [dag_id for dag_id in DAG_IDS if _retryable(dag_id)])
@@ -122,7 +144,7 @@ def test_a_retry_rewrites_its_own_partition_and_nothing_else(
 ) -> None:
     dag = parsed_dag(dag_id)
     ds = first_day(dag)
-    planned = plan_and_write_inputs(dag, ds, tmp_path, rows=300)
+    planned = plan_and_write_inputs(dag, ds, tmp_path)
     other_day = (date.fromisoformat(ds) - timedelta(days=1)).isoformat()
     for folder in planned.outputs:  # what earlier runs of this day and the day before left
         for day, by in ((ds, "an earlier run"), (other_day, "the day before")):
@@ -131,22 +153,21 @@ def test_a_retry_rewrites_its_own_partition_and_nothing_else(
             pl.DataFrame({"written_by": [by]}).write_parquet(earlier)
     before = _snapshot(tmp_path / "curated")
 
-    # Rerun ds while each input has a second file of another schema: the queries fail while
-    # running, once their sinks have started. The inputs are repaired (with other data)
-    # while the failed tasks wait for their retry.
-    strays = _break(tmp_path, planned.inputs, ds)
-
-    def repair(context) -> None:
-        for stray in strays:
-            stray.unlink(missing_ok=True)
+    # Every task waiting for a query writes, then fails as a lost worker would: Airflow
+    # retries it. The inputs change (other data) before the retries, which must replace
+    # what the first tries wrote.
+    def change_inputs(context) -> None:
         sample_data.write(str(tmp_path), rows=500, days=[ds])
 
+    awaiting = {task_id for task_id, task in planned.tasks.items() if task.calls & WAITS}
     with data_root(tmp_path):
-        result = run_dag(dag_id, ds, retries=1, on_retry=repair)
+        result = run_dag(
+            dag_id, ds, retries=1, on_retry=change_inputs, prepare=_fail_first_tries(awaiting)
+        )
 
     assert result.state == "success", result.report()
     retried = {ti.task_id for ti in result.run.get_task_instances() if ti.try_number == 2}
-    assert retried, "no task was retried: the test did not exercise a retry"
+    assert retried == awaiting, result.report()
     after = _snapshot(tmp_path / "curated")
     partitions = tuple(f"{folder.removeprefix('curated/')}/" for folder in planned.outputs)
     untouched = {path: seen for path, seen in before.items() if not path.startswith(partitions)}
@@ -157,5 +178,5 @@ def test_a_retry_rewrites_its_own_partition_and_nothing_else(
         assert [p for p in after if p.startswith(partition)] == [f"{partition}part-0.parquet"]
         assert after[f"{partition}part-0.parquet"][0] != before[f"{partition}part-0.parquet"][0]
         if output_name(folder) in OUTPUTS:
-            repaired = sample_rows(ds, 500)
-            assert_output_matches(read(tmp_path, folder), output_name(folder), repaired)
+            changed = sample_rows(ds, 500)
+            assert_output_matches(read(tmp_path, folder), output_name(folder), changed)

@@ -11,6 +11,7 @@ import json
 import boto3
 import polars as pl
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 from conftest import DAG_IDS, first_day, parsed_dag, parsed_dags, run_dag
 from dag_plans import plan
 from expected import OUTPUTS, assert_output_matches, output_name
@@ -107,7 +108,7 @@ def test_a_missing_day_on_s3_fails_at_once_naming_the_dataset_the_day_and_the_ur
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(datasets, "PARTITIONED_BY_DS", frozenset({"clicks"}))
-        with pytest.raises(datasets.MissingInput) as caught:
+        with pytest.raises(AirflowFailException) as caught:
             read_a_missing_day()
 
     uri = f"s3://{BUCKET}/warehouse/raw/clicks/ds=2030-12-31/*.parquet"

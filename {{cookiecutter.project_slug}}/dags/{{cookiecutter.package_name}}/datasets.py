@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from airflow.sdk.exceptions import AirflowFailException
-
 from {{ cookiecutter.package_name }} import settings
 
 if TYPE_CHECKING:
@@ -24,13 +22,6 @@ PARTITIONED_BY_DS = frozenset({"orders"})
 reads only its own day. Every other input is read whole from ``raw/<name>/``."""
 
 _DS = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class MissingInput(AirflowFailException):
-    """An input dataset (or the run's day of it) has no parquet files where it should.
-
-    Fails the task without retries: a retry minutes later reads the same empty place.
-    """
 
 
 def input_folder(name: str, ds: str | None = None) -> str:
@@ -104,12 +95,27 @@ def _require_files(frame: pl.LazyFrame, dataset: str, ds: str | None, uri: str) 
     try:
         frame.collect_schema()  # lists the files and reads the first one's footer only
     except Exception as error:
+        if not _nothing_there(error):
+            raise  # e.g. the store did not answer: a retry may well succeed
         day = f" for ds={ds}" if ds is not None else ""
         first_line = str(error).split("\n", 1)[0]
-        raise MissingInput(
+        raise _missing_input(
             f"Input {dataset!r}{day}: no readable parquet at {uri} "
             f"({type(error).__name__}: {first_line})"
         ) from None
+
+
+def _nothing_there(error: Exception) -> bool:
+    """Polars found no file to read (rather than failing to reach the storage)."""
+    return isinstance(error, FileNotFoundError) or "expanded paths were empty" in str(error)
+
+
+def _missing_input(message: str) -> Exception:
+    """A failure without retries: a retry minutes later would read the same empty place."""
+    # Imported here: a process that has not loaded Airflow (a tool) pays seconds for it.
+    from airflow.sdk.exceptions import AirflowFailException
+
+    return AirflowFailException(message)
 
 
 def _checked(ds: str) -> str:
