@@ -26,17 +26,16 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-DAY = "2026-01-01"
+DAY = "2026-01-01"  # the day of the inventory snapshot the report reads (one a day)
 # The queries, from the project's builders over its sample inputs: an aggregation that
 # writes 8 rows, a projection that writes every row, and the complete pipeline's report
 # (three inputs joined and aggregated). Rates count the generated rows (orders or sales).
 QUERIES = {
-    # orders arrive by day: the sample data's one day of them.
-    "revenue_by_category": lambda q, d: q.orders.revenue_by_category(d.source("orders", DAY)),
+    "revenue_by_category": lambda q, d: q.orders.revenue_by_category(d.source("orders")),
     "sales_with_revenue": lambda q, d: q.daily_report.sales_with_revenue(d.source("sales")),
     "daily_report": lambda q, d: q.daily_report.daily_report(
         q.daily_report.sales_with_revenue(d.source("sales")),
-        q.daily_report.inventory_with_low_stock(d.source("inventory")),
+        q.daily_report.inventory_with_low_stock(d.source("inventory", DAY)),
         q.daily_report.returns_with_days(d.source("returns")),
     ),
 }

@@ -15,7 +15,7 @@ from conftest import bake_ok, run
 
 def test_the_demo_runs_every_dag_and_never_overwrites_the_users_input_files(cookies) -> None:
     project = bake_ok(cookies, include_example_dags=False)
-    mine = project / ".airflow" / "data" / "raw" / "orders" / "ds=2026-01-01" / "export.parquet"
+    mine = project / ".airflow" / "data" / "raw" / "orders" / "export.parquet"
     mine.parent.mkdir(parents=True)
     pl.DataFrame({"status": ["active", "active", "shipped"]}).write_parquet(mine)
     before = mine.read_bytes()

@@ -58,7 +58,7 @@ class DagRunResult:
     """A finished ``dag.test()`` run, with the exception text of every failed attempt."""
 
     dag_id: str
-    ds: str
+    ds: str | None
     run: Any
     states: dict[str, str | None]
     errors: dict[str, list[str]] = field(default_factory=dict)
@@ -78,11 +78,15 @@ class DagRunResult:
         return iter((self.run, self.states))
 
 
-def run_dag(dag_id: str, ds: str | None = None, *, retries: int = 0, on_retry=None, prepare=None):
+START = "the DAG's start date"
+
+
+def run_dag(dag_id: str, ds: str | None = START, *, retries=0, on_retry=None, prepare=None):
     """Run a fresh copy of ``dag_id`` with dag.test() for the logical date ``ds``.
 
     ``ds`` defaults to the DAG's start date; an earlier one is refused, because Airflow would
-    create no task and call the run a success. Retries are switched off on the copy (the
+    create no task and call the run a success. None runs without a logical date (as a trigger
+    with ``"logical_date": null`` does). Retries are switched off on the copy (the
     shipped ones would hold a failing test for minutes of retry delay); the DAG files are
     not changed. Pass ``retries`` to test a retry: it then follows at once, after
     ``on_retry`` (an ``on_retry_callback``) if given. ``prepare`` gets the fresh copy before
@@ -91,8 +95,8 @@ def run_dag(dag_id: str, ds: str | None = None, *, retries: int = 0, on_retry=No
     from airflow.dag_processing.dagbag import DagBag
 
     parsed = parsed_dag(dag_id)
-    ds = ds or first_day(parsed)
-    if ds < first_day(parsed):
+    ds = first_day(parsed) if ds == START else ds
+    if ds is not None and ds < first_day(parsed):
         raise ValueError(f"{ds} is before the start date of {dag_id}, {first_day(parsed)}")
     dag = DagBag(dag_folder=parsed.fileloc).dags[dag_id]
     errors: dict[str, list[str]] = {}
@@ -112,7 +116,7 @@ def run_dag(dag_id: str, ds: str | None = None, *, retries: int = 0, on_retry=No
         ]
     if prepare is not None:
         prepare(dag)
-    run = dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC))
+    run = dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC) if ds else None)
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     return DagRunResult(dag_id, ds, run, states, errors)
 

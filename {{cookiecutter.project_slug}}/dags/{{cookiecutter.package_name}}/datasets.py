@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }} import settings
 if TYPE_CHECKING:
     import polars as pl
 
-PARTITIONED_BY_DS = frozenset({"orders"})
+PARTITIONED_BY_DS = frozenset({% if cookiecutter.include_example_dags %}{"inventory"}{% endif %})
 """Input datasets that arrive one folder per day, ``raw/<name>/ds=<YYYY-MM-DD>/``: a run
 reads only its own day. Every other input is read whole from ``raw/<name>/``."""
 
