@@ -56,7 +56,8 @@ def source(name: str, ds: str | None = None) -> pl.LazyFrame:
     """Lazily scan the input dataset ``name``: the day ``ds`` of it if it is partitioned
     (``PARTITIONED_BY_DS``), all of it otherwise (``ds`` is then not needed).
 
-    Fails at once, naming the dataset, the day and the URI, when there is nothing to read.
+    In a task on the local backend, fails at once, naming the dataset, the day and the URI,
+    when there is nothing to read (on Polars Cloud the query itself fails, later).
     """
     uri = source_uri(name, ds)
     return _scan(uri, dataset=name, ds=ds)
@@ -84,9 +85,9 @@ def _scan(uris: str | list[str], dataset: str | None = None, ds: str | None = No
     current = settings.load()
     options = chosen.scan_options(current) if chosen else current.storage_options
     frame = pl.scan_parquet(uris, storage_options=options)
-    # Polars Cloud reads storage with the cluster's credentials, which this process may not
-    # have; everywhere else this process reads the data itself and can look first.
-    if dataset is not None and getattr(chosen, "name", None) != "cloud":
+    # In a task on the local backend this process reads the data itself and can look first;
+    # Polars Cloud reads storage with the cluster's credentials, which this one may not have.
+    if dataset is not None and chosen is not None and chosen.name != "cloud":
         _require_files(frame, dataset, ds, uris)
     return frame
 
