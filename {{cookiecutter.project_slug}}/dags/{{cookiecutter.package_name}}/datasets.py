@@ -9,6 +9,7 @@ is cheap; ``source`` and ``scan`` import polars, so call them inside tasks.
 
 from __future__ import annotations
 
+import glob
 import re
 from typing import TYPE_CHECKING
 
@@ -56,8 +57,8 @@ def source(name: str, ds: str | None = None) -> pl.LazyFrame:
     """Lazily scan the input dataset ``name``: the day ``ds`` of it if it is partitioned
     (``PARTITIONED_BY_DS``), all of it otherwise (``ds`` is then not needed).
 
-    In a task on the local backend, fails at once, naming the dataset, the day and the URI,
-    when there is nothing to read (on Polars Cloud the query itself fails, later).
+    In a task reading a local data root, fails at once, naming the dataset, the day and the
+    URI, when there is no file to read; on an object store the query's planning finds out.
     """
     uri = source_uri(name, ds)
     return _scan(uri, dataset=name, ds=ds)
@@ -82,37 +83,25 @@ def _scan(uris: str | list[str], dataset: str | None = None, ds: str | None = No
     planned = getattr(chosen, "plan_scan", None)
     if planned is not None:
         return planned(uris, dataset)
+    if dataset is not None and chosen is not None and chosen.name != "cloud":
+        _require_local_files(dataset, ds, uris)
     current = settings.load()
     options = chosen.scan_options(current) if chosen else current.storage_options
-    frame = pl.scan_parquet(uris, storage_options=options)
-    # In a task on the local backend this process reads the data itself and can look first;
-    # Polars Cloud reads storage with the cluster's credentials, which this one may not have.
-    if dataset is not None and chosen is not None and chosen.name != "cloud":
-        _require_files(frame, dataset, ds, uris)
-    return frame
+    return pl.scan_parquet(uris, storage_options=options)
 
 
-def _require_files(frame: pl.LazyFrame, dataset: str, ds: str | None, uri: str) -> None:
-    try:
-        frame.collect_schema()  # lists the files and reads the first one's footer only
-    except Exception as error:
-        if not _nothing_there(error):
-            raise  # e.g. the store did not answer: a retry may well succeed
+def _require_local_files(dataset: str, ds: str | None, uri: str) -> None:
+    """Fail now if a local input has no file. An object store is listed by the query itself,
+    within the query's time bound (and Polars Cloud lists with the cluster's credentials)."""
+    if "://" in uri and not uri.startswith("file://"):
+        return
+    if not glob.glob(uri.removeprefix("file://")):
         day = f" for ds={ds}" if ds is not None else ""
-        first_line = str(error).split("\n", 1)[0]
-        raise _missing_input(
-            f"Input {dataset!r}{day}: no readable parquet at {uri} "
-            f"({type(error).__name__}: {first_line})"
-        ) from None
-
-
-def _nothing_there(error: Exception) -> bool:
-    """Polars found no file to read (rather than failing to reach the storage)."""
-    return isinstance(error, FileNotFoundError) or "expanded paths were empty" in str(error)
+        raise _missing_input(f"Input {dataset!r}{day}: no parquet file at {uri}")
 
 
 def _missing_input(message: str) -> Exception:
-    """A failure without retries: a retry minutes later would read the same empty place."""
+    """A failure without retries: a retry minutes later would find the same empty place."""
     # Imported here: a process that has not loaded Airflow (a tool) pays seconds for it.
     from airflow.sdk.exceptions import AirflowFailException
 
