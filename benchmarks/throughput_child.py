@@ -26,6 +26,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+DAY = "2026-01-01"  # the day of the inventory snapshot the report reads (one a day)
 # The queries, from the project's builders over its sample inputs: an aggregation that
 # writes 8 rows, a projection that writes every row, and the complete pipeline's report
 # (three inputs joined and aggregated). Rates count the generated rows (orders or sales).
@@ -34,7 +35,7 @@ QUERIES = {
     "sales_with_revenue": lambda q, d: q.daily_report.sales_with_revenue(d.source("sales")),
     "daily_report": lambda q, d: q.daily_report.daily_report(
         q.daily_report.sales_with_revenue(d.source("sales")),
-        q.daily_report.inventory_with_low_stock(d.source("inventory")),
+        q.daily_report.inventory_with_low_stock(d.source("inventory", DAY)),
         q.daily_report.returns_with_days(d.source("returns")),
     ),
 }
@@ -58,7 +59,7 @@ def main() -> None:
     results = []
     for rows in row_counts:
         shutil.rmtree(data_root, ignore_errors=True)
-        sample_data.write(str(data_root), rows=rows)
+        sample_data.write(str(data_root), rows=rows, days=[DAY])
         for query_name, build in QUERIES.items():
             lf = build(queries, datasets)
             out = data_root / "curated" / query_name

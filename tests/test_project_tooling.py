@@ -1,10 +1,11 @@
 """The generated repository's tooling, exercised for real in a baked, git-initialised project.
 
-One project is baked with the default answers, turned into a git repository and installed
-with its own ``make install`` (``uv sync``: a real ``.venv`` and ``uv.lock``, resolved from the
-index), exactly as its README tells a user to. Then its pre-commit hooks, its CI workflow's
-steps and its Dockerfile's build steps run against it, and each check that guards something
-is also shown to fail when that thing is broken.
+One project is baked with the default answers and taken through its README's sequence
+literally: ``make demo``, ``git init && make install`` (``uv sync``: a real ``.venv`` and
+``uv.lock``, resolved from the index), a first commit, ``make test``, ``make lint``. Then its
+pre-commit hooks, its CI workflow's steps, its Dockerfile's build steps and its tools for the
+user's own DAGs (``make new-dag``, ``make run``) run against it, and each check that guards
+something is also shown to fail when that thing is broken.
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_NAME": "Template Tests",
     "GIT_COMMITTER_EMAIL": "template-tests@example.invalid",
 }
-# pre-commit's own state (its database; these hooks install no environments) for this run only.
-SESSION_ENV: dict[str, str] = {}
+# pre-commit's own state (its database; these hooks install no environments) for this run
+# only; bytecode written by one command serves the next (this sandbox disables it by default).
+SESSION_ENV: dict[str, str] = {"PYTHONDONTWRITEBYTECODE": ""}
+README_SEQUENCE: dict[str, subprocess.CompletedProcess[str]] = {}
+"""What each command of the README's sequence did in the module's project."""
 
 
 def run(cwd: Path, command: str | list[str], timeout: float = 600, **env: str):
@@ -60,7 +64,8 @@ def git(project: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def project(cookies_session, tmp_path_factory) -> Path:
-    """The default bake as a user has it after `git init`, `make install` and a first commit."""
+    """The default bake taken through the README's sequence: `make demo`, `git init && make
+    install`, a first commit, `make test`, `make lint` (their results: README_SEQUENCE)."""
     # The answers are spelled out: test_bake.py leaves this combination's suite to this module.
     path = bake_ok(
         cookies_session,
@@ -69,10 +74,13 @@ def project(cookies_session, tmp_path_factory) -> Path:
         ci="github-actions",
     )
     SESSION_ENV["PRE_COMMIT_HOME"] = str(tmp_path_factory.mktemp("pre-commit-home"))
+    README_SEQUENCE["make demo"] = run(path, ["make", "demo"], timeout=900)
     git(path, "init", "--quiet", "--initial-branch=main")
     ok(run(path, ["make", "install"]))
     git(path, "add", "--all")
     git(path, "commit", "--quiet", "--no-verify", "--message", "Generated project")
+    README_SEQUENCE["make test"] = run(path, ["make", "test"], timeout=900)
+    README_SEQUENCE["make lint"] = run(path, ["make", "lint"], timeout=900)
     return path
 
 
@@ -223,24 +231,145 @@ def test_the_github_workflow_installs_from_the_lock_with_a_uv_cache(project: Pat
     assert commands[1:] == ["uv sync --locked", PRE_COMMIT, "uv run --locked pytest"]
 
 
-def test_make_lint_runs_the_pre_commit_of_ci(project: Path) -> None:
+def make_recipe(project: Path, target: str) -> list[str]:
     makefile = (project / "Makefile").read_text()
-    recipe = re.search(r"^lint:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
-    assert [line.strip() for line in recipe.splitlines()] == [PRE_COMMIT]
+    recipe = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    return [line.strip() for line in recipe.splitlines()]
+
+
+def test_make_lint_runs_the_pre_commit_of_ci(project: Path) -> None:
+    assert make_recipe(project, "lint") == [PRE_COMMIT]
 
 
 def test_the_github_workflow_steps_pass_here_and_change_nothing(project: Path) -> None:
-    """Every `run:` step, in order, in GitHub's default shell, on the committed project: the
-    pre-commit step is `pre-commit run --all-files` for real, every hook on fresh output."""
+    """Every `run:` step, in order, in GitHub's default shell, on the committed project. The
+    pre-commit and pytest steps are what the README's `make lint` and `make test` ran on the
+    same committed project (the lock in sync, as the `uv sync --locked` step shows): their
+    results are checked, not run a second time."""
+    ran_already = {PRE_COMMIT: "make lint", "uv run --locked pytest": "make test"}
+    assert make_recipe(project, "test") == ["uv run pytest"]
     for command in github_commands(project):
-        result = ok(
-            run(project, ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command])
-        )
+        if command in ran_already:
+            result = ok(README_SEQUENCE[ran_already[command]])
+        else:
+            shell = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command]
+            result = ok(run(project, shell))
         if command == PRE_COMMIT:
             statuses = re.findall(r"^(.+?)\.{3,}(?:\(no files to check\))?(\w+)$", result, re.M)
             assert len(statuses) == len(hooks(project)), result
             assert {status for _, status in statuses} == {"Passed"}, result
     assert git(project, "status", "--porcelain") == ""
+
+
+# --- the README's sequence and the user's own DAGs -------------------------------------------
+
+
+def readme_commands(project: Path) -> list[str]:
+    """The commands of the README's first two bash blocks (start, set up), comments dropped."""
+    blocks = re.findall(r"```bash\n(.*?)```", (project / "README.md").read_text(), re.S)[:2]
+    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+
+
+def test_the_readme_sequence_is_the_one_run_here(project: Path) -> None:
+    assert readme_commands(project) == [
+        "make demo",
+        "git init",
+        "make install",
+        'git add . && git commit -m "New project"',
+        "make test",
+        "make lint",
+    ]
+
+
+@pytest.mark.parametrize("command", ["make demo", "make test", "make lint"])
+def test_the_readme_sequence_passes_on_a_fresh_bake(project: Path, command: str) -> None:
+    result = README_SEQUENCE[command]
+    assert result.returncode == 0, (result.stdout + result.stderr)[-8000:]
+
+
+def test_make_demo_runs_the_pipeline_with_no_configuration(project: Path) -> None:
+    out = ok(README_SEQUENCE["make demo"])
+    partition = project / ".airflow" / "data" / "curated" / "daily_report" / "ds=2026-01-01"
+    assert "Running complete_pipeline for 2026-01-01 with `airflow dags test`" in out
+    assert f"{partition}/ (8 rows)" in out, out
+    assert (partition / "part-0.parquet").is_file()
+    assert (project / ".venv").is_dir(), "make demo creates the environment when missing"
+
+
+PATTERNS = ("single", "parallel", "multistage")
+WEB_VISITS_QUERY = """import polars as pl
+
+
+def by_page(visits: pl.LazyFrame) -> pl.LazyFrame:
+    return visits.group_by("page").agg(pl.col("seconds").mean()).sort("page")
+"""
+VISITS_SAMPLE = """from datetime import date
+
+import polars as pl
+
+
+def frame(rows: int, seed: int, ds: date) -> pl.DataFrame:
+    pages = ["home", "docs", "pricing"]
+    return pl.DataFrame(
+        {
+            "page": [pages[i % 3] for i in range(rows)],
+            "seconds": [float(i * seed % 60) for i in range(rows)],
+        }
+    )
+"""
+
+
+def replace(path: Path, old: str, new: str, *, pattern: bool = False) -> None:
+    """Edit ``path`` the way a user would, failing loudly if ``old`` is not there any more."""
+    text = path.read_text()
+    edited = re.sub(old, new, text) if pattern else text.replace(old, new)
+    assert edited != text, f"{path.name} no longer has {old!r}"
+    path.write_text(edited)
+
+
+def test_renamed_copied_and_new_dags_pass_make_test_and_make_run(scratch: Path) -> None:
+    """What users do next, with no file under tests/ edited: rename an example (file and
+    dag_id), copy one under a new name with a new query and a new input (plus its sample
+    data only), and `make new-dag` for each pattern; then `make test` and `make run`."""
+    dags, package = scratch / "dags", scratch / "dags" / "polars_cloud_pipelines"
+    tests_before = {p.name: p.read_bytes() for p in (scratch / "tests").glob("*.py")}
+    suite_before = re.search(r"(\d+) passed", README_SEQUENCE["make test"].stdout)
+
+    (dags / "parallel_queries.py").rename(dags / "orders_dashboard.py")
+    replace(dags / "orders_dashboard.py", r"\bparallel_queries\b", "orders_dashboard", pattern=True)
+    copied = dags / "web_visits.py"
+    shutil.copy(dags / "single_query_awaited.py", copied)
+    replace(copied, r"\bsingle_query_awaited\b", "web_visits", pattern=True)
+    replace(copied, "queries.orders import orders_by_status", "queries.web_visits import by_page")
+    replace(copied, 'orders_by_status(datasets.source("orders"', 'by_page(datasets.source("visits"')
+    replace(copied, 'partition_uri("orders_by_status", ds)', 'partition_uri("visits_by_page", ds)')
+    (package / "queries" / "web_visits.py").write_text(WEB_VISITS_QUERY)
+    (package / "dev" / "samples" / "visits.py").write_text(VISITS_SAMPLE)
+    for pattern in PATTERNS:
+        ok(run(scratch, ["make", "new-dag", f"NAME=new_{pattern}", f"PATTERN={pattern}"]))
+    taken = run(scratch, ["make", "new-dag", "NAME=new_single", "PATTERN=parallel"])
+    assert taken.returncode != 0
+    assert "NAME='new_single' is taken: dags/new_single.py exists." in taken.stderr.splitlines()
+
+    new_tests = {f"test_queries_new_{pattern}.py" for pattern in PATTERNS}
+    tests_after = {p.name: p.read_bytes() for p in (scratch / "tests").glob("*.py")}
+    assert {name: tests_after[name] for name in tests_before} == tests_before, "tests/ edited"
+    assert set(tests_after) - set(tests_before) == new_tests
+    tested = ok(run(scratch, ["make", "test"], timeout=900))
+    suite_after = re.search(r"(\d+) passed", tested)
+    assert suite_before and suite_after and int(suite_after[1]) >= int(suite_before[1]) + 16
+    ok(run(scratch, "uv run --locked ruff check . && uv run --locked ruff format --check ."))
+
+    for pattern, outputs in (("single", 1), ("parallel", 2), ("multistage", 1)):
+        shown = ok(run(scratch, ["make", "run", f"DAG=new_{pattern}"], timeout=900))
+        assert f"new_{pattern} wrote {outputs} output partition(s) for ds=2026-01-01" in shown
+        assert len(re.findall(r"/ds=2026-01-01/ \([1-9]\d* rows\)", shown)) == outputs, shown
+    early = run(scratch, ["make", "run", "DAG=new_single", "DS=2013-06-15"])
+    assert early.returncode != 0
+    assert early.stderr.splitlines()[0] == (
+        "DS=2013-06-15 is before the start date of new_single, 2026-01-01: Airflow would run "
+        "nothing and call it a success. Use DS=2026-01-01 or later."
+    )
 
 
 def test_the_ci_stops_with_a_clear_message_without_a_lock(tmp_path: Path, project: Path) -> None:

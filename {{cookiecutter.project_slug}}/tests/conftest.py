@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = PROJECT_ROOT / "dags"
+DAG_IDS = sorted(path.stem for path in DAGS_FOLDER.glob("*.py"))
+"""Every DAG of dags/, by file name (the integrity tests hold each file to one DAG of that id)."""
 
 # Airflow reads its configuration on first import, so the home is set before any test
 # imports it. One home (and one metadata DB, created on first use) serves the session.
@@ -28,26 +33,98 @@ os.environ.update(
 
 pytest_plugins = ["fake_polars_cloud", "secrets_backend_settings"]
 
+from {{ cookiecutter.package_name }}.dev.run import first_day  # noqa: E402 (after the home is set)
 
-def run_dag(dag_id: str, ds: str | None = "2026-01-01", *, retries: int = 0, on_retry=None):
-    """Run a fresh copy of ``dag_id`` with dag.test() for the logical date ``ds`` (None: a
-    run without one, as a trigger with ``"logical_date": null`` makes).
 
-    Retries are switched off on the copy (the shipped ones would hold a failing test for
-    minutes of retry delay); the DAG files are not changed. Pass ``retries`` to test a
-    retry: it then follows at once, after ``on_retry`` (an ``on_retry_callback``) if given.
-    Returns the run and the state of each task.
+@functools.cache
+def parsed_dags():
+    """Every DAG in dags/, parsed once per session the way the DAG processor parses them."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_FOLDER))
+
+
+def parsed_dag(dag_id: str):
+    """The DAG ``dag_id`` from the session's parse, or a failure saying why it is missing."""
+    bag = parsed_dags()
+    if dag_id not in bag.dags:
+        errors = "\n".join(f"{file}: {error}" for file, error in bag.import_errors.items())
+        pytest.fail(f"DAG {dag_id!r} did not parse (its file and dag_id must agree). {errors}")
+    return bag.dags[dag_id]
+
+
+@dataclass
+class DagRunResult:
+    """A finished ``dag.test()`` run, with the exception text of every failed attempt."""
+
+    dag_id: str
+    ds: str | None
+    run: Any
+    states: dict[str, str | None]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        return self.run.state
+
+    def report(self) -> str:
+        """For assertion messages: the run's state, every task's, and every error."""
+        lines = [f"{self.dag_id} for {self.ds}: run {self.state}, tasks {self.states}"]
+        for task, texts in self.errors.items():
+            lines += [f"  {task} failed: {text}" for text in texts]
+        return "\n".join(lines)
+
+    def __iter__(self):  # `run, states = run_dag(...)` keeps working
+        return iter((self.run, self.states))
+
+
+START = "the DAG's start date"
+
+
+def run_dag(dag_id: str, ds: str | None = START, *, retries=0, on_retry=None, prepare=None):
+    """Run a fresh copy of ``dag_id`` with dag.test() for the logical date ``ds``.
+
+    ``ds`` defaults to the DAG's start date; an earlier one is refused, because Airflow would
+    create no task and call the run a success. None runs without a logical date (as a trigger
+    with ``"logical_date": null`` does). Retries are switched off on the copy (the
+    shipped ones would hold a failing test for minutes of retry delay); the DAG files are
+    not changed. Pass ``retries`` to test a retry: it then follows at once, after
+    ``on_retry`` (an ``on_retry_callback``) if given. ``prepare`` gets the fresh copy before
+    it runs, for a test's own changes. Returns a ``DagRunResult``.
     """
     from airflow.dag_processing.dagbag import DagBag
 
-    dag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py")).dags[dag_id]
+    parsed = parsed_dag(dag_id)
+    ds = first_day(parsed) if ds == START else ds
+    if ds is not None and ds < first_day(parsed):
+        raise ValueError(f"{ds} is before the start date of {dag_id}, {first_day(parsed)}")
+    dag = DagBag(dag_folder=parsed.fileloc).dags[dag_id]
+    errors: dict[str, list[str]] = {}
+
+    def record(context) -> None:
+        error = context.get("exception")
+        errors.setdefault(context["ti"].task_id, []).append(f"{type(error).__name__}: {error}")
+
     for task in dag.tasks:
         task.retries = retries
         task.retry_delay = timedelta(0)
-        if on_retry is not None:
-            task.on_retry_callback = [on_retry]  # a list once the operator exists
+        task.on_failure_callback = [*_callbacks(task.on_failure_callback), record]
+        task.on_retry_callback = [
+            *_callbacks(task.on_retry_callback),
+            record,
+            *([on_retry] if on_retry else []),
+        ]
+    if prepare is not None:
+        prepare(dag)
     run = dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC) if ds else None)
-    return run, {ti.task_id: ti.state for ti in run.get_task_instances()}
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    return DagRunResult(dag_id, ds, run, states, errors)
+
+
+def _callbacks(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -57,9 +134,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def dagbag():
     """Every DAG in dags/, parsed once per session the way the DAG processor parses them."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(DAGS_FOLDER))
+    return parsed_dags()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ APPROVED_TAGS = frozenset(
         "parallel",
         "multi-stage",
         "pipeline",
+        "demo",  # make demo runs the DAGs with this tag (every DAG when none has it)
     }
 )
 """Tags a DAG may carry (it must carry at least one)."""

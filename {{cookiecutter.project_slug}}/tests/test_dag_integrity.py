@@ -51,14 +51,14 @@ def compute_tasks(dag):
 def test_dag_folder_imports_without_errors(dagbag) -> None:
     problems = "\n\n".join(f"{file}:\n{error}" for file, error in dagbag.import_errors.items())
     assert not dagbag.import_errors, f"DAG import errors:\n{problems}"
-    assert dagbag.dags, f"no DAGs found in {DAGS_FOLDER}"
+    assert dagbag.dags or not DAG_FILES, f"no DAGs found in {DAGS_FOLDER}"
 
 
 def test_the_dag_processor_skips_the_package(dagbag) -> None:
     """dags/.airflowignore keeps the plumbing out of DAG parsing (and its parse time)."""
     package = compute.__name__.split(".")[0]
     parsed = sorted(stat.file for stat in dagbag.dagbag_stats)
-    assert parsed, "the DagBag parsed no file"
+    assert parsed or not DAG_FILES, "the DagBag parsed no file"
     assert [f for f in parsed if f.startswith(f"{package}/")] == []
 
 

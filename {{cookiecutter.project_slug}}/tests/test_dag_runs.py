@@ -1,81 +1,100 @@
 """Whole DAG runs through dag.test(): Polars Cloud played by the autospec fake, or the
-local backend running real Polars on broken inputs."""
+local backend running real Polars on broken inputs. The DAGs are chosen by what they do
+(a shutdown teardown; a task waiting for a query over an input), never by name."""
 
 from __future__ import annotations
 
 import hashlib
+import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 import polars_cloud as pc
 import pytest
-from conftest import run_dag
+from conftest import DAG_IDS, first_day, parsed_dag, parsed_dags, run_dag
 from dag_inspection import compute_calls, task_callable
-from expected import DAG_OUTPUTS, assert_output_matches
+from dag_plans import WAITS, plan
+from expected import OUTPUTS, assert_output_matches, output_name
+from sample_runs import data_root, plan_and_write_inputs, read, sample_rows
 
-from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }} import datasets
 from {{ cookiecutter.package_name }}.dev import sample_data
 
 
-def _dag_with_a_shutdown(dagbag):
-    for dag in sorted(dagbag.dags.values(), key=lambda d: len(d.tasks)):
-        for task in dag.tasks:
-            fn = task_callable(task)
-            if task.is_teardown and fn is not None and "shutdown" in compute_calls(fn):
-                return dag
-    pytest.fail("no DAG with a shutdown teardown to run")
+def _has_a_shutdown_teardown(dag) -> bool:
+    for task in dag.tasks:
+        fn = task_callable(task)
+        if task.is_teardown and fn is not None and "shutdown" in compute_calls(fn):
+            return True
+    return False
 
 
-def _assert_failed_but_shut_down(dag, run, states) -> None:
+@pytest.fixture
+def dag_with_a_shutdown():
+    """The smallest DAG with a shutdown teardown (the test is skipped when none has one)."""
+    candidates = [dag for dag in parsed_dags().dags.values() if _has_a_shutdown_teardown(dag)]
+    if not candidates:
+        pytest.skip("no DAG in dags/ has a shutdown teardown")
+    return min(candidates, key=lambda dag: (len(dag.tasks), dag.dag_id))
+
+
+def _assert_failed_but_shut_down(dag, result) -> None:
     teardowns = {t.task_id for t in dag.tasks if t.is_teardown}
-    assert run.state == "failed", states
-    assert "failed" in {states[t] for t in states if t not in teardowns}, states
-    assert {states[t] for t in teardowns} == {"success"}, states
+    states = result.states
+    assert result.state == "failed", result.report()
+    assert "failed" in {states[t] for t in states if t not in teardowns}, result.report()
+    assert {states[t] for t in teardowns} == {"success"}, result.report()
 
 
 def test_a_failed_query_fails_the_run_and_the_cluster_still_stops(
-    dagbag, airflow_db, fake_cloud, cloud_connection
+    dag_with_a_shutdown, airflow_db, fake_cloud, cloud_connection
 ) -> None:
-    dag = _dag_with_a_shutdown(dagbag)
     fake_cloud.finish(pc.QueryStatus.FAILED)
     fake_cloud.cluster(pc.ComputeContextStatus.RUNNING)
 
-    run, states = run_dag(dag.dag_id)
+    result = run_dag(dag_with_a_shutdown.dag_id)
 
-    _assert_failed_but_shut_down(dag, run, states)
+    _assert_failed_but_shut_down(dag_with_a_shutdown, result)
     fake_cloud.context.stop.assert_called_once_with()
 
 
 def test_a_successful_run_also_stops_the_cluster(
-    dagbag, airflow_db, fake_cloud, cloud_connection
+    dag_with_a_shutdown, airflow_db, fake_cloud, cloud_connection
 ) -> None:
-    dag = _dag_with_a_shutdown(dagbag)
     fake_cloud.cluster(pc.ComputeContextStatus.IDLE)
 
-    run, states = run_dag(dag.dag_id)
+    result = run_dag(dag_with_a_shutdown.dag_id)
 
-    assert run.state == "success", states
+    assert result.state == "success", result.report()
     fake_cloud.context.stop.assert_called_once_with()
 
 
+def _break(root: Path, inputs: list[str], ds: str) -> list[Path]:
+    """Put a file of another schema beside each input's files: scans of it fail mid-query."""
+    strays = []
+    for name in inputs:
+        stray = root / datasets.input_folder(name, ds) / "part-stray.parquet"
+        stray.parent.mkdir(parents=True, exist_ok=True)
+        pl.DataFrame({"unexpected": ["schema"]}).write_parquet(stray)
+        strays.append(stray)
+    return strays
+
+
 def test_a_query_failing_in_polars_fails_its_task_and_the_shutdown_still_runs(
-    dagbag, airflow_db, local_connection, tmp_path, monkeypatch
+    dag_with_a_shutdown, airflow_db, local_connection, tmp_path
 ) -> None:
-    root = tmp_path / "data"
-    for name in sample_data.sample_frames(rows=10):
-        (root / "raw" / name).mkdir(parents=True)
-        pl.DataFrame({"unexpected": [1]}).write_parquet(root / "raw" / name / "part-0.parquet")
-    monkeypatch.setenv(settings.env_var("data_root"), str(root))
-    dag = _dag_with_a_shutdown(dagbag)
+    dag = dag_with_a_shutdown
+    planned = plan_and_write_inputs(dag, first_day(dag), tmp_path, rows=10)
+    _break(tmp_path, planned.inputs, first_day(dag))
 
-    run, states = run_dag(dag.dag_id)
+    with data_root(tmp_path):
+        result = run_dag(dag.dag_id)
 
-    _assert_failed_but_shut_down(dag, run, states)
-    assert not (root / "curated").exists() or not any((root / "curated").rglob("*.parquet"))
-
-
-RETRIED_DAG = {{ ("parallel_queries" if cookiecutter.include_example_dags else "orders_by_status") | tojson }}
-"""A DAG whose query tasks read the raw inputs and each land a ds partition."""
+    _assert_failed_but_shut_down(dag, result)
+    # The failed task's exception text (Polars' own words), not only its state:
+    assert re.search(r"failed: \w+: .*(SchemaError|ColumnNotFoundError)", result.report())
+    assert not any((tmp_path / "curated").rglob("*.parquet"))
 
 
 def _snapshot(root: Path) -> dict[str, tuple[str, int, int] | None]:
@@ -91,39 +110,74 @@ def _snapshot(root: Path) -> dict[str, tuple[str, int, int] | None]:
     return entries
 
 
+def _retryable(dag_id: str) -> bool:
+    """A task of the DAG waits for its query (a fire-and-forget one has nothing to retry)."""
+    dag = parsed_dags().dags.get(dag_id)
+    return dag is not None and plan(dag, first_day(dag)).retryable
+
+
+class LostAfterTheWrite(ConnectionError):
+    """What a worker that loses its connection once the task has run looks like to Airflow:
+    a transient failure, retried."""
+
+
+def _fail_first_tries(task_ids: set[str]):
+    """Make each task of ``task_ids`` fail its first try once it has run whole (in its
+    ``post_execute``, which follows a resumed deferral too)."""
+
+    def prepare(dag) -> None:
+        for task in dag.tasks:
+            if task.task_id in task_ids:
+                task.post_execute = _fail_a_first_try
+
+    return prepare
+
+
+def _fail_a_first_try(context, *_) -> None:
+    if context["ti"].try_number == 1:
+        raise LostAfterTheWrite("the worker was lost after the task ran (injected by the test)")
+
+
+@pytest.mark.parametrize("dag_id", [dag_id for dag_id in DAG_IDS if _retryable(dag_id)])
 def test_a_retry_rewrites_its_own_partition_and_nothing_else(
-    airflow_db, local_connection, tmp_path, monkeypatch
+    dag_id, airflow_db, local_connection, tmp_path
 ) -> None:
-    root = tmp_path / "data"
-    monkeypatch.setenv(settings.env_var("data_root"), str(root))
-    sample_data.write(str(root), rows=300)
-    for ds in ("2026-01-01", "2026-01-02"):
-        run, states = run_dag(RETRIED_DAG, ds)
-        assert run.state == "success", (ds, states)
-    before = _snapshot(root / "curated")
+    dag = parsed_dag(dag_id)
+    ds = first_day(dag)
+    planned = plan_and_write_inputs(dag, ds, tmp_path)
+    other_day = (date.fromisoformat(ds) - timedelta(days=1)).isoformat()
+    for folder in planned.outputs:  # what earlier runs of this day and the day before left
+        for day, by in ((ds, "an earlier run"), (other_day, "the day before")):
+            earlier = tmp_path / folder.replace(f"ds={ds}", f"ds={day}") / "part-0.parquet"
+            earlier.parent.mkdir(parents=True)
+            pl.DataFrame({"written_by": [by]}).write_parquet(earlier)
+    before = _snapshot(tmp_path / "curated")
 
-    # Rerun 2026-01-01 with a query timeout no query meets: the queries time out while
-    # running, a transient failure that Airflow retries (an error in the data would fail at
-    # once). The inputs change (other data) and the timeout is lifted before the retry.
-    monkeypatch.setenv(settings.env_var("query_timeout_s"), "0.001")
-    repaired = {name: f.rows(named=True) for name, f in sample_data.sample_frames(500).items()}
+    # Every task waiting for a query writes, then fails as a lost worker would: Airflow
+    # retries it. The inputs change (other data) before the retries, which must replace
+    # what the first tries wrote.
+    def change_inputs(context) -> None:
+        sample_data.write(str(tmp_path), rows=500, days=[ds])
 
-    def repair(context) -> None:
-        monkeypatch.delenv(settings.env_var("query_timeout_s"))
-        sample_data.write(str(root), rows=500)
+    awaiting = {task_id for task_id, task in planned.tasks.items() if task.calls & WAITS}
+    with data_root(tmp_path):
+        result = run_dag(
+            dag_id, ds, retries=1, on_retry=change_inputs, prepare=_fail_first_tries(awaiting)
+        )
 
-    run, states = run_dag(RETRIED_DAG, "2026-01-01", retries=1, on_retry=repair)
-
-    assert run.state == "success", states
-    retried = {ti.task_id for ti in run.get_task_instances() if ti.try_number == 2}
-    assert retried, "no task was retried: the test did not exercise a retry"
-    after = _snapshot(root / "curated")
-    assert sorted(after) == sorted(before), "a retry added or removed files or folders"
-    rewritten = {path for path in after if "/ds=2026-01-01/" in path and after[path]}
-    assert rewritten and all(after[p][0] != before[p][0] for p in rewritten)
-    assert {p: after[p] for p in after if p not in rewritten} == {
-        p: before[p] for p in before if p not in rewritten
-    }, "a retry for 2026-01-01 touched another partition"
-    for output in DAG_OUTPUTS[RETRIED_DAG]:
-        frame = pl.read_parquet(root / "curated" / output / "ds=2026-01-01" / "part-0.parquet")
-        assert_output_matches(frame, output, repaired)
+    assert result.state == "success", result.report()
+    retried = {ti.task_id for ti in result.run.get_task_instances() if ti.try_number == 2}
+    assert retried == awaiting, result.report()
+    after = _snapshot(tmp_path / "curated")
+    partitions = tuple(f"{folder.removeprefix('curated/')}/" for folder in planned.outputs)
+    untouched = {path: seen for path, seen in before.items() if not path.startswith(partitions)}
+    assert {path: after.get(path) for path in untouched} == untouched, "it touched another day"
+    added = [p for p, seen in after.items() if seen and p not in before]  # files
+    assert [p for p in added if not p.startswith(partitions)] == [], "debris outside the day"
+    for folder in planned.awaited_outputs:
+        partition = f"{folder.removeprefix('curated/')}/"
+        assert [p for p in after if p.startswith(partition)] == [f"{partition}part-0.parquet"]
+        assert after[f"{partition}part-0.parquet"][0] != before[f"{partition}part-0.parquet"][0]
+        if output_name(folder) in OUTPUTS:
+            changed = sample_rows(ds, 500)
+            assert_output_matches(read(tmp_path, folder), output_name(folder), changed)

@@ -1,4 +1,4 @@
-"""The pipeline against S3: moto's server on 127.0.0.1 is a real S3 API over HTTP.
+"""A DAG against S3: moto's server on 127.0.0.1 is a real S3 API over HTTP.
 
 Compute stays local; inputs are read from and outputs written to ``s3://``, with the
 endpoint and keys coming from the environment as they would for any S3-compatible store.
@@ -11,17 +11,18 @@ import json
 import boto3
 import polars as pl
 import pytest
-from conftest import run_dag
-from expected import DAG_OUTPUTS, assert_output_matches
+from conftest import DAG_IDS, first_day, parsed_dag, parsed_dags, run_dag
+from dag_plans import plan
+from expected import OUTPUTS, assert_output_matches, output_name
 from moto.server import ThreadedMotoServer
+from sample_runs import sample_rows
 
-from {{ cookiecutter.package_name }} import datasets, settings
+from {{ cookiecutter.package_name }} import compute, datasets, settings
+from {{ cookiecutter.package_name }}.auth import authenticate
 from {{ cookiecutter.package_name }}.dev import sample_data
-from {{ cookiecutter.package_name }}.dev.demo import DAG_ID  # the project's main pipeline
 
 BUCKET = "e2e-data"
 ROWS = 1_000
-DS = "2026-01-01"
 
 
 @pytest.fixture(scope="module")
@@ -61,20 +62,56 @@ def keys(client, prefix: str) -> list[str]:
     return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
-def test_pipeline_reads_and_writes_partitioned_data_on_s3(s3) -> None:
-    written = sample_data.write(rows=ROWS)
-    assert all(path.startswith(f"s3://{BUCKET}/warehouse/raw/") for path in written.values())
-    inputs = {
-        name: frame.rows(named=True) for name, frame in sample_data.sample_frames(ROWS).items()
-    }
+def _io(dag_id: str) -> tuple[int, int]:
+    dag = parsed_dags().dags.get(dag_id)
+    if dag is None:
+        return (0, 0)
+    planned = plan(dag, first_day(dag))
+    partitioned = [name for name in planned.inputs if name in datasets.PARTITIONED_BY_DS]
+    return (len(partitioned), len(planned.inputs) + len(planned.awaited_outputs))
+
+
+@pytest.fixture(scope="module")
+def busiest_dag():
+    """The DAG with the most storage to go through (day partitions first), any name."""
+    dag_id = max(DAG_IDS, key=lambda d: (*_io(d), d), default=None)
+    if dag_id is None or _io(dag_id)[1] == 0:
+        pytest.skip("no DAG in dags/ reads or writes data")
+    return parsed_dag(dag_id)
+
+
+def test_a_dag_reads_and_writes_partitioned_data_on_s3(s3, busiest_dag) -> None:
+    ds = first_day(busiest_dag)
+    planned = plan(busiest_dag, ds)
+    written = sample_data.write(rows=ROWS, days=[ds])
+    assert all(p.startswith(f"s3://{BUCKET}/warehouse/raw/") for ps in written.values() for p in ps)
 
     for attempt in range(2):  # the second run must overwrite, not add
-        run, states = run_dag(DAG_ID, DS)
-        assert run.state == "success", (attempt, states)
+        result = run_dag(busiest_dag.dag_id, ds)
+        assert result.state == "success", (attempt, result.report())
 
-    for output in DAG_OUTPUTS[DAG_ID]:
-        assert keys(s3, f"warehouse/curated/{output}/") == [
-            f"warehouse/curated/{output}/ds={DS}/part-0.parquet"
-        ]
-        frame = pl.read_parquet(f"{datasets.partition_uri(output, DS)}*.parquet")
-        assert_output_matches(frame, output, inputs)
+    for folder in planned.awaited_outputs:
+        assert keys(s3, f"warehouse/{folder}/") == [f"warehouse/{folder}/part-0.parquet"]
+        frame = pl.read_parquet(f"s3://{BUCKET}/warehouse/{folder}/*.parquet")
+        assert frame.height > 0
+        if output_name(folder) in OUTPUTS:
+            assert_output_matches(frame, output_name(folder), sample_rows(ds, ROWS))
+
+
+def test_a_missing_day_on_s3_fails_its_query_naming_the_days_uri(s3, tmp_path) -> None:
+    """A dataset partitioned by day whose day is not on S3: the query finds no file while it
+    is planned and fails, naming the URI of that day; nothing is written."""
+    target = f"s3://{BUCKET}/warehouse/curated/clicks_copy/ds=2030-12-31/"
+
+    @authenticate
+    def copy_a_missing_day() -> str:
+        return compute.sink(datasets.source("clicks", "2030-12-31"), target, on=compute.Manifest())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(datasets, "PARTITIONED_BY_DS", frozenset({"clicks"}))
+        with pytest.raises(Exception) as caught:  # the failure table decides which
+            copy_a_missing_day()
+
+    uri = f"s3://{BUCKET}/warehouse/raw/clicks/ds=2030-12-31/*.parquet"
+    assert uri in str(caught.value)
+    assert keys(s3, "warehouse/curated/clicks_copy/") == []

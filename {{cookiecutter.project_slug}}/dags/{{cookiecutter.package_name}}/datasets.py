@@ -1,13 +1,15 @@
 """Where each dataset lives under the data root.
 
-Inputs are read from ``<data root>/raw/<name>/``; outputs are written to
-``<data root>/curated/<name>/ds=<YYYY-MM-DD>/``, one partition per logical date, so a rerun
-or a backfill rewrites its own day and nothing else. Building a URI is cheap; ``source``
-and ``scan`` import polars, so call them inside tasks.
+Inputs are read from ``<data root>/raw/<name>/``, or, for the datasets listed in
+``PARTITIONED_BY_DS``, from the run's own day ``<data root>/raw/<name>/ds=<YYYY-MM-DD>/``.
+Outputs are written to ``<data root>/curated/<name>/ds=<YYYY-MM-DD>/``, one partition per
+logical date, so a rerun or a backfill rewrites its own day and nothing else. Building a URI
+is cheap; ``source`` and ``scan`` import polars, so call them inside tasks.
 """
 
 from __future__ import annotations
 
+import glob
 import re
 from typing import TYPE_CHECKING
 
@@ -17,12 +19,29 @@ from {{ cookiecutter.package_name }}.compute.failures import record_read
 if TYPE_CHECKING:
     import polars as pl
 
+PARTITIONED_BY_DS = frozenset({% if cookiecutter.include_example_dags %}{"inventory"}{% endif %})
+"""Input datasets that arrive one folder per day, ``raw/<name>/ds=<YYYY-MM-DD>/``: a run
+reads only its own day. Every other input is read whole from ``raw/<name>/``."""
+
 _DS = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def source_uri(name: str) -> str:
-    """The parquet files of the input dataset ``name``."""
-    return f"{settings.load().data_root}/raw/{name}/*.parquet"
+def input_folder(name: str, ds: str | None = None) -> str:
+    """Where the input dataset ``name`` lives under the data root (its day ``ds`` if it is
+    partitioned), e.g. ``raw/orders/ds=2026-01-01``."""
+    if name not in PARTITIONED_BY_DS:
+        return f"raw/{name}"
+    if ds is None:
+        raise ValueError(
+            f"Input {name!r} is partitioned by day (datasets.PARTITIONED_BY_DS): read the "
+            f"run's day with datasets.source({name!r}, ds), ds being the task's argument."
+        )
+    return f"raw/{name}/ds={_checked(ds)}"
+
+
+def source_uri(name: str, ds: str | None = None) -> str:
+    """The parquet files of the input dataset ``name`` (of day ``ds`` if it is partitioned)."""
+    return f"{settings.load().data_root}/{input_folder(name, ds)}/*.parquet"
 
 
 def partition_uri(name: str, ds: str | None) -> str:
@@ -34,15 +53,19 @@ def partition_uri(name: str, ds: str | None) -> str:
             f"Cannot place {name!r}: this run has no logical date. Trigger it with a logical "
             "date (the UI's trigger form and `airflow dags test <dag> <date>` both take one)."
         )
-    if not _DS.fullmatch(ds):
-        raise ValueError(f"Partition date must look like YYYY-MM-DD, got {ds!r}")
-    return f"{settings.load().data_root}/curated/{name}/ds={ds}/"
+    return f"{settings.load().data_root}/curated/{name}/ds={_checked(ds)}/"
 
 
-def source(name: str) -> pl.LazyFrame:
-    """Lazily scan the input dataset ``name`` (recorded: failures name it)."""
-    record_read(name, source_uri(name))
-    return scan(source_uri(name))
+def source(name: str, ds: str | None = None) -> pl.LazyFrame:
+    """Lazily scan the input dataset ``name``: the day ``ds`` of it if it is partitioned
+    (``PARTITIONED_BY_DS``), all of it otherwise (``ds`` is then not needed).
+
+    In a task reading a local data root, fails at once, naming the dataset, the day and the
+    URI, when there is no file to read; on an object store the query's planning finds out.
+    """
+    uri = source_uri(name, ds)
+    record_read(name, uri)  # failures name the datasets a task read
+    return _scan(uri, dataset=name, ds=ds)
 
 
 def scan(uris: str | list[str]) -> pl.LazyFrame:
@@ -51,10 +74,45 @@ def scan(uris: str | list[str]) -> pl.LazyFrame:
     Inside an authenticated task the active backend decides the storage options: the local
     backend reads with the configured ones, Polars Cloud with the cluster's own.
     """
+    return _scan(uris)
+
+
+def _scan(uris: str | list[str], dataset: str | None = None, ds: str | None = None) -> pl.LazyFrame:
     import polars as pl
 
     from {{ cookiecutter.package_name }}.compute import backend
 
     chosen = backend.current()
-    options = chosen.scan_options(settings.load()) if chosen else settings.load().storage_options
+    # A backend that only plans queries (the tests' query-plan check) stands in for storage.
+    planned = getattr(chosen, "plan_scan", None)
+    if planned is not None:
+        return planned(uris, dataset)
+    if dataset is not None and chosen is not None and chosen.name != "cloud":
+        _require_local_files(dataset, ds, uris)
+    current = settings.load()
+    options = chosen.scan_options(current) if chosen else current.storage_options
     return pl.scan_parquet(uris, storage_options=options)
+
+
+def _require_local_files(dataset: str, ds: str | None, uri: str) -> None:
+    """Fail now if a local input has no file. An object store is listed by the query itself,
+    within the query's time bound (and Polars Cloud lists with the cluster's credentials)."""
+    if "://" in uri and not uri.startswith("file://"):
+        return
+    if not glob.glob(uri.removeprefix("file://")):
+        day = f" for ds={ds}" if ds is not None else ""
+        raise _missing_input(f"Input {dataset!r}{day}: no parquet file at {uri}")
+
+
+def _missing_input(message: str) -> Exception:
+    """A failure without retries: a retry minutes later would find the same empty place."""
+    # Imported here: a process that has not loaded Airflow (a tool) pays seconds for it.
+    from {{ cookiecutter.package_name }}.compute.permanent import PermanentFailure
+
+    return PermanentFailure(message, what="missing input")
+
+
+def _checked(ds: str) -> str:
+    if not _DS.fullmatch(ds):
+        raise ValueError(f"Partition date must look like YYYY-MM-DD, got {ds!r}")
+    return ds

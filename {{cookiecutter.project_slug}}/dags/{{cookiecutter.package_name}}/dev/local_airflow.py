@@ -1,27 +1,32 @@
 """Run the Airflow CLI on this machine with the local backend: no Polars Cloud account.
 
 Everything stays under ``.airflow/`` in the project (gitignored): the SQLite metadata DB,
-logs, the data root (unless ``{{ cookiecutter.package_name | upper }}_DATA_ROOT`` is already set,
-e.g. to a local S3-compatible store) and intermediate results. The Polars Cloud connection
-is replaced by one with the extra ``{"backend": "local"}``.
+logs, the data root ``.airflow/data`` (unless ``{{ cookiecutter.package_name | upper }}_DATA_ROOT`` is
+already set, e.g. to a local S3-compatible store) and intermediate results. The Polars Cloud
+connection is replaced by one with the extra ``{"backend": "local"}``.
 
     python -m {{ cookiecutter.package_name }}.dev.local_airflow standalone   # UI on :8080
-    python -m {{ cookiecutter.package_name }}.dev.local_airflow dags test complete_pipeline 2026-01-01
+    python -m {{ cookiecutter.package_name }}.dev.local_airflow dags list
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from importlib.metadata import version
 from pathlib import Path
+from typing import IO
 
 from {{ cookiecutter.package_name }} import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 LOCAL_CONNECTION = json.dumps({"conn_type": "http", "extra": {"backend": "local"}})
+RETRY_DELAY_S = "1"
+"""A failing task here retries after a second, not after the deployed delay."""
 
 
 def local_environment(
@@ -38,6 +43,7 @@ def local_environment(
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             f"AIRFLOW_CONN_{conn_id.upper()}": LOCAL_CONNECTION,
             settings.env_var("local_root"): str(home / "intermediate"),
+            settings.env_var("retry_delay_s"): RETRY_DELAY_S,
         }
     )
     env.setdefault(settings.env_var("data_root"), str(home / "data"))
@@ -47,6 +53,26 @@ def local_environment(
 def airflow(*args: str, env: Mapping[str, str], **kwargs) -> subprocess.CompletedProcess:
     """Run ``airflow <args>`` with this interpreter's Airflow."""
     return subprocess.run([sys.executable, "-m", "airflow", *args], env=env, check=False, **kwargs)
+
+
+def migrate(env: Mapping[str, str], log: IO[str]) -> bool:
+    """Create or upgrade the metadata DB, unless this Airflow release already did it."""
+    home = Path(env["AIRFLOW_HOME"])
+    database = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+    done = f"apache-airflow {version('apache-airflow')}, {_digest(database or 'airflow.db')}"
+    marker = home / "migrated-by"
+    missing = database is None and not (home / "airflow.db").is_file()
+    if not missing and marker.is_file() and marker.read_text() == done:
+        return True
+    if airflow("db", "migrate", env=env, stdout=log, stderr=log).returncode != 0:
+        return False
+    marker.write_text(done)
+    return True
+
+
+def _digest(text: str) -> str:
+    """Which database, without writing its URL (it may hold a password) to disk."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def main(argv: list[str] | None = None) -> int:

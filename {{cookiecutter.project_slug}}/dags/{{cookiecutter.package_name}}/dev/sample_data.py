@@ -1,144 +1,122 @@
-"""Deterministic sample inputs for every dataset the DAGs read.
+"""Deterministic sample inputs for every dataset the DAGs read, written where they read them.
 
-Rows are derived from hashes of their index, so the same seed and row count always give
-the same data (with the pinned polars), and a million rows take a fraction of a second.
-Schemas look like production: dates, categories, missing amounts and reasons, and a share
-of returns filed more than 30 days after purchase.
+Each input dataset has a module in ``samples/`` (``samples/orders.py`` for ``raw/orders/``)
+with ``frame(rows, seed, ds)``. Datasets partitioned by day (``datasets.PARTITIONED_BY_DS``)
+get one ``ds=<day>/`` folder per day written; the others one file.
 
-    python -m {{ cookiecutter.package_name }}.dev.sample_data --rows 10000 [--root URI]
+    python -m {{ cookiecutter.package_name }}.dev.sample_data --rows 10000 [--ds 2026-01-01 ...] [--root URI]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
+import pkgutil
 from datetime import date
-
-import polars as pl
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.dag_defaults import START_DATE
+from {{ cookiecutter.package_name }}.dev import local_airflow, samples
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DEFAULT_ROWS = 10_000
 DEFAULT_SEED = 42
-FIRST_DAY = date(2026, 1, 1)
-DAYS = 90
-STATUSES = {"active": 50, "shipped": 30, "cancelled": 12, "returned": 8}  # share in %
-CATEGORIES = ["books", "electronics", "games", "garden", "home", "kitchen", "sports", "toys"]
-REGIONS = ["north", "south", "east", "west"]
-REASONS = ["damaged", "wrong item", "not as described", "changed mind"]
+DEFAULT_DS = START_DATE.date().isoformat()
+PART = "part-0.parquet"
 
 
-def _uniform(seed: int, salt: int) -> pl.Expr:
-    """A deterministic pseudo-random UInt64 per row."""
-    return pl.int_range(pl.len(), dtype=pl.UInt64).hash(seed * 1_000 + salt)
+def names() -> list[str]:
+    """Every dataset with sample data: the modules of ``samples/``."""
+    return sorted(m.name for m in pkgutil.iter_modules(samples.__path__) if m.name[0] != "_")
 
 
-def _pick(values: list[str], seed: int, salt: int) -> pl.Expr:
-    return (_uniform(seed, salt) % len(values)).replace_strict(
-        dict(enumerate(values)), return_dtype=pl.String
+def how_to_add(name: str) -> str:
+    """Where sample data for the dataset ``name`` goes, for error messages."""
+    folder = Path(samples.__file__).parent.relative_to(local_airflow.PROJECT_ROOT)
+    return (
+        f"add {folder}/{name}.py with a function frame(rows: int, seed: int, ds: date) "
+        "returning its polars DataFrame (copy a module beside it)"
     )
 
 
-def _weighted(shares: dict[str, int], seed: int, salt: int) -> pl.Expr:
-    roll = _uniform(seed, salt) % 100
-    expr, upper = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String)), 0
-    for value, share in shares.items():
-        upper += share
-        expr = expr.when(roll < upper).then(pl.lit(value))
-    return expr
-
-
-def _day(seed: int, salt: int) -> pl.Expr:
-    return pl.lit(FIRST_DAY) + pl.duration(days=(_uniform(seed, salt) % DAYS).cast(pl.Int64))
-
-
-def _ids(rows: int) -> pl.DataFrame:
-    return pl.DataFrame({"id": pl.int_range(1, rows + 1, eager=True)})
-
-
-def orders(rows: int, seed: int = DEFAULT_SEED) -> pl.DataFrame:
-    cents = (_uniform(seed, 5) % 50_000 + 100).cast(pl.Int64)
-    amount = pl.when(_uniform(seed, 6) % 50 == 0).then(None).otherwise(cents / 100)
-    return _ids(rows).select(
-        pl.col("id").alias("order_id"),
-        _day(seed, 1).alias("order_date"),
-        _weighted(STATUSES, seed, 2).alias("status"),
-        _pick(CATEGORIES, seed, 3).alias("category"),
-        _pick(REGIONS, seed, 4).alias("region"),
-        amount.cast(pl.Decimal(10, 2)).alias("amount"),
-    )
-
-
-def inventory(products: int, seed: int = DEFAULT_SEED) -> pl.DataFrame:
-    return _ids(products).select(
-        pl.col("id").alias("product_id"),
-        _pick(CATEGORIES, seed, 11).alias("product_category"),
-        (_uniform(seed, 12) % 200).cast(pl.Int64).alias("stock_level"),
-        (_uniform(seed, 13) % 40 + 10).cast(pl.Int64).alias("min_threshold"),
-    )
-
-
-def sales(rows: int, products: int, seed: int = DEFAULT_SEED) -> pl.DataFrame:
-    return _ids(rows).select(
-        pl.col("id").alias("sale_id"),
-        (_uniform(seed, 21) % products + 1).cast(pl.Int64).alias("product_id"),
-        _day(seed, 22).alias("sale_date"),
-        ((_uniform(seed, 23) % 20_000 + 99) / 100).alias("price"),
-        (_uniform(seed, 24) % 10 + 1).cast(pl.Int64).alias("quantity"),
-    )
-
-
-def returns(rows: int, products: int, seed: int = DEFAULT_SEED) -> pl.DataFrame:
-    purchase = _day(seed, 32)
-    waited = pl.duration(days=(_uniform(seed, 33) % 35 + 1).cast(pl.Int64))  # 1 in 7 is late
-    reason = pl.when(_uniform(seed, 35) % 5 == 0).then(None).otherwise(_pick(REASONS, seed, 34))
-    return _ids(rows).select(
-        pl.col("id").alias("return_id"),
-        (_uniform(seed, 31) % products + 1).cast(pl.Int64).alias("product_id"),
-        purchase.alias("purchase_date"),
-        (purchase + waited).alias("return_date"),
-        reason.alias("reason"),
-    )
-
-
-def sample_frames(rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED) -> dict[str, pl.DataFrame]:
-    """Every input dataset; ``rows`` sizes orders and sales, the rest scale with it."""
+def frame(name: str, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, ds: str = DEFAULT_DS):
+    """The sample rows of dataset ``name`` (for the day ``ds`` if it is partitioned)."""
     if rows < 1:
         raise ValueError(f"rows must be at least 1, got {rows}")
-    products = max(20, rows // 100)
-    return {
-        "orders": orders(rows, seed),
-        "sales": sales(rows, products, seed),
-        "inventory": inventory(products, seed),
-        "returns": returns(max(1, rows // 20), products, seed),
-    }
+    if name not in names():
+        raise LookupError(f"No sample data for input {name!r}: {how_to_add(name)}.")
+    module = importlib.import_module(f"{samples.__name__}.{name}")
+    return module.frame(rows, seed, date.fromisoformat(ds))
+
+
+def sample_frames(
+    rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, ds: str = DEFAULT_DS
+) -> dict[str, pl.DataFrame]:
+    """Every dataset's sample rows, as a run for ``ds`` reads them."""
+    return {name: frame(name, rows, seed, ds) for name in names()}
 
 
 def write(
-    root: str | None = None, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED
-) -> dict[str, str]:
-    """Write every dataset to ``<root>/raw/<name>/part-0.parquet``; return the paths."""
-    current = settings.load()
-    base = (root or current.data_root).rstrip("/")
-    written = {}
-    for name, frame in sample_frames(rows, seed).items():
-        path = f"{base}/raw/{name}/part-0.parquet"
-        if "://" not in path:
-            from pathlib import Path
+    root: str | None = None,
+    rows: int = DEFAULT_ROWS,
+    seed: int = DEFAULT_SEED,
+    days: list[str] | tuple[str, ...] = (DEFAULT_DS,),
+    only_missing: bool = False,
+) -> dict[str, list[str]]:
+    """Write every dataset's sample file(s); return the paths written, per dataset.
 
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(path, storage_options=current.storage_options)
-        written[name] = path
+    Partitioned datasets get one file per day of ``days``, the others one file. With
+    ``only_missing``, a folder that already holds parquet files is left alone: files put
+    there by hand are never overwritten.
+    """
+    from {{ cookiecutter.package_name }} import datasets  # imports Airflow: not before main() set it up
+
+    current = settings.load()
+    base = root or current.data_root
+    written: dict[str, list[str]] = {}
+    for name in names():
+        for ds in days if name in datasets.PARTITIONED_BY_DS else days[:1]:
+            folder = f"{base.rstrip('/')}/{datasets.input_folder(name, ds)}"
+            if only_missing and _holds_parquet(folder, current.storage_options):
+                continue
+            if "://" not in folder:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+            path = f"{folder}/{PART}"
+            frame(name, rows, seed, ds).write_parquet(path, storage_options=current.storage_options)
+            written.setdefault(name, []).append(path)
     return written
+
+
+def _holds_parquet(folder: str, storage_options: dict[str, str] | None) -> bool:
+    if "://" not in folder:
+        return any(Path(folder).glob("*.parquet"))
+    import polars as pl
+
+    try:
+        pl.scan_parquet(f"{folder}/*.parquet", storage_options=storage_options).collect_schema()
+    except Exception:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--root", help="data root (default: the settings' data root)")
+    parser.add_argument(
+        "--ds", nargs="+", default=[DEFAULT_DS], help="days of the partitioned datasets"
+    )
+    parser.add_argument("--root", help="data root (default: the local one, .airflow/data)")
     args = parser.parse_args(argv)
-    for name, path in write(args.root, args.rows, args.seed).items():
-        print(f"{name:<10} {path}")
+    os.environ.update(local_airflow.local_environment())
+    for name, paths in write(args.root, args.rows, args.seed, args.ds).items():
+        for path in paths:
+            print(f"{name:<10} {path}")
     return 0
 
 

@@ -1,0 +1,88 @@
+"""A generated project serves its user's DAGs, not only its examples.
+
+The default bake is copied into variants the way users change a project: each example DAG
+deleted in turn, then all of them. Each variant's own suite must pass with no file under
+``tests/`` edited. (Renaming an example, copying one with a new query and input, and
+``make new-dag`` are exercised in test_project_tooling.py, where the project has its own
+environment.) The variants' suites are independent: they run two at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import run
+from test_bake import EXAMPLE_DAGS
+
+EXAMPLES = sorted(name.removesuffix(".py") for name in EXAMPLE_DAGS)
+VARIANTS = {f"without-{dag_id}": (dag_id,) for dag_id in EXAMPLES}
+VARIANTS["without-any-example"] = tuple(EXAMPLES)
+SUITE = ("pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:cookies")
+# Bytecode written by the first suite serves the others (this sandbox disables it by default).
+WRITE_BYTECODE = {"PYTHONDONTWRITEBYTECODE": ""}
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` by its content's hash (bytecode caches aside)."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def copy_of(project: Path, to: Path) -> Path:
+    shutil.copytree(project, to, ignore=shutil.ignore_patterns(".airflow", "__pycache__", ".venv"))
+    return to
+
+
+def suite(project: Path):
+    return run([sys.executable, "-m", *SUITE], project, timeout=900, **WRITE_BYTECODE)
+
+
+@pytest.fixture(scope="module")
+def variants(default_project, tmp_path_factory) -> dict[str, tuple[Path, object]]:
+    """Each variant's project and the result of its own suite."""
+    root = tmp_path_factory.mktemp("variants")
+    projects = {}
+    for name, deleted in VARIANTS.items():
+        projects[name] = copy_of(default_project, root / name)
+        for dag_id in deleted:
+            (projects[name] / "dags" / f"{dag_id}.py").unlink()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(projects, pool.map(suite, projects.values()), strict=True))
+    return {name: (projects[name], results[name]) for name in projects}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_suite_passes_with_examples_deleted_and_no_test_edited(
+    variants, default_project, variant
+) -> None:
+    project, result = variants[variant]
+    output = result.stdout + result.stderr
+
+    assert tree(project / "tests") == tree(default_project / "tests")
+    assert result.returncode == 0, output[-8000:]
+    remaining = sorted(path.stem for path in (project / "dags").glob("*.py"))
+    assert remaining == sorted(set(EXAMPLES) - set(VARIANTS[variant]))
+    e2e = "PASSED tests/test_e2e_local.py::test_the_dag_runs_on_sample_data_and_fills_every_output"
+    assert sorted(dag_id for dag_id in remaining if f"{e2e}[{dag_id}]" in output) == remaining
+
+
+def test_with_no_dag_left_the_demo_says_what_to_do_in_one_line(variants) -> None:
+    project, _ = variants["without-any-example"]
+    package = next(p.name for p in (project / "dags").iterdir() if (p / "dev").is_dir())
+
+    result = run(
+        [sys.executable, "-m", f"{package}.dev.demo"], project, PYTHONPATH="dags", **WRITE_BYTECODE
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "No DAG in dags/ to run: write one, e.g. make new-dag NAME=my_pipeline PATTERN=single."
+    ]

@@ -1,0 +1,165 @@
+"""``make run DAG=<dag_id> [DS=<YYYY-MM-DD>]``: one DAG, end to end on this machine.
+
+Runs the DAG with the real Airflow CLI (``airflow dags test``) on the local backend for the
+logical date DS (default: the DAG's start date), then shows what it wrote under the local
+data root (``.airflow/data`` unless the data-root setting says otherwise). Inputs with no
+files for that day get sample data from ``dev/samples/``; files you put there yourself are
+never overwritten. A DAG that does not exist, or a date Airflow would not run, is refused in
+one line before anything runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.dag_defaults import START_DATE
+from {{ cookiecutter.package_name }}.dev import local_airflow
+
+USAGE = "usage: make run DAG=<dag_id> [DS=YYYY-MM-DD]"
+SHOWN_ROWS = 20
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg]
+    if not 1 <= len(args) <= 2:
+        return refuse(USAGE)
+    dag_id, ds = args[0], args[1] if len(args) == 2 else None
+    if ds is not None and not _is_date(ds):
+        return refuse(f"DS={ds!r} is not a date: use YYYY-MM-DD.")
+    env = use_local_airflow()
+    dags = parse_dags()
+    problem = refusal(dags, dag_id, ds)
+    if problem:
+        return refuse(problem)
+    return run_dags([(dag_id, ds or first_day(dags.dags[dag_id]))], env, "run.log")
+
+
+def refuse(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def use_local_airflow() -> dict[str, str]:
+    """Point this process (before it imports Airflow) and the CLI at the local Airflow."""
+    env = local_airflow.local_environment()
+    os.environ.update(env)
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"  # this process only parses
+    return env
+
+
+def parse_dags():
+    """Every DAG in dags/, parsed as the DAG processor parses them."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+
+
+def first_day(dag) -> str:
+    """The earliest logical date Airflow runs ``dag`` for: its start date."""
+    return (dag.start_date or START_DATE).date().isoformat()
+
+
+def refusal(dags, dag_id: str, ds: str | None) -> str | None:
+    """Why ``dag_id`` cannot run for ``ds`` (one line), or None."""
+    if dag_id not in dags.dags:
+        there = ", ".join(sorted(dags.dags)) or "none"
+        broken = sorted(Path(file).name for file in dags.import_errors)
+        unparsed = f"; these files do not parse: {', '.join(broken)}" if broken else ""
+        return f"No DAG {dag_id!r} in dags/ (DAGs: {there}){unparsed}."
+    if ds is None:
+        return None
+    if not _is_date(ds):
+        return f"DS={ds!r} is not a date: use YYYY-MM-DD."
+    dag = dags.dags[dag_id]
+    start = first_day(dag)
+    if ds < start:
+        return (
+            f"DS={ds} is before the start date of {dag_id}, {start}: Airflow would run "
+            f"nothing and call it a success. Use DS={start} or later."
+        )
+    if dag.end_date and ds > dag.end_date.date().isoformat():
+        end = dag.end_date.date().isoformat()
+        return f"DS={ds} is after the end date of {dag_id}, {end}: Airflow would run nothing."
+    return None
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == len("YYYY-MM-DD")
+
+
+def run_dags(runs: list[tuple[str, str]], env: dict[str, str], log_name: str) -> int:
+    """Run each (dag_id, ds) with `airflow dags test` and show its outputs; stop at a failure."""
+    from {{ cookiecutter.package_name }}.dev import sample_data
+
+    started = time.monotonic()
+    home = Path(env["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / log_name
+    with log_path.open("w") as log:
+        print("Preparing the local Airflow metadata DB ...", flush=True)
+        if not local_airflow.migrate(env, log):
+            return _failed("airflow db migrate", log, log_path)
+        for dag_id, ds in runs:
+            for name, paths in sample_data.write(days=[ds], only_missing=True).items():
+                for path in paths:
+                    print(f"Sample data for {name}: {path}")
+            before = _partitions(ds)
+            print(f"Running {dag_id} for {ds} with `airflow dags test` ...", flush=True)
+            command = ("dags", "test", dag_id, ds)
+            if local_airflow.airflow(*command, env=env, stdout=log, stderr=log).returncode != 0:
+                return _failed(f"airflow dags test {dag_id} {ds}", log, log_path)
+            _show(dag_id, ds, before)
+    print(f"\nFinished in {time.monotonic() - started:.0f} s. Airflow's log: {log_path}")
+    return 0
+
+
+def _failed(command: str, log: IO[str], log_path: Path) -> int:
+    log.flush()
+    print("\n".join(log_path.read_text().splitlines()[-40:]), file=sys.stderr)
+    print(f"\nFAILED: {command} (full log: {log_path})", file=sys.stderr)
+    return 1
+
+
+def _partitions(ds: str) -> dict[Path, tuple[int, int]]:
+    """Every output partition for ``ds`` under a local data root, with what identifies it."""
+    curated = settings.load().data_root + "/curated"
+    if "://" in curated:
+        return {}
+    return {
+        path: (path.stat().st_ino, path.stat().st_mtime_ns)
+        for path in Path(curated).glob(f"*/ds={ds}")
+    }
+
+
+def _show(dag_id: str, ds: str, before: dict[Path, tuple[int, int]]) -> None:
+    import polars as pl
+
+    root = settings.load().data_root
+    if "://" in root:
+        print(f"\n{dag_id} wrote under {root}/curated/ (partitions ds={ds}).")
+        return
+    written = sorted(path for path, seen in _partitions(ds).items() if before.get(path) != seen)
+    print(f"\n{dag_id} wrote {len(written)} output partition(s) for ds={ds}:")
+    with pl.Config(
+        tbl_rows=SHOWN_ROWS,
+        tbl_width_chars=160,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+    ):
+        for path in written:
+            frame = pl.read_parquet(path / "*.parquet")
+            print(f"\n{path}/ ({frame.height} rows):\n{frame}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""DAG runs on the local backend over sample data: one data root per DAG, so that no DAG
+sees another's outputs, and what each run leaves there."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+import pytest
+from dag_plans import DagPlan, plan
+
+from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.dev import sample_data
+
+ROWS = 2_000
+
+
+@contextmanager
+def data_root(root: Path) -> Iterator[Path]:
+    """Point the settings' data root at ``root`` for the block."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(settings.env_var("data_root"), str(root))
+        yield root
+
+
+def plan_and_write_inputs(dag, ds: str, root: Path, rows: int = ROWS) -> DagPlan:
+    """Plan ``dag`` (failing on any query problem) and write sample data for ``ds``."""
+    with data_root(root):
+        planned = plan(dag, ds)
+    assert planned.problems == [], "\n".join(planned.problems)
+    sample_data.write(str(root), rows=rows, days=[ds], only_missing=True)
+    return planned
+
+
+@functools.cache
+def sample_rows(ds: str, rows: int = ROWS) -> dict[str, list[dict]]:
+    """The sample inputs a run for ``ds`` reads, as rows (for expected.py)."""
+    frames = sample_data.sample_frames(rows, ds=ds)
+    return {name: frame.rows(named=True) for name, frame in frames.items()}
+
+
+def files_in(root: Path, folder: str) -> list[str]:
+    """Every file under ``root/folder``, relative to it."""
+    base = root / folder
+    return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
+
+
+def read(root: Path, folder: str) -> pl.DataFrame:
+    return pl.read_parquet(root / folder / "*.parquet")

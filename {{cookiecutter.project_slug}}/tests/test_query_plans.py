@@ -1,0 +1,86 @@
+"""Every DAG's queries build against its inputs' schemas, before anything runs.
+
+A query that names a missing column, mixes types or calls something Polars removed fails
+here in milliseconds, with the DAG, the task and Polars' own message (see dag_plans.py).
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+from airflow.sdk import dag
+from conftest import DAG_IDS, first_day, parsed_dag
+from dag_plans import plan
+
+from {{ cookiecutter.package_name }} import compute, datasets
+from {{ cookiecutter.package_name }}.tasks import polars_task
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_every_query_builds_against_its_inputs_schemas(dag_id) -> None:
+    found = parsed_dag(dag_id)
+    planned = plan(found, first_day(found))
+    assert planned.problems == [], "\n".join(planned.problems)
+    for task_id, why in planned.unplanned.items():  # left to the end-to-end run
+        warnings.warn(f"{dag_id}.{task_id} was not planned: it {why}", stacklevel=1)
+
+
+ORDERS = {"order_id": pl.Int64, "status": pl.String, "amount": pl.Decimal(10, 2)}
+"""An input of the test's own: the tests below do not depend on the project's datasets."""
+
+BROKEN_QUERIES = {
+    "removed call": (lambda orders: orders.group_by("status").agg(pl.count()), "pl.len()"),
+    "unknown column": (lambda orders: orders.select("amount_eur"), "ColumnNotFoundError"),
+    "type clash": (
+        lambda orders: orders.select(pl.col("status") + pl.col("order_id")),
+        "InvalidOperationError",
+    ),
+}
+
+
+def _one_query_dag(builder, dataset: str = "orders"):
+    """A DAG like the user's: one task reading ``dataset`` through ``builder`` and a sink."""
+
+    @dag(schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC), catchup=False)
+    def users_pipeline() -> None:
+        @polars_task
+        def summarize(ds: str | None = None) -> str:
+            query = builder(datasets.source(dataset, ds))
+            target = datasets.partition_uri("summary", ds)
+            return compute.sink(query, target, on=compute.Manifest())
+
+        summarize()
+
+    return users_pipeline()
+
+
+@pytest.mark.parametrize("broken", BROKEN_QUERIES, ids=list(BROKEN_QUERIES))
+def test_a_broken_query_is_named_with_its_dag_task_and_the_polars_error(broken) -> None:
+    builder, polars_says = BROKEN_QUERIES[broken]
+
+    planned = plan(_one_query_dag(builder), "2026-01-01", {"orders": ORDERS})
+
+    [problem] = planned.problems
+    assert problem.startswith("users_pipeline.summarize: "), problem
+    assert polars_says in problem
+
+
+def test_a_sound_query_plans_and_says_what_it_reads_and_writes() -> None:
+    sound = _one_query_dag(lambda orders: orders.select("status"))
+    planned = plan(sound, "2026-01-01", {"orders": ORDERS})
+
+    assert planned.problems == []
+    assert planned.inputs == ["orders"]
+    assert planned.outputs == ["curated/summary/ds=2026-01-01"]
+    assert planned.retryable
+
+
+def test_an_input_without_sample_data_names_the_dataset_the_dag_and_where_to_add_it() -> None:
+    planned = plan(_one_query_dag(lambda frame: frame, "web_events"), "2026-01-01", {})
+
+    [problem] = planned.problems
+    assert "DAG 'users_pipeline' reads input 'web_events', which has no sample data" in problem
+    assert "dev/samples/web_events.py with a function frame(" in problem
