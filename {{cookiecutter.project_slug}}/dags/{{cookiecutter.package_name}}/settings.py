@@ -38,6 +38,8 @@ class Settings:
     # Local backend only (the connection extra {"backend": "local"}):
     local_root: str  # {{ cookiecutter.package_name | upper }}_LOCAL_ROOT: intermediate results
     storage_options: dict[str, str] | None  # {{ cookiecutter.package_name | upper }}_STORAGE_OPTIONS (JSON)
+    # Polars Cloud execution (waiting for a named cluster that is starting or stopping):
+    cluster_start_timeout_s: float  # {{ cookiecutter.package_name | upper }}_CLUSTER_START_TIMEOUT_S
 
 
 DEFAULTS: Mapping[str, str] = {
@@ -52,6 +54,8 @@ DEFAULTS: Mapping[str, str] = {
     "query_timeout_s": "",
     "local_root": "",
     "storage_options": "",
+    # Polars Cloud execution:
+    "cluster_start_timeout_s": "900",
 }
 
 
@@ -79,6 +83,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         query_timeout_s=_optional_seconds(raw, "query_timeout_s"),
         local_root=raw["local_root"] or str(Path(tempfile.gettempdir()) / LOCAL_ROOT_NAME),
         storage_options=_string_map(raw, "storage_options"),
+        cluster_start_timeout_s=_seconds(raw, "cluster_start_timeout_s"),
     )
 
 
@@ -87,6 +92,13 @@ def _positive_int(raw: Mapping[str, str], field: str, minimum: int = 1) -> int:
     if not value.isdigit() or int(value) < minimum:
         raise SettingsError(f"{env_var(field)}={value!r}: expected a whole number >= {minimum}.")
     return int(value)
+
+
+def _seconds(raw: Mapping[str, str], field: str) -> float:
+    seconds = _optional_seconds(raw, field)
+    if seconds is None:
+        raise SettingsError(f"{env_var(field)} is set but empty; unset it or give seconds > 0.")
+    return seconds
 
 
 def _optional_seconds(raw: Mapping[str, str], field: str) -> float | None:
