@@ -204,9 +204,11 @@ def test_the_manifests_command_runs_from_the_project_root(default_project: Path)
     result = run(command, default_project, timeout=120, PYTHONPATH="dags")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "airflow-production  would register workspace=playground cpus=8 memory=16 "
+        "airflow-production           would register workspace=playground cpus=8 memory=16 "
         "cluster_size=1 idle_timeout_mins=10",
-        "1 manifest: 1 would register",
+        "airflow-production-pipeline  would register workspace=playground cpus=8 memory=16 "
+        "cluster_size=1 idle_timeout_mins=10",
+        "2 manifests: 2 would register",
     ]
     makefile = (default_project / "Makefile").read_text()
     assert "uv run python -m polars_cloud_pipelines.manifests $(ARGS)" in makefile

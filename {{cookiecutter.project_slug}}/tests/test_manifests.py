@@ -78,7 +78,7 @@ def test_the_rendered_file_declares_the_prompted_manifest() -> None:
     declared = spec.load(PROJECT_ROOT / "manifests.toml", environ={})
     defaults = settings.load({})
     assert declared.workspace == defaults.workspace
-    [manifest] = declared.manifests
+    [manifest] = [m for m in declared.manifests if m.name == defaults.manifest]
     assert manifest.context_arguments() == {
         "workspace": defaults.workspace,
         "cpus": defaults.cpus,

@@ -33,7 +33,12 @@ def partition_uri(name: str, ds: str | None) -> str:
         )
     if not _DS.fullmatch(ds):
         raise ValueError(f"Partition date must look like YYYY-MM-DD, got {ds!r}")
-    return f"{settings.load().data_root}/curated/{name}/ds={ds}/"
+    return f"{output_uri(name)}ds={ds}/"
+
+
+def output_uri(name: str) -> str:
+    """The directory holding every ``ds`` partition of the output dataset ``name``."""
+    return f"{settings.load().data_root}/curated/{name}/"
 
 
 def source(name: str) -> pl.LazyFrame:
