@@ -11,6 +11,7 @@ import polars as pl
 import polars_cloud as pc
 import pytest
 from airflow.sdk.exceptions import AirflowTaskTimeout
+from polars_cloud.polars_cloud import AuthLoadError
 
 from {{ cookiecutter.package_name }} import compute, datasets, settings
 from {{ cookiecutter.package_name }}.auth import authenticate
@@ -330,10 +331,25 @@ def test_rejected_credentials_fail_without_retries(fake_cloud, cloud_connection)
         run(compute.sink, FRAME, TARGET, on=compute.Manifest())
 
 
-def test_an_unreachable_login_is_retried(fake_cloud, cloud_connection) -> None:
+@pytest.mark.parametrize(
+    "unreachable",
+    [
+        ConnectionError("error sending request: connect"),
+        # What polars-cloud 0.12 raised here, run without network (unshare -rn):
+        AuthLoadError(
+            'Error getting access token: Reqwest(reqwest::Error { kind: Request, url: "https:'
+            '//auth.prd.cloud.pola.rs/realms/Polars/protocol/openid-connect/token", source: '
+            'hyper_util::client::legacy::Error(Connect, ConnectError("dns error", Custom { '
+            'kind: Uncategorized, error: "failed to lookup address information: Temporary '
+            'failure in name resolution" })) })'
+        ),
+    ],
+    ids=["ConnectionError", "AuthLoadError-dns"],
+)
+def test_an_unreachable_login_is_retried(fake_cloud, cloud_connection, unreachable) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
-    fake_cloud.authenticate.side_effect = ConnectionError("error sending request: connect")
+    fake_cloud.authenticate.side_effect = unreachable
     with pytest.raises(compute.ComputeError, match="Could not reach") as caught:
         run(compute.sink, FRAME, TARGET, on=compute.Manifest())
     assert not isinstance(caught.value, AirflowFailException)

@@ -23,7 +23,7 @@ import polars_cloud as pc
 from airflow.sdk.exceptions import AirflowFailException
 from polars_cloud.constants import FRONTEND_DOMAIN
 from polars_cloud.exceptions import WorkspaceResolveError
-from polars_cloud.polars_cloud import AuthLoadError, ComputeClusterMisspecified, NotFoundError
+from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.compute.backend import (
@@ -316,8 +316,9 @@ def _mentions(error: BaseException, markers: tuple[str, ...]) -> bool:
 
 
 def _transient(error: Exception) -> bool:
-    if isinstance(error, AuthLoadError):
-        return False
+    # polars-cloud raises AuthLoadError both for refused credentials and for an auth endpoint
+    # it could not reach ("Error getting access token: Reqwest(... ConnectError(\"dns
+    # error\" ...", seen without network): the message tells them apart.
     if isinstance(error, ConnectionError | TimeoutError):
         return True
     return _mentions(error, _TRANSIENT_MARKERS)
