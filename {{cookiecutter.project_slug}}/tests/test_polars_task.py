@@ -58,7 +58,7 @@ def run(dag: DAG, ds: str = DS):
     bag.bag_dag(dag)
     sync_bag_to_db(bag, "dags-folder", None)
     dag_run = dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC))
-    [ti] = dag_run.get_task_instances()
+    ti = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "work")
     return dag_run, ti
 
 
@@ -310,9 +310,7 @@ def test_a_sink_outlet_event_names_the_partitions_it_wrote(airflow_db, local_dat
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    dag, failures = build(
-        "asset_event", sum_of_two_steps, outlets=[assets.output("sums")], deferrable=True
-    )
+    dag, failures = build("asset_event", sum_of_two_steps, outlets=[assets.output("sums")])
     assert run(dag)[0].state == "success", failures
 
     with create_session() as session:
@@ -323,3 +321,47 @@ def test_a_sink_outlet_event_names_the_partitions_it_wrote(airflow_db, local_dat
         ).all()
     assert extra["ds"] == [DS]
     assert extra["partitions"] == [datasets.partition_uri("sums", DS)]
+
+
+def test_a_shutdown_leaves_the_cluster_while_another_run_of_the_dag_is_active(
+    airflow_db, fake_cloud, cloud_connection
+) -> None:
+    """Backfill runs are limited by the backfill's max_active_runs, not the DAG's
+    (scheduler_job_runner.py): with another run active, the teardown must not stop the
+    cluster under it."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    from {{ cookiecutter.package_name }}.tasks import shutdown_cluster
+
+    own = compute.Manifest("own")
+    with DAG(
+        "one_at_a_time",
+        schedule=None,
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        max_active_runs=1,
+    ) as dag:
+        polars_task(task_id="work")(cloud_sink)() >> shutdown_cluster(own)
+    fake_cloud.cluster(pc.ComputeContextStatus.IDLE)
+    run(dag)  # registers the DAG; its own run stops the cluster
+    fake_cloud.context.stop.assert_called_once_with()
+    fake_cloud.context.stop.reset_mock()
+
+    with create_session() as session:
+        session.add(
+            DagRun(
+                dag_id="one_at_a_time",
+                run_id="backfill__2026-01-02T00:00:00+00:00",
+                logical_date=datetime(2026, 1, 2, tzinfo=UTC),
+                run_after=datetime(2026, 1, 2, tzinfo=UTC),
+                run_type=DagRunType.BACKFILL_JOB,
+                state=DagRunState.RUNNING,
+                triggered_by=DagRunTriggeredByType.TEST,
+            )
+        )
+    dag_run, _ = run(dag)
+
+    assert dag_run.state == "success"
+    fake_cloud.context.stop.assert_not_called()

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from conftest import DAGS_FOLDER, PROJECT_ROOT
@@ -28,10 +29,9 @@ WAITS = {"sink", "execute"}
 _SUPERVISED_RUN = """
 import os
 import sys
-from datetime import UTC, datetime
 from uuid import UUID
 
-dags, tests, dag_id, task_id = sys.argv[1:5]
+dags, tests, dag_id, task_id, run_id, ti_id, dag_version_id = sys.argv[1:8]
 sys.path[:0] = [dags, *tests.split(os.pathsep)]
 # Polars is not fork-safe (a child forked after importing it hangs at exit), so the fake
 # is installed in the task process, when its backend is first chosen: nothing in this
@@ -40,37 +40,20 @@ from __PACKAGE__.compute import backend
 
 backend.BACKENDS["cloud"] = "stopped_task_fake:CloudBackend"
 
-import airflow.sdk.definitions.dag as dag_module
-from airflow.dag_processing.dagbag import DagBag
 from airflow.executors.workloads import BundleInfo
 from airflow.sdk.api.datamodels._generated import TaskInstance
 from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor, supervise_task
-from airflow.utils.state import TaskInstanceState
 
-dag = DagBag(dag_folder=f"{dags}/{dag_id}.py").dags[dag_id]
-for task in dag.tasks:
-    task.retries = 0
-
-
-def supervised(*, ti, task, run_triggerer=False):
-    ti.set_state(TaskInstanceState.QUEUED)
-    supervise_task(
-        ti=TaskInstance(
-            id=UUID(str(ti.id)), task_id=ti.task_id, dag_id=ti.dag_id, run_id=ti.run_id,
-            try_number=ti.try_number, map_index=ti.map_index,
-            dag_version_id=UUID(str(ti.dag_version_id)),
-        ),
-        bundle_info=BundleInfo(name="dags-folder"),
-        dag_rel_path=f"{dag_id}.py",
-        token="",
-        client=InProcessTestSupervisor._api_client(dag),
-    )
-    ti.refresh_from_db()
-
-
-dag_module._run_task = supervised
-others = "|".join(t for t in dag.task_dict if t != task_id)
-dag.test(logical_date=datetime(2026, 1, 1, tzinfo=UTC), mark_success_pattern=others or None)
+supervise_task(
+    ti=TaskInstance(
+        id=UUID(ti_id), task_id=task_id, dag_id=dag_id, run_id=run_id, try_number=1,
+        map_index=-1, dag_version_id=UUID(dag_version_id),
+    ),
+    bundle_info=BundleInfo(name="dags-folder"),
+    dag_rel_path=f"{dag_id}.py",
+    token="",
+    client=InProcessTestSupervisor._api_client(),
+)
 """.replace("__PACKAGE__", backend.__name__.split(".")[0])
 
 # Imported by the task process: the fake Polars Cloud, whose query never ends.
@@ -128,6 +111,40 @@ def _without_network() -> list[str]:
     return ["unshare", "-rn"]
 
 
+def _queued(dag_id: str, task_id: str):
+    """A run of the DAG with the task QUEUED, as the scheduler leaves it for a worker."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from airflow.models.dagrun import get_or_create_dagrun
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from airflow.utils.types import DagRunTriggeredByType
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
+    sync_bag_to_db(bag, "dags-folder", None)
+    dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(bag.dags[dag_id]))
+    date = datetime(2026, 1, 1, tzinfo=UTC)
+    with create_session() as session:
+        run = get_or_create_dagrun(
+            dag=dag,
+            run_id="manual__stopped_task",
+            logical_date=date,
+            data_interval=(date, date),
+            run_after=date,
+            conf=None,
+            triggered_by=DagRunTriggeredByType.TEST,
+            triggering_user_name=None,
+            start_date=date,
+            session=session,
+        )
+        ti = run.get_task_instance(task_id, session=session)
+        ti.try_number, ti.state = 1, TaskInstanceState.QUEUED
+        session.merge(ti)
+        return run.run_id, str(ti.id), str(ti.dag_version_id)
+
+
 def test_a_task_marked_failed_while_it_waits_cancels_its_query(
     dagbag, airflow_db, cloud_connection, tmp_path
 ) -> None:
@@ -158,6 +175,7 @@ def test_a_task_marked_failed_while_it_waits_cancels_its_query(
             tests,
             dag_id,
             task_id,
+            *_queued(dag_id, task_id),
         ],
         env=env,
         stdout=subprocess.PIPE,

@@ -50,9 +50,10 @@ CANCEL_TIMEOUT_S = 3.0
 ``cancel()`` of polars-cloud can block for over 10 s against a server that does not answer,
 and Airflow's supervisor escalates SIGTERM to SIGKILL after 5 s (``supervisor.py``
 ``kill(escalation_delay=5.0)``): the request is sent at once, the answer is awaited 3 s."""
-POLL_FIRST_S = 0.2
+POLL_FIRST_S = 0.1
 POLL_MAX_S = 2.0
-"""Status polls start after 0.2 s and back off (x1.5) to one every 2 s."""
+"""Status polls start after 0.1 s and back off (x1.5) to one every 2 s (a backend may poll
+more often: ``poll_max_s``)."""
 
 
 @dataclass(frozen=True)
@@ -160,12 +161,14 @@ def active() -> Backend:
     return chosen
 
 
-def poll_delays() -> Iterator[float]:
-    """Pauses between status polls: short at first, then every ``POLL_MAX_S``."""
+def poll_delays(chosen: Backend | None = None) -> Iterator[float]:
+    """Pauses between status polls: short at first, then every ``POLL_MAX_S`` (or the
+    backend's own ``poll_max_s``: asking a local process is cheaper than asking a service)."""
+    longest = getattr(chosen, "poll_max_s", POLL_MAX_S)
     delay = POLL_FIRST_S
     while True:
-        yield delay
-        delay = min(POLL_MAX_S, delay * 1.5)
+        yield min(delay, longest)
+        delay = min(longest, delay * 1.5)
 
 
 def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Outcome:
@@ -180,7 +183,7 @@ def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Out
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     pause = threading.Event()  # never set: its wait() is an interruptible sleep
     try:
-        for delay in poll_delays():
+        for delay in poll_delays(chosen):
             if chosen.status(query) not in NOT_DONE:
                 break
             if deadline is not None:

@@ -61,6 +61,8 @@ class ChildQuery:
 class LocalRunnerBackend(LocalBackend):
     """The local backend, plus queries run in a child process when ``detached``."""
 
+    poll_max_s = 0.25  # a status is a file and a lock on this machine: cheap to ask
+
     def start(
         self,
         handle: Any,

@@ -81,7 +81,7 @@ class QueryTrigger(BaseTrigger):
             yield self._event("done", status="UNKNOWN")
             return
         errors = 0
-        for delay in poll_delays():
+        for delay in poll_delays(chosen):
             try:
                 status = await asyncio.to_thread(chosen.status, query)
             except Exception as error:
