@@ -18,8 +18,10 @@ EXAMPLE_DAGS = {
     "parallel_queries.py",
     "multistage_pipeline.py",
     "complete_pipeline.py",
+    "revenue_shares.py",
+    "register_manifests.py",
 }
-MINIMAL_DAGS = {"orders_by_status.py"}
+MINIMAL_DAGS = {"orders_by_status.py", "register_manifests.py"}
 SECRETS_BACKENDS = ("environment", "aws-secrets-manager", "hashicorp-vault", "gcp-secret-manager")
 
 
@@ -80,7 +82,7 @@ def test_default_bake_has_the_promised_layout(default_project: Path) -> None:
     for module in (
         "auth.py",
         "settings.py",
-        "queries.py",
+        "queries/__init__.py",
         "datasets.py",
         "compute/cloud.py",
         "manifests/__main__.py",
