@@ -153,3 +153,11 @@ def test_a_dag_scheduled_on_an_asset_nobody_writes() -> None:
     orphan = build("orphan", lambda: query_on(SHARED), schedule=[assets.output("nobody")])
     [message] = found(orphan)["assets"]
     assert "scheduled on asset 'nobody'" in message
+
+
+def test_an_asset_uri_with_a_scheme_is_refused_for_parse_time() -> None:
+    from airflow.sdk import Asset
+
+    slow = build("slow", lambda: query_on(SHARED, outlets=[Asset(name="s", uri="s3://b/s/")]))
+    [message] = found(slow)["assets"]
+    assert "slow.query declares asset 's'" in message and "assets.output" in message

@@ -20,22 +20,23 @@ from airflow.sdk import Asset
 
 from {{ cookiecutter.package_name }} import datasets
 
-SCHEME = "polars-dataset"
-PACKAGE = __name__.split(".")[0]
+PREFIX = f"{__name__.split('.')[0]}/curated/"
 
 
 def output(name: str) -> Asset:
     """The Asset standing for every ``ds`` partition of the output dataset ``name``.
 
     Its identity does not depend on the data root (a setting each deployment may override):
-    an asset is the dataset, wherever the deployment keeps it.
+    an asset is the dataset, wherever the deployment keeps it. The URI has no scheme on
+    purpose: the first Asset with one (``s3://``, or any other) makes Airflow load every
+    provider's URI handlers, ~0.4 s added to each parse of the DAG file.
     """
-    return Asset(name=name, uri=f"{SCHEME}://{PACKAGE}/{name}")
+    return Asset(name=name, uri=f"{PREFIX}{name}")
 
 
 def location(asset: Any) -> str | None:
     """Where the partitions of an ``output`` asset live, or None for any other asset."""
-    if not str(getattr(asset, "uri", "")).startswith(f"{SCHEME}://{PACKAGE}/"):
+    if str(getattr(asset, "uri", "")) != f"{PREFIX}{getattr(asset, 'name', '')}":
         return None
     return datasets.output_uri(asset.name)
 
