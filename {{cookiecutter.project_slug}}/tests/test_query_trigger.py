@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -61,9 +62,12 @@ def test_the_trigger_imports_as_a_deployed_triggerer_imports_it(reference, tmp_p
     """The triggerer is another process: it imports the trigger by its dotted path, with the
     DAGs folder on PYTHONPATH (as the image sets it) and nothing of this project loaded."""
     classpath, kwargs = make(reference).serialize()
-    environment = {"PYTHONPATH": str(DAGS_FOLDER), "PATH": "/usr/bin:/bin"}
-    for name in ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__LOAD_EXAMPLES"):
-        environment[name] = __import__("os").environ[name]
+    airflow = ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__LOAD_EXAMPLES")
+    environment = {
+        "PYTHONPATH": str(DAGS_FOLDER),
+        "PATH": "/usr/bin:/bin",
+        **{name: os.environ[name] for name in airflow},
+    }
     out = subprocess.run(
         [sys.executable, "-c", _AS_THE_TRIGGERER, json.dumps([classpath, kwargs])],
         cwd=tmp_path,
