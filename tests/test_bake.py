@@ -18,8 +18,10 @@ EXAMPLE_DAGS = {
     "parallel_queries.py",
     "multistage_pipeline.py",
     "complete_pipeline.py",
+    "revenue_shares.py",
+    "register_manifests.py",
 }
-MINIMAL_DAGS = {"orders_by_status.py"}
+MINIMAL_DAGS = {"orders_by_status.py", "register_manifests.py"}
 SECRETS_BACKENDS = ("environment", "aws-secrets-manager", "hashicorp-vault", "gcp-secret-manager")
 
 
@@ -205,9 +207,11 @@ def test_the_manifests_command_runs_from_the_project_root(default_project: Path)
     result = run(command, default_project, timeout=120, PYTHONPATH="dags")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "airflow-production  would register workspace=playground cpus=8 memory=16 "
+        "airflow-production           would register workspace=playground cpus=8 memory=16 "
         "cluster_size=1 idle_timeout_mins=10",
-        "1 manifest: 1 would register",
+        "airflow-production-pipeline  would register workspace=playground cpus=8 memory=16 "
+        "cluster_size=1 idle_timeout_mins=10",
+        "2 manifests: 2 would register",
     ]
     makefile = (default_project / "Makefile").read_text()
     assert "uv run python -m polars_cloud_pipelines.manifests $(ARGS)" in makefile

@@ -499,7 +499,7 @@ def test_the_build_context_holds_what_the_dockerfile_copies_and_nothing_else(
         context = exclude_paths(str(project), patterns)
     finally:
         (project / ".env").unlink()
-    copied = {"pyproject.toml", "uv.lock", "dags"}
+    copied = {"pyproject.toml", "uv.lock", "dags", "manifests.toml"}
     assert {path.split("/")[0] for path in context} == copied | {"Dockerfile", ".dockerignore"}
     package = next(p for p in (project / "dags").iterdir() if (p / "__init__.py").is_file())
     assert f"dags/{package.name}/compute/cloud.py" in context

@@ -4,10 +4,12 @@
 a planning backend active: ``datasets.source(name)`` is an empty LazyFrame with the schema
 of ``name``'s sample data, ``execute`` returns stand-in locations that ``datasets.scan``
 turns back into the upstream query's schema, and ``sink``/``submit`` resolve their query's
-schema with ``collect_schema()``. Polars checks a plan's columns and types while resolving
+schema with ``collect_schema()``. ``datasets.output(name, ds)`` (another DAG's output) has
+the schema the DAG writing it sinks. Polars checks a plan's columns and types while resolving
 its schema, so a misspelt column, a type clash or a call removed from Polars fails here, in
 milliseconds, naming the DAG and the task. The same pass tells the other tests which
-datasets each DAG reads, which outputs it writes and which of its tasks wait for a query.
+datasets each DAG reads (inputs, and outputs of other DAGs), which outputs it writes and
+which of its tasks wait for a query.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class TaskPlan:
     calls: set[str]
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)  # folders, relative to the data root
+    upstream: list[str] = field(default_factory=list)  # outputs of other DAGs it reads
 
 
 @dataclass
@@ -48,10 +51,16 @@ class DagPlan:
     tasks: dict[str, TaskPlan] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     unplanned: dict[str, str] = field(default_factory=dict)  # task id -> why
+    written: dict[str, pl.Schema] = field(default_factory=dict)  # output name -> schema
 
     @property
     def inputs(self) -> list[str]:
         return sorted({name for task in self.tasks.values() for name in task.inputs})
+
+    @property
+    def upstream(self) -> list[str]:
+        """The outputs of other DAGs it reads (``datasets.output``)."""
+        return sorted({name for task in self.tasks.values() for name in task.upstream})
 
     @property
     def outputs(self) -> list[str]:
@@ -90,13 +99,23 @@ class PlanningBackend(LocalBackend):
 
     name = "plan"
 
-    def __init__(self, dag_id: str, schemas: Mapping[str, pl.Schema]) -> None:
-        self.dag_id, self.schemas = dag_id, schemas
+    def __init__(
+        self, result: DagPlan, schemas: Mapping[str, pl.Schema], written: Mapping[str, pl.Schema]
+    ) -> None:
+        self.dag_id, self.schemas, self.written = result.dag_id, schemas, written
+        self.plan = result
         self.task: TaskPlan | None = None
         self.results: dict[str, pl.Schema] = {}
         self.ids = itertools.count(1)
 
-    def plan_scan(self, uris: str | list[str], dataset: str | None) -> pl.LazyFrame:
+    def plan_scan(
+        self, uris: str | list[str], dataset: str | None, produced: bool = False
+    ) -> pl.LazyFrame:
+        if dataset is not None and produced:
+            if dataset not in self.written:
+                raise _Unplannable(f"reads the output {dataset!r}, which no planned DAG writes")
+            self.task.upstream.append(dataset)
+            return pl.LazyFrame(schema=self.written[dataset])
         if dataset is not None:
             if dataset not in self.schemas:
                 raise NoSampleData(
@@ -115,7 +134,9 @@ class PlanningBackend(LocalBackend):
         query = _Query(f"plan-{next(self.ids)}", lf.collect_schema())
         if sink_uri is not None:
             root = f"{settings.load().data_root}/"
-            self.task.outputs.append(sink_uri.removeprefix(root).rstrip("/"))
+            folder = sink_uri.removeprefix(root).rstrip("/")
+            self.task.outputs.append(folder)
+            self.plan.written[folder.split("/")[-2]] = query.schema  # curated/<name>/ds=<date>
         return query
 
     def query_id(self, query: _Query) -> str:
@@ -139,11 +160,18 @@ def sample_schemas(ds: str) -> dict[str, pl.Schema]:
     return {name: sample_data.frame(name, rows=1, ds=ds).schema for name in sample_data.names()}
 
 
-def plan(dag, ds: str, schemas: Mapping[str, pl.Schema] | None = None) -> DagPlan:
+def plan(
+    dag,
+    ds: str,
+    schemas: Mapping[str, pl.Schema] | None = None,
+    written: Mapping[str, pl.Schema] | None = None,
+) -> DagPlan:
     """Build every query of ``dag`` for the logical date ``ds`` without running any, its
-    inputs having the schemas of their sample data (or ``schemas``)."""
+    inputs having the schemas of their sample data (or ``schemas``), and the outputs of other
+    DAGs it reads the schemas those DAGs write (or ``written``)."""
     result = DagPlan(dag.dag_id, ds)
-    planner = PlanningBackend(dag.dag_id, sample_schemas(ds) if schemas is None else schemas)
+    inputs = sample_schemas(ds) if schemas is None else schemas
+    planner = PlanningBackend(result, inputs, _WrittenByOthers(ds) if written is None else written)
     returned: dict[str, Any] = {}
     context = _context(dag, ds)
     for task in _in_dependency_order(dag):
@@ -166,6 +194,42 @@ def plan(dag, ds: str, schemas: Mapping[str, pl.Schema] | None = None) -> DagPla
                 f"{dag.dag_id}.{task.task_id}: {type(error).__name__}: {message}"
             )
     return result
+
+
+class _WrittenByOthers(Mapping):
+    """The schema of each output some DAG in dags/ writes, planned only when first asked."""
+
+    def __init__(self, ds: str) -> None:
+        self.ds = ds
+
+    def __getitem__(self, name: str) -> pl.Schema:
+        return writers(self.ds)[name][1]
+
+    def __iter__(self):
+        return iter(writers(self.ds))
+
+    def __len__(self) -> int:
+        return len(writers(self.ds))
+
+
+@functools.cache
+def writers(ds: str) -> dict[str, tuple[str, pl.Schema]]:
+    """``{output: (dag id, schema)}`` for every output a DAG in dags/ writes on day ``ds``.
+
+    Planned until nothing new appears, so that a DAG reading another's output (which may
+    read a third's) finds it whatever the order of the files.
+    """
+    from conftest import parsed_dags
+
+    found: dict[str, tuple[str, pl.Schema]] = {}
+    while True:
+        known = {name: schema for name, (_, schema) in found.items()}
+        before = len(found)
+        for dag in parsed_dags().dags.values():
+            for name, schema in plan(dag, ds, written=known).written.items():
+                found.setdefault(name, (dag.dag_id, schema))
+        if len(found) == before:
+            return found
 
 
 def _in_dependency_order(dag) -> list:

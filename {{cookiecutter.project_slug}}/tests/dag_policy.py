@@ -12,6 +12,8 @@ APPROVED_TAGS = frozenset(
         "multi-stage",
         "pipeline",
         "demo",  # make demo runs the DAGs with this tag (every DAG when none has it)
+        "data-aware",
+        "maintenance",
     }
 )
 """Tags a DAG may carry (it must carry at least one)."""
@@ -22,6 +24,6 @@ MIN_RETRIES = 2
 CATCHUP_ALLOWED: frozenset[str] = frozenset()
 """DAG ids that deliberately catch up (backfill) when deployed; all others set catchup=False."""
 
-MAX_FIRE_AND_FORGET_IDLE_MINS = {{ [30, cookiecutter.idle_timeout_mins | int] | max }}
-"""A fire-and-forget query has no shutdown task (it would kill the running query), so its
-cluster's idle timeout is all that stops it: it must be set explicitly and be at most this."""
+MAX_UNSTOPPED_IDLE_MINS = {{ [30, cookiecutter.idle_timeout_mins | int] | max }}
+"""A cluster no task stops (a shared manifest's, a fire-and-forget query's) is stopped only
+by its idle timeout: it must be declared (manifests.toml, or the Specs) and be at most this."""

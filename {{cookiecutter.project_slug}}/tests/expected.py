@@ -90,6 +90,14 @@ def daily_report(inputs: dict[str, Rows]) -> tuple[dict, list[tuple]]:
     return schema, [(category, *totals) for category, totals in sorted(per_category.items())]
 
 
+def revenue_shares(inputs: dict[str, Rows]) -> tuple[dict, list[tuple]]:
+    _, rows = category_summary(inputs)
+    total = sum(revenue for _, revenue, _ in rows)
+    return {"category": pl.String, "revenue": pl.Float64, "share": pl.Float64}, [
+        (category, revenue, revenue / total) for category, revenue, _ in rows
+    ]
+
+
 OUTPUTS: dict[str, Callable[[dict[str, Rows]], tuple[dict, list[tuple]]]] = {
     "orders_by_status": orders_by_status,
 {%- if cookiecutter.include_example_dags %}
@@ -98,6 +106,7 @@ OUTPUTS: dict[str, Callable[[dict[str, Rows]], tuple[dict, list[tuple]]]] = {
     "orders_per_day": orders_per_day,
     "category_summary": category_summary,
     "daily_report": daily_report,
+    "revenue_shares": revenue_shares,
 {%- endif %}
 }
 """Exact expectations, by output dataset: opt-in. Whichever DAG writes one of these outputs

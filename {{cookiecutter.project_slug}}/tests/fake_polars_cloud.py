@@ -7,9 +7,11 @@ Only the answers (statuses, locations) are scripted by the tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from unittest.mock import create_autospec
+from uuid import UUID
 
 import polars_cloud as pc
 import pytest
@@ -21,11 +23,23 @@ class FakeCloud:
     authenticate: Any
     ComputeContext: Any
     LazyFrameRemote: Any
+    ProxyQuery: Any
     context: Any
     plan: Any
     query: Any
     result: Any
-    query_id: str = "0197a1b2-query-id-for-tests"
+    query_id: str = "0197a1b2-0000-7000-8000-00000000beef"
+    workspace_id: str = "0197a1b2-0000-7000-8000-0000000000a1"
+    compute_id: str = "0197a1b2-0000-7000-8000-0000000000c1"
+    by_id: dict[str, Any] = field(default_factory=dict)
+    """The queries ``ProxyQuery(query_id, workspace_id)`` finds again (reattach, trigger)."""
+
+    def another_query(self, query_id: str) -> Any:
+        """A second submitted query, with its own id, status and result."""
+        query = create_autospec(pc.DirectQuery, instance=True)
+        query._query_id = UUID(query_id)
+        self.by_id[query_id] = query
+        return query
 
     def finish(
         self,
@@ -34,18 +48,38 @@ class FakeCloud:
         locations: list[str] | None = None,
         error: Exception | None = None,
     ) -> None:
-        """Script how the next awaited query ends."""
+        """Script how the next query ends: its status once done, and its result."""
+        self.query.get_status.side_effect = None
+        self.query.get_status.return_value = status
         self.result.status = status
         self.result.location = locations
         self.result.raise_err.side_effect = error
 
-    def cluster(self, status: pc.ComputeContextStatus) -> None:
-        """Script the status ``get_status`` reports for the cluster."""
-        self.context.get_status.return_value = status
+    def running(self, polls: int | None = None) -> None:
+        """Keep the query INPROGRESS for ``polls`` status polls (None: for ever)."""
+        final = self.result.status
+        if polls is None:
+            self.query.get_status.side_effect = None
+            self.query.get_status.return_value = pc.QueryStatus.INPROGRESS
+        else:
+            self.query.get_status.side_effect = [pc.QueryStatus.INPROGRESS] * polls + [final]
+
+    def cluster(self, *statuses: pc.ComputeContextStatus) -> None:
+        """Script the status(es) ``get_status`` reports for the cluster, the last for ever."""
+        self.context.get_status.side_effect = (
+            None if len(statuses) == 1 else [*statuses[:-1], *[statuses[-1]] * 100]
+        )
+        self.context.get_status.return_value = statuses[-1]
 
 
 @pytest.fixture
 def fake_cloud(monkeypatch: pytest.MonkeyPatch) -> FakeCloud:
+    return install(monkeypatch.setattr)
+
+
+def install(replace: Callable[[Any, str, Any], None]) -> FakeCloud:
+    """Put the fake in place of polars_cloud's entry points with ``replace(obj, name, value)``
+    (``monkeypatch.setattr`` in a test, ``setattr`` in a process of its own)."""
     authenticate = create_autospec(pc.authenticate)
     compute_context = create_autospec(pc.ComputeContext)
     context = compute_context.return_value
@@ -61,23 +95,31 @@ def fake_cloud(monkeypatch: pytest.MonkeyPatch) -> FakeCloud:
     plan.execute.return_value = query
     result = create_autospec(pc.QueryResult, instance=True)
     query.await_result.return_value = result
+    proxy_query = create_autospec(pc.ProxyQuery)
 
     fake = FakeCloud(
         authenticate=authenticate,
         ComputeContext=compute_context,
         LazyFrameRemote=lazyframe_remote,
+        ProxyQuery=proxy_query,
         context=context,
         plan=plan,
         query=query,
         result=result,
     )
-    query._query_id = fake.query_id
+    # Set by the library itself (not declared on the classes, so invisible to autospec).
+    query._query_id = UUID(fake.query_id)
+    fake.by_id[fake.query_id] = query
+    proxy_query.side_effect = lambda query_id, workspace_id: fake.by_id[str(query_id)]
+    context._compute_id = UUID(fake.compute_id)
+    context.workspace.id = UUID(fake.workspace_id)
     result.n_rows_total = 3
     fake.finish(pc.QueryStatus.SUCCESS, locations=["s3://results/part-0.parquet"])
 
-    monkeypatch.setattr(pc, "authenticate", authenticate)
-    monkeypatch.setattr(pc, "ComputeContext", compute_context)
-    monkeypatch.setattr(pc, "LazyFrameRemote", lazyframe_remote)
+    replace(pc, "authenticate", authenticate)
+    replace(pc, "ComputeContext", compute_context)
+    replace(pc, "LazyFrameRemote", lazyframe_remote)
+    replace(pc, "ProxyQuery", proxy_query)
     return fake
 
 

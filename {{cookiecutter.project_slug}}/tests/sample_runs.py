@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dag_plans import DagPlan, plan
+from dag_plans import DagPlan, plan, writers
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.dev import sample_data
@@ -27,12 +27,27 @@ def data_root(root: Path) -> Iterator[Path]:
 
 
 def plan_and_write_inputs(dag, ds: str, root: Path, rows: int = ROWS) -> DagPlan:
-    """Plan ``dag`` (failing on any query problem) and write sample data for ``ds``."""
+    """Plan ``dag`` (failing on any query problem) and write sample data for ``ds``; run
+    first, in the same data root, the DAGs writing the outputs it reads (``datasets.output``),
+    as the scheduler would have before data-aware scheduling starts it."""
     with data_root(root):
         planned = plan(dag, ds)
     assert planned.problems == [], "\n".join(planned.problems)
     sample_data.write(str(root), rows=rows, days=[ds], only_missing=True)
+    for name in planned.upstream:
+        if not files_in(root, f"curated/{name}/ds={ds}"):
+            _run_the_writer(name, ds, root, rows)
     return planned
+
+
+def _run_the_writer(output: str, ds: str, root: Path, rows: int) -> None:
+    from conftest import parsed_dag, run_dag
+
+    writer = writers(ds)[output][0]
+    plan_and_write_inputs(parsed_dag(writer), ds, root, rows)
+    with data_root(root):
+        result = run_dag(writer, ds)
+    assert result.state == "success", f"{writer} writes {output!r}: " + result.report()
 
 
 @functools.cache

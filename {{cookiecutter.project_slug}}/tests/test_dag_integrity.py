@@ -8,18 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cluster_rules
 import dag_policy
 import pytest
-from conftest import DAGS_FOLDER
-from dag_inspection import (
-    STARTS_A_CLUSTER,
-    clusters,
-    compute_calls,
-    is_authenticated,
-    task_callable,
-)
+from conftest import DAGS_FOLDER, PROJECT_ROOT
+from dag_inspection import compute_calls, is_authenticated, task_callable
 
 from {{ cookiecutter.package_name }} import compute
+from {{ cookiecutter.package_name }}.manifests import spec
 
 DAG_FILES = sorted(DAGS_FOLDER.glob("*.py"))
 HEAVY_MODULES = ("polars", "polars_cloud")
@@ -135,40 +131,40 @@ def test_tasks_using_polars_cloud_are_authenticated(path: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
-def test_every_cluster_a_dag_starts_is_bounded(path: Path) -> None:
+@pytest.fixture(scope="module")
+def rules() -> dict[str, list[str]]:
+    """Every DAG against the cluster and query-task rules (cluster_rules.py), at once: some
+    rules (who else uses a manifest) are about all DAGs together."""
+    declared = spec.load(PROJECT_ROOT / "manifests.toml", environ={})
+    return cluster_rules.problems(
+        [dag_of(path) for path in DAG_FILES], {m.name: m for m in declared.manifests}
+    )
+
+
+def test_no_dag_stops_a_cluster_another_run_can_use(rules) -> None:
+    """A shared manifest is never stopped by a DAG; a DAG stops only its own manifest, one
+    run at a time, with a teardown downstream of every query on it."""
+    assert rules["stopping"] == [], "\n".join(rules["stopping"])
+
+
+def test_every_cluster_a_dag_starts_is_bounded(rules) -> None:
     """Cost guard: nothing may leave a cluster running until its idle timeout by accident."""
-    dag = dag_of(path)
-    for task, fn, calls in compute_tasks(dag):
-        if calls & STARTS_A_CLUSTER:
-            assert _bounded(dag, task, calls, clusters(fn)), (
-                f"{dag.dag_id}.{task.task_id} starts a cluster nothing stops. Put "
-                "tasks.shutdown_cluster() for its manifest downstream, use "
-                "compute.immediate_shutdown(), or - fire-and-forget only - give its Specs an "
-                f"idle_timeout_mins <= {dag_policy.MAX_FIRE_AND_FORGET_IDLE_MINS}."
-            )
+    assert rules["bounded"] == [], "\n".join(rules["bounded"])
 
 
-def _bounded(dag, task, calls: set[str], used: list) -> bool:
-    if "immediate_shutdown" in calls:
-        return True
-    if calls == {"submit"} and used and all(_short_idle_timeout(c) for c in used):
-        return True
-    if not used or not all(isinstance(c, compute.Manifest) for c in used):
-        return False  # an unnamed (Specs) cluster cannot be stopped by another task
-    manifests = {c.name for c in used}
-    for downstream in task.get_flat_relatives(upstream=False):
-        fn = task_callable(downstream)
-        if downstream.is_teardown and fn is not None and "shutdown" in compute_calls(fn):
-            stopped = {c.name for c in clusters(fn)} or {None}
-            if manifests <= stopped:
-                return True
-    return False
+def test_every_manifest_a_dag_uses_is_declared(rules) -> None:
+    assert rules["declared"] == [], "\n".join(rules["declared"])
 
 
-def _short_idle_timeout(cluster) -> bool:
-    timeout = getattr(cluster, "idle_timeout_mins", None)
-    return timeout is not None and timeout <= dag_policy.MAX_FIRE_AND_FORGET_IDLE_MINS
+def test_tasks_running_queries_are_polars_tasks(rules) -> None:
+    """A plain @task cannot cancel its query on SIGTERM, defer or reattach."""
+    assert rules["decorator"] == [], "\n".join(rules["decorator"])
+
+
+def test_sinks_declare_their_outputs_as_assets(rules) -> None:
+    assert rules["outlets"] == [] and rules["assets"] == [], "\n".join(
+        rules["outlets"] + rules["assets"]
+    )
 
 
 def test_dag_files_do_not_import_polars_at_parse_time(fresh_parse) -> None:

@@ -178,6 +178,7 @@ def test_a_retry_rewrites_its_own_partition_and_nothing_else(
         partition = f"{folder.removeprefix('curated/')}/"
         assert [p for p in after if p.startswith(partition)] == [f"{partition}part-0.parquet"]
         assert after[f"{partition}part-0.parquet"][0] != before[f"{partition}part-0.parquet"][0]
-        if output_name(folder) in OUTPUTS:
+        # (a DAG reading another's output reads what that DAG wrote before the inputs changed)
+        if output_name(folder) in OUTPUTS and not planned.upstream:
             changed = sample_rows(ds, 500)
             assert_output_matches(read(tmp_path, folder), output_name(folder), changed)

@@ -18,8 +18,8 @@ from pathlib import Path
 import polars as pl
 import polars_cloud as pc
 import pytest
-from conftest import run_dag
-from dag_inspection import compute_calls, task_callable
+from conftest import first_day, run_dag
+from dag_plans import plan
 from polars_cloud.exceptions import WorkspaceResolveError
 from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
 
@@ -297,15 +297,15 @@ def test_a_transient_cloud_error_is_left_to_retries(fake_cloud, cloud_connection
 
 @pytest.fixture
 def dag_with_inputs(dagbag, airflow_db, local_connection, tmp_path, monkeypatch):
-    """The smallest DAG of this project that sinks a partition, and sample inputs for it."""
+    """The smallest DAG of this project that reads inputs and sinks a partition, and sample
+    inputs for it."""
     monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
     sample_data.write(str(tmp_path), rows=20)
-    for dag in sorted(dagbag.dags.values(), key=lambda d: len(d.tasks)):
-        for task in dag.tasks:
-            fn = task_callable(task)
-            if fn is not None and "sink" in compute_calls(fn):
-                return dag
-    pytest.skip("no DAG in dags/ sinks a partition")
+    for dag in sorted(dagbag.dags.values(), key=lambda d: (len(d.tasks), d.dag_id)):
+        planned = plan(dag, first_day(dag))
+        if planned.inputs and any("sink" in task.calls for task in planned.tasks.values()):
+            return dag
+    pytest.skip("no DAG in dags/ reads an input and sinks a partition")
 
 
 def _assert_failed_at_once(run) -> None:

@@ -78,7 +78,7 @@ def test_the_rendered_file_declares_the_prompted_manifest() -> None:
     declared = spec.load(PROJECT_ROOT / "manifests.toml", environ={})
     defaults = settings.load({})
     assert declared.workspace == defaults.workspace
-    [manifest] = declared.manifests
+    [manifest] = [m for m in declared.manifests if m.name == defaults.manifest]
     assert manifest.context_arguments() == {
         "workspace": defaults.workspace,
         "cpus": defaults.cpus,
@@ -394,3 +394,78 @@ def test_rejected_credentials_are_not_echoed(fake_cloud, fake_manifests, manifes
     assert result.code == NOT_AUTHENTICATED
     assert "invalid client secret ***" in result.err
     assert secret not in result.out + result.err
+
+
+def test_a_file_that_is_not_utf8_is_refused_in_one_line(fake_cloud, manifests_file) -> None:
+    path = manifests_file()
+    path.write_bytes(b'workspace = "caf\xe9"\n')  # Latin-1, as some editors save it
+    result = run(path=path)
+    assert result.code == INVALID
+    assert result.err.splitlines() == [
+        f"ERROR {path}: is not UTF-8 text (byte 0xe9 at offset 16): save it as UTF-8"
+    ]
+    fake_cloud.authenticate.assert_not_called()
+
+
+def test_another_python_than_the_workers_is_refused_before_registering(
+    fake_cloud, fake_manifests, manifests_file
+) -> None:
+    """Polars Cloud compares the registering Python, patch included, with the worker's: a
+    laptop's interpreter registering would lock the workers out of the manifests."""
+    import sys
+
+    path = manifests_file()
+    other = f"{sys.version_info.major}.{sys.version_info.minor + 1}"
+    (path.parent / ".python-version").write_text(f"{other}\n")
+
+    refused = run(path=path)
+    assert refused.code == INVALID
+    assert refused.err.startswith(f"ERROR this is Python {sys.version_info.major}.")
+    assert f"the workers run Python {other}" in refused.err
+    assert "register_manifests DAG" in refused.err
+    fake_cloud.authenticate.assert_not_called()
+
+    anyway = run("--from-this-python", path=path)
+    assert anyway.code == OK and len(fake_manifests.register_calls()) == 2
+
+
+def test_the_workers_python_still_warns_about_the_patch(fake_manifests, manifests_file) -> None:
+    import sys
+
+    path = manifests_file()
+    (path.parent / ".python-version").write_text(
+        f"{sys.version_info.major}.{sys.version_info.minor}\n"
+    )
+    result = run(path=path)
+    assert result.code == OK
+    assert "Note: registering with Python" in result.err and "patch" in result.err
+
+
+def test_the_workers_register_the_manifests_from_a_task(
+    fake_cloud, fake_manifests, cloud_connection
+) -> None:
+    """What the register_manifests DAG runs: the project's manifests.toml, the task's login."""
+    from {{ cookiecutter.package_name }}.auth import authenticate
+    from {{ cookiecutter.package_name }}.manifests import worker
+
+    lines = authenticate(worker.register)()
+
+    declared = spec.load(PROJECT_ROOT / "manifests.toml", environ={})
+    assert [line.split()[:2] for line in lines] == [
+        [m.name, "registered"] for m in declared.manifests
+    ]
+    assert set(fake_manifests.registered) == {(m.workspace, m.name) for m in declared.manifests}
+    assert [line.split()[1] for line in authenticate(worker.register)(check_only=True)] == [
+        "ok"
+    ] * len(declared.manifests)
+
+
+def test_with_the_local_backend_the_task_only_lists_the_manifests(
+    fake_cloud, local_connection
+) -> None:
+    from {{ cookiecutter.package_name }}.auth import authenticate
+    from {{ cookiecutter.package_name }}.manifests import worker
+
+    lines = authenticate(worker.register)()
+    assert lines and all("would register" in line for line in lines)
+    fake_cloud.ComputeContext.assert_not_called()

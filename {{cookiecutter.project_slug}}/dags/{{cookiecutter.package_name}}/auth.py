@@ -65,17 +65,22 @@ def authenticate(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def authenticated(*args: P.args, **kwargs: P.kwargs) -> R:
         conn_id = settings.load().conn_id
-        connection = _get_connection(conn_id)
-        chosen = _backend_for(connection, conn_id)
-        if chosen.name != "local":
-            _require_credentials(connection, conn_id)
-        chosen.authenticate(conn_id, connection.login, connection.password)
+        chosen = connected(_get_connection(conn_id), conn_id)
         log.info("Using connection %r with the %s compute backend", conn_id, chosen.name)
         with backend.activated(chosen):
             return fn(*args, **kwargs)
 
     setattr(authenticated, MARKER, True)
     return authenticated
+
+
+def connected(connection: Any, conn_id: str) -> backend.Backend:
+    """The backend ``connection`` selects, authenticated (tasks and the triggerer use it)."""
+    chosen = _backend_for(connection, conn_id)
+    if chosen.name != "local":
+        _require_credentials(connection, conn_id)
+    chosen.authenticate(conn_id, connection.login, connection.password)
+    return chosen
 
 
 def _get_connection(conn_id: str) -> Any:

@@ -53,7 +53,12 @@ def partition_uri(name: str, ds: str | None) -> str:
             f"Cannot place {name!r}: this run has no logical date. Trigger it with a logical "
             "date (the UI's trigger form and `airflow dags test <dag> <date>` both take one)."
         )
-    return f"{settings.load().data_root}/curated/{name}/ds={_checked(ds)}/"
+    return f"{output_uri(name)}ds={_checked(ds)}/"
+
+
+def output_uri(name: str) -> str:
+    """The directory holding every ``ds`` partition of the output dataset ``name``."""
+    return f"{settings.load().data_root}/curated/{name}/"
 
 
 def source(name: str, ds: str | None = None) -> pl.LazyFrame:
@@ -68,6 +73,17 @@ def source(name: str, ds: str | None = None) -> pl.LazyFrame:
     return _scan(uri, dataset=name, ds=ds)
 
 
+def output(name: str, ds: str) -> pl.LazyFrame:
+    """Lazily scan the day ``ds`` of the output dataset ``name``: what another DAG wrote.
+
+    A DAG scheduled on that output's asset (``assets.output(name)``) reads it this way, so
+    that failures name it and the tests know to run the DAG that writes it first.
+    """
+    uri = f"{partition_uri(name, ds)}*.parquet"
+    record_read(name, uri)  # failures name the datasets a task read
+    return _scan(uri, dataset=name, ds=ds, produced=True)
+
+
 def scan(uris: str | list[str]) -> pl.LazyFrame:
     """Lazily scan parquet at ``uris``: a glob, a directory, or result locations from XCom.
 
@@ -77,7 +93,12 @@ def scan(uris: str | list[str]) -> pl.LazyFrame:
     return _scan(uris)
 
 
-def _scan(uris: str | list[str], dataset: str | None = None, ds: str | None = None) -> pl.LazyFrame:
+def _scan(
+    uris: str | list[str],
+    dataset: str | None = None,
+    ds: str | None = None,
+    produced: bool = False,
+) -> pl.LazyFrame:
     import polars as pl
 
     from {{ cookiecutter.package_name }}.compute import backend
@@ -86,22 +107,22 @@ def _scan(uris: str | list[str], dataset: str | None = None, ds: str | None = No
     # A backend that only plans queries (the tests' query-plan check) stands in for storage.
     planned = getattr(chosen, "plan_scan", None)
     if planned is not None:
-        return planned(uris, dataset)
+        return planned(uris, dataset, produced=produced)
     if dataset is not None and chosen is not None and chosen.name != "cloud":
-        _require_local_files(dataset, ds, uris)
+        _require_local_files("Output" if produced else "Input", dataset, ds, uris)
     current = settings.load()
     options = chosen.scan_options(current) if chosen else current.storage_options
     return pl.scan_parquet(uris, storage_options=options)
 
 
-def _require_local_files(dataset: str, ds: str | None, uri: str) -> None:
+def _require_local_files(kind: str, dataset: str, ds: str | None, uri: str) -> None:
     """Fail now if a local input has no file. An object store is listed by the query itself,
     within the query's time bound (and Polars Cloud lists with the cluster's credentials)."""
     if "://" in uri and not uri.startswith("file://"):
         return
     if not glob.glob(uri.removeprefix("file://")):
         day = f" for ds={ds}" if ds is not None else ""
-        raise _missing_input(f"Input {dataset!r}{day}: no parquet file at {uri}")
+        raise _missing_input(f"{kind} {dataset!r}{day}: no parquet file at {uri}")
 
 
 def _missing_input(message: str) -> Exception:

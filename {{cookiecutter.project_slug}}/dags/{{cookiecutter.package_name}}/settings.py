@@ -44,6 +44,8 @@ class Settings:
     retry_delay_s: float  # {{ cookiecutter.package_name | upper }}_RETRY_DELAY_S: the first; it doubles
     storage_timeout_s: float  # {{ cookiecutter.package_name | upper }}_STORAGE_TIMEOUT_S (local backend)
     local_retention_hours: float  # {{ cookiecutter.package_name | upper }}_LOCAL_RETENTION_HOURS (local backend)
+    # Polars Cloud execution (waiting for a named cluster that is starting or stopping):
+    cluster_start_timeout_s: float  # {{ cookiecutter.package_name | upper }}_CLUSTER_START_TIMEOUT_S
 
 
 DEFAULTS: Mapping[str, str] = {
@@ -64,6 +66,8 @@ DEFAULTS: Mapping[str, str] = {
     "retry_delay_s": "60",
     "storage_timeout_s": "30",
     "local_retention_hours": "24",
+    # Polars Cloud execution:
+    "cluster_start_timeout_s": "900",
 }
 
 
@@ -95,6 +99,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         retry_delay_s=_positive_number(raw, "retry_delay_s"),
         storage_timeout_s=_positive_number(raw, "storage_timeout_s"),
         local_retention_hours=_positive_number(raw, "local_retention_hours"),
+        cluster_start_timeout_s=_positive_number(raw, "cluster_start_timeout_s"),
     )
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.compute import execution
 from {{ cookiecutter.package_name }}.compute.backend import Backend, active
 from {{ cookiecutter.package_name }}.compute.clusters import (
     DISTRIBUTED,
@@ -81,8 +82,7 @@ def sink(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRIBU
     """
     with classified(writing=to):
         live = _live(on)
-        query = live.backend.start(live.handle, lf, _mode(mode), _directory(to))
-        outcome = live.backend.wait(query, settings.load().query_timeout_s)
+        outcome = execution.run(live, lf, _mode(mode), _directory(to))
     log.info("Query %s wrote %s", outcome.query_id, to)
     return outcome.query_id
 
@@ -95,9 +95,7 @@ def submit(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRI
     """
     with classified(writing=to):
         live = _live(on)
-        query = live.backend.start(live.handle, lf, _mode(mode), _directory(to))
-        query_id = live.backend.query_id(query)
-        live.backend.detach(query)
+        query_id = execution.submit(live, lf, _mode(mode), _directory(to))
     log.info("Submitted query %s (not awaited) to write %s", query_id, to)
     return query_id
 
@@ -110,8 +108,7 @@ def execute(lf: pl.LazyFrame, *, on: Cluster | Live, mode: Mode = DISTRIBUTED) -
     """
     with classified():
         live = _live(on)
-        query = live.backend.start(live.handle, lf, _mode(mode), None)
-        outcome = live.backend.wait(query, settings.load().query_timeout_s)
+        outcome = execution.run(live, lf, _mode(mode), None)
     if not outcome.locations:
         raise QueryFailed(outcome.query_id, "SUCCESS", "the query reported no result locations")
     log.info("Query %s left %d result file(s)", outcome.query_id, len(outcome.locations))
@@ -143,7 +140,8 @@ def immediate_shutdown(cluster: Cluster | None = None) -> Iterator[Live]:
     with classified():
         live = _live(cluster or Manifest())
     try:
-        yield live
+        with execution.without_deferral():  # a deferral would leave the block: no
+            yield live
     except BaseException:
         try:
             live.backend.stop(live.handle)
@@ -170,8 +168,12 @@ def _mode(mode: str) -> Mode:
 
 
 def _directory(uri: str) -> str:
-    """Sinks go to directory URIs: a distributed sink to ``.../name.parquet`` is refused."""
-    last = uri.rstrip("/").rsplit("/", 1)[-1]
+    """Sinks go to directory URIs: a distributed sink to ``.../name.parquet`` is refused.
+
+    As in polars-cloud (query/_utils.py ~l.92), only what follows the last "/" can make a
+    URI look like a file: ``s3://b/v1.2/`` is a directory.
+    """
+    last = uri.rsplit("/", 1)[-1]
     if "." in last:
         raise ValueError(
             f"Sink to a directory such as '.../{last.split('.')[0]}/', not to the file {uri!r}"

@@ -17,6 +17,20 @@ class QueryFailed(ComputeError):
         super().__init__(f"{message}: {detail}" if detail else message)
 
 
+class RemoteError(Exception):
+    """An error raised where the query ran (a child process), kept as its message and the
+    names of its class and bases, so that the failure table classifies it as if raised here."""
+
+    def __init__(self, message: str, type_names: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.type_names = type_names
+
+    @staticmethod
+    def names_of(error: BaseException) -> list[str]:
+        """What ``type_names`` holds for ``error``: its class and bases, dotted."""
+        return [f"{cls.__module__}.{cls.__qualname__}" for cls in type(error).__mro__]
+
+
 class QueryTimedOut(ComputeError):
     """A query did not finish within the configured bound; it was cancelled."""
 

@@ -53,7 +53,8 @@ class Rule:
     fix: str = ""
 
     def matches(self, error: BaseException) -> bool:
-        if self.types and not _names(type(error)) & {_name(t) for t in self.types}:
+        names = _names(type(error)) | set(getattr(error, "type_names", ()))  # RemoteError
+        if self.types and not names & {_name(t) for t in self.types}:
             return False
         return not self.pattern or re.search(self.pattern, str(error), re.IGNORECASE) is not None
 

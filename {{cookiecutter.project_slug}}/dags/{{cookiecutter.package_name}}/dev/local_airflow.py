@@ -47,6 +47,10 @@ def local_environment(
         }
     )
     env.setdefault(settings.env_var("data_root"), str(home / "data"))
+    # The triggerer imports the package's trigger by its dotted path (deferred @polars_task).
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(project / "dags"), env.get("PYTHONPATH")])
+    )
     return env
 
 

@@ -5,7 +5,8 @@ polars and Python versions of the registering environment, and a worker with oth
 refuses the manifest.
 
 Exit codes: 0 done (or nothing to do), 1 at least one manifest failed or drifted, 2 the
-command line or manifests.toml is invalid (nothing was called), 3 no usable credentials.
+command line or manifests.toml is invalid, or this interpreter is not the workers' (nothing
+was called), 3 no usable credentials.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from {{ cookiecutter.package_name }} import settings
-from {{ cookiecutter.package_name }}.manifests import spec, sync
+from {{ cookiecutter.package_name }}.manifests import spec, sync, versions
 
 OK, FAILED, INVALID, NOT_AUTHENTICATED = 0, 1, 2, 3
 ENV_CREDENTIALS = ("POLARS_CLOUD_CLIENT_ID", "POLARS_CLOUD_CLIENT_SECRET")
@@ -56,6 +57,12 @@ def parser() -> argparse.ArgumentParser:
         "refused, or whose settings differ from the file (exit 1)",
     )
     what.add_argument("--unregister", metavar="NAME", help="remove the manifest NAME")
+    commands.add_argument(
+        "--from-this-python",
+        action="store_true",
+        help="register even though this Python is not the one of .python-version (the "
+        "workers would refuse the manifests)",
+    )
     return commands
 
 
@@ -102,6 +109,12 @@ def main(
         if args.check:
             return _report([sync.Result(s.name, "would check", s.describe()) for s in specs], out)
         return _report(sync.plan(specs), out)
+    if not args.check:
+        mismatch = versions.mismatch(args.file.parent)
+        if mismatch and not args.from_this_python:
+            print(f"ERROR {mismatch}", file=err)
+            return INVALID
+        print(f"Note: {mismatch or versions.patch_note()}", file=err)
     registry = _authenticated_registry(environ, out, err)
     if registry is None:
         return NOT_AUTHENTICATED

@@ -158,9 +158,17 @@ class ManifestFile:
 def load(path: Path, environ: Mapping[str, str] | None = None) -> ManifestFile:
     """Every manifest in ``path``, checked; raises ``ManifestFileError`` listing each problem."""
     try:
-        document = tomllib.loads(path.read_text())
+        document = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ManifestFileError(path, ["file not found"]) from None
+    except UnicodeDecodeError as error:
+        raise ManifestFileError(
+            path,
+            [
+                f"is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+                f"{error.start}): save it as UTF-8"
+            ],
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ManifestFileError(path, [f"not valid TOML: {error}"]) from None
     problems = [

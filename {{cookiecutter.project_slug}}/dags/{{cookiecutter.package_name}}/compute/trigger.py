@@ -1,0 +1,122 @@
+"""The trigger a deferred ``@polars_task`` waits on: it polls one query until it is done.
+
+It runs in Airflow's triggerer, a separate process that imports this module by its dotted
+path (``{{ cookiecutter.package_name }}.compute.trigger.QueryTrigger``): the triggerer needs the DAGs
+folder on its ``PYTHONPATH`` (the Dockerfile sets it). Everything it needs arrives as plain
+data in its arguments; nothing heavy is imported until it runs.
+
+Polling is a blocking call in both backends (polars-cloud's own async wait polls with a
+blocking loop, ``query_in_progress.py`` ~l.159), so each poll runs in a thread and the
+triggerer's event loop stays free. It fires one event: the query is done (whatever its
+status: the resumed task decides, exactly as a blocking wait does), or its deadline passed
+(the resumed task cancels it and fails with the query timeout). When a user marks the task
+failed, clears it or marks it successful while it is deferred, Airflow calls ``on_kill``,
+which cancels the query; a triggerer restart does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from {{ cookiecutter.package_name }}.compute.backend import (
+    CANCEL_TIMEOUT_S,
+    NOT_DONE,
+    Backend,
+    cancel_within,
+    poll_delays,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_POLL_ERRORS = 10
+"""Consecutive failed polls after which the trigger hands the question back to the task."""
+
+
+class QueryTrigger(BaseTrigger):
+    def __init__(
+        self,
+        *,
+        reference: dict[str, Any],
+        conn_id: str,
+        step: int,
+        deadline: float | None,
+        timeout_s: float | None,
+        journal: list[dict[str, Any]],
+    ) -> None:
+        super().__init__()
+        self.reference = reference
+        self.conn_id = conn_id
+        self.step = step
+        self.deadline = deadline
+        self.timeout_s = timeout_s
+        self.journal = journal
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "reference": self.reference,
+                "conn_id": self.conn_id,
+                "step": self.step,
+                "deadline": self.deadline,
+                "timeout_s": self.timeout_s,
+                "journal": self.journal,
+            },
+        )
+
+    def _event(self, state: str, **details: Any) -> TriggerEvent:
+        # The journal rides along: dag.test() resumes with the event alone (dag.py ~l.1536).
+        return TriggerEvent({"step": self.step, "state": state, "journal": self.journal, **details})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        chosen = await self._backend()
+        query = chosen.reattach(self.reference)
+        if query is None:
+            yield self._event("done", status="UNKNOWN")
+            return
+        errors = 0
+        for delay in poll_delays(chosen):
+            try:
+                status = await asyncio.to_thread(chosen.status, query)
+            except Exception as error:
+                errors += 1
+                log.warning("Polling query %s failed (%d): %s", self.reference, errors, error)
+                if errors >= MAX_POLL_ERRORS:
+                    yield self._event("error", message=f"{type(error).__name__}: {error}")
+                    return
+            else:
+                errors = 0
+                if status not in NOT_DONE:
+                    yield self._event("done", status=status)
+                    return
+            if self.deadline is not None:
+                remaining = self.deadline - time.time()
+                if remaining <= 0:
+                    yield self._event("timeout", timeout_s=self.timeout_s)
+                    return
+                delay = min(delay, remaining)
+            await asyncio.sleep(delay)
+
+    async def on_kill(self) -> None:
+        chosen = await self._backend()
+        query = chosen.reattach(self.reference)
+        if query is not None:
+            await asyncio.to_thread(cancel_within, chosen, query, CANCEL_TIMEOUT_S)
+
+    async def _backend(self) -> Backend:
+        from {{ cookiecutter.package_name }}.compute.backend import select
+
+        if self.reference.get("backend") == "local":
+            return select("local")  # the run folder is all it needs: no connection
+        from airflow.sdk import BaseHook
+
+        from {{ cookiecutter.package_name }}.auth import connected
+
+        connection = await BaseHook.aget_connection(self.conn_id)
+        return await asyncio.to_thread(connected, connection, self.conn_id)

@@ -1,0 +1,44 @@
+"""Is this the workers' Python? Polars Cloud refuses a manifest to any other.
+
+It records the Python version of the process that registers a manifest and compares it,
+patch included, with the worker's (polars_cloud/context/compute.py ~l.408). The workers run
+the image's Python: ``.python-version`` (the Dockerfile's ``FROM ...-pythonX.Y`` tag must
+agree; tests/test_versions.py checks it), whose patch release only the image knows.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+PYTHON_VERSION_FILE = ".python-version"
+MAINTENANCE_DAG = "register_manifests"
+
+
+def here() -> str:
+    return ".".join(map(str, sys.version_info[:3]))
+
+
+def mismatch(project_root: Path) -> str | None:
+    """A sentence saying how this interpreter differs from the workers', or None."""
+    declared = project_root / PYTHON_VERSION_FILE
+    if not declared.is_file():
+        return None
+    wanted = declared.read_text().strip().split()[0]
+    if here().split(".")[: len(wanted.split("."))] == wanted.split("."):
+        return None
+    return (
+        f"this is Python {here()}, the workers run Python {wanted} ({PYTHON_VERSION_FILE} "
+        "and the Dockerfile's tag): they would refuse manifests registered from here. "
+        f"Register from the workers (trigger the {MAINTENANCE_DAG} DAG) or, knowingly, pass "
+        "--from-this-python."
+    )
+
+
+def patch_note() -> str:
+    minor = ".".join(here().split(".")[:2])
+    return (
+        f"registering with Python {here()}: workers on another {minor}.x patch refuse these "
+        f"manifests (Polars Cloud compares the full version); the {MAINTENANCE_DAG} DAG "
+        "registers from the workers themselves."
+    )
