@@ -81,6 +81,10 @@ class NoSampleData(LookupError):
     pass
 
 
+class NoWriter(LookupError):
+    pass
+
+
 class _Unplannable(Exception):
     pass
 
@@ -112,6 +116,12 @@ class PlanningBackend(LocalBackend):
         self, uris: str | list[str], dataset: str | None, produced: bool = False
     ) -> pl.LazyFrame:
         if dataset is not None and produced:
+            if dataset not in self.written and isinstance(self.written, _WrittenByOthers):
+                raise NoWriter(
+                    f"DAG {self.dag_id!r} reads the output {dataset!r} (datasets.output), which "
+                    "no DAG in dags/ writes: restore the DAG that writes it, delete this one "
+                    "too, or read it as an input (datasets.source) with sample data."
+                )
             if dataset not in self.written:
                 raise _Unplannable(f"reads the output {dataset!r}, which no planned DAG writes")
             self.task.upstream.append(dataset)
@@ -186,7 +196,7 @@ def plan(
                 returned[task.task_id] = inspect.unwrap(fn)(*args, **kwargs)
         except _Unplannable as why:
             result.unplanned[task.task_id] = str(why)
-        except NoSampleData as error:
+        except (NoSampleData, NoWriter) as error:
             result.problems.append(str(error))
         except Exception as error:
             message = str(error).strip()

@@ -102,6 +102,7 @@ OUTPUTS: dict[str, Callable[[dict[str, Rows]], tuple[dict, list[tuple]]]] = {
     "orders_by_status": orders_by_status,
 {%- if cookiecutter.include_example_dags %}
     "revenue_by_category": revenue_by_category,
+    "revenue_snapshot": revenue_by_category,  # the same query, fire-and-forget
     "mean_order_value_by_region": mean_order_value_by_region,
     "orders_per_day": orders_per_day,
     "category_summary": category_summary,

@@ -28,6 +28,18 @@ def test_every_query_builds_against_its_inputs_schemas(dag_id) -> None:
         warnings.warn(f"{dag_id}.{task_id} was not planned: it {why}", stacklevel=1)
 
 
+def test_no_two_dags_write_one_output() -> None:
+    """Two DAGs writing one output would replace each other's ds partitions (and share one
+    asset): each output dataset has one writer."""
+    writers: dict[str, set[str]] = {}
+    for dag_id in DAG_IDS:
+        found = parsed_dag(dag_id)
+        for folder in plan(found, first_day(found)).outputs:
+            writers.setdefault(folder.split("/")[-2], set()).add(dag_id)  # curated/<name>/ds=
+    shared = {name: sorted(dag_ids) for name, dag_ids in writers.items() if len(dag_ids) > 1}
+    assert shared == {}, f"outputs written by several DAGs (rename one): {shared}"
+
+
 ORDERS = {"order_id": pl.Int64, "status": pl.String, "amount": pl.Decimal(10, 2)}
 """An input of the test's own: the tests below do not depend on the project's datasets."""
 
