@@ -44,13 +44,15 @@ def line_length(template_dir: Path) -> int:
 
 @cache
 def answer_lines(template_dir: Path) -> tuple[TemplateLine, ...]:
-    """The template's Python lines that show an answer."""
+    """The template's Python lines that show an answer (and those of the Python templates
+    of ``make new-dag``)."""
     project = template_dir / PROJECT_DIR
     lines = []
     for path in sorted(project.rglob("*")):
         shown_path = _JINJA_BLOCK.sub("", str(path.relative_to(project)))  # {% if %}x.py...
         shown_path = shown_path.replace("{{cookiecutter.package_name}}", "<package_name>")
-        if not (path.is_file() and shown_path.endswith(".py")):
+        # Also the templates make new-dag writes DAG files from (patterns/*.py.tmpl).
+        if not (path.is_file() and shown_path.endswith((".py", ".py.tmpl"))):
             continue
         for number, source in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if answers := frozenset(_ANSWER.findall(source)):

@@ -216,6 +216,10 @@ def test_exotic_free_text_bakes_a_project_that_parses_reads_back_and_passes(cook
     assert suite.returncode == 0, suite.stdout[-3000:]
 
 
+GUARANTEED = {"package_name": 32, "manifest_name": 40, "polars_cloud_conn_id": 40}
+"""Lengths always accepted (the README's prompts section says so)."""
+
+
 def test_the_longest_accepted_answers_bake_a_lint_clean_project(cookies) -> None:
     from test_pre_gen_hook import VALID
 
@@ -242,6 +246,11 @@ def test_the_longest_accepted_answers_bake_a_lint_clean_project(cookies) -> None
         "cpus": str(2**63 - 1),
         "idle_timeout_mins": str(2**63 - 1),
     }
+    # What the README promises whatever the template's lines become: a line that grows past
+    # these must be rewrapped instead (the longest accepted names would otherwise shrink).
+    assert {name: len(answers[name]) >= least for name, least in GUARANTEED.items()} == {
+        name: True for name in GUARANTEED
+    }, {name: len(answers[name]) for name in GUARANTEED}
     project = bake_ok(cookies, **answers)
 
     _parse_every_file(project)

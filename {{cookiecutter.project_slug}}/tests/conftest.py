@@ -33,7 +33,8 @@ os.environ.update(
 
 pytest_plugins = ["fake_polars_cloud", "secrets_backend_settings"]
 
-from {{ cookiecutter.package_name }}.dev.run import first_day  # noqa: E402 (after the home is set)
+# Imported once the home is set:
+from {{ cookiecutter.package_name }}.dev.run import first_day  # noqa: E402
 
 
 @functools.cache

@@ -1,7 +1,7 @@
 """Where the pipelines run and where their data lives.
 
 Defaults were chosen when the project was generated; every value can be overridden per
-deployment with an environment variable (shown next to each field), without touching code.
+deployment with an environment variable (see ``Settings``), without touching code.
 Nothing here reads the Airflow metadata database or imports anything heavy, so DAG files
 can use it at parse time.
 """
@@ -26,26 +26,29 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    conn_id: str  # {{ cookiecutter.package_name | upper }}_CONN_ID
-    workspace: str  # {{ cookiecutter.package_name | upper }}_WORKSPACE
-    manifest: str  # {{ cookiecutter.package_name | upper }}_MANIFEST
-    data_root: str  # {{ cookiecutter.package_name | upper }}_DATA_ROOT (no trailing "/")
-    cpus: int  # {{ cookiecutter.package_name | upper }}_CPUS (ad-hoc clusters)
-    memory_gb: int  # {{ cookiecutter.package_name | upper }}_MEMORY_GB (ad-hoc clusters)
-    cluster_size: int  # {{ cookiecutter.package_name | upper }}_CLUSTER_SIZE (ad-hoc clusters)
-    idle_timeout_mins: int  # {{ cookiecutter.package_name | upper }}_IDLE_TIMEOUT_MINS
-    query_timeout_s: float  # {{ cookiecutter.package_name | upper }}_QUERY_TIMEOUT_S
+    """Each field is overridden by ``ENV_PREFIX`` + its name in capitals: ``conn_id`` by
+    ``{{ cookiecutter.package_name | upper }}_CONN_ID``, and so on (``env_var``; docs/settings.md)."""
+
+    conn_id: str
+    workspace: str
+    manifest: str
+    data_root: str  # no trailing "/"
+    cpus: int  # unnamed (Specs) clusters
+    memory_gb: int  # unnamed (Specs) clusters
+    cluster_size: int  # unnamed (Specs) clusters
+    idle_timeout_mins: int
+    query_timeout_s: float
     # Local backend only (the connection extra {"backend": "local"}):
-    local_root: str  # {{ cookiecutter.package_name | upper }}_LOCAL_ROOT: intermediate results
-    storage_options: dict[str, str] | None  # {{ cookiecutter.package_name | upper }}_STORAGE_OPTIONS (JSON)
+    local_root: str  # intermediate results
+    storage_options: dict[str, str] | None  # JSON
     # Secrets backend: the longest a task waits for it to answer a connection lookup.
-    secrets_backend_timeout_s: float  # {{ cookiecutter.package_name | upper }}_SECRETS_BACKEND_TIMEOUT_S
+    secrets_backend_timeout_s: float
     # Failures, retries and bounds (compute/failures.py, dag_defaults.py, local backend):
-    retry_delay_s: float  # {{ cookiecutter.package_name | upper }}_RETRY_DELAY_S: the first; it doubles
-    storage_timeout_s: float  # {{ cookiecutter.package_name | upper }}_STORAGE_TIMEOUT_S (local backend)
-    local_retention_hours: float  # {{ cookiecutter.package_name | upper }}_LOCAL_RETENTION_HOURS (local backend)
+    retry_delay_s: float  # the first retry's; it doubles
+    storage_timeout_s: float  # local backend
+    local_retention_hours: float  # local backend
     # Polars Cloud execution (waiting for a named cluster that is starting or stopping):
-    cluster_start_timeout_s: float  # {{ cookiecutter.package_name | upper }}_CLUSTER_START_TIMEOUT_S
+    cluster_start_timeout_s: float
 
 
 DEFAULTS: Mapping[str, str] = {

@@ -36,7 +36,11 @@ from {{ cookiecutter.package_name }}.compute import (
 )
 from {{ cookiecutter.package_name }}.compute.backend import Outcome
 from {{ cookiecutter.package_name }}.compute.clusters import Cluster, Mode
-from {{ cookiecutter.package_name }}.compute.errors import QueryFailed, QueryInterrupted, QueryTimedOut
+from {{ cookiecutter.package_name }}.compute.errors import (
+    QueryFailed,
+    QueryInterrupted,
+    QueryTimedOut,
+)
 
 if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.settings import Settings

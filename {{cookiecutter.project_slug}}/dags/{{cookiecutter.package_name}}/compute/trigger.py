@@ -1,9 +1,9 @@
 """The trigger a deferred ``@polars_task`` waits on: it polls one query until it is done.
 
 It runs in Airflow's triggerer, a separate process that imports this module by its dotted
-path (``{{ cookiecutter.package_name }}.compute.trigger.QueryTrigger``): the triggerer needs the DAGs
-folder on its ``PYTHONPATH`` (the Dockerfile sets it). Everything it needs arrives as plain
-data in its arguments; nothing heavy is imported until it runs.
+path (``QueryTrigger`` in ``{{ cookiecutter.package_name }}.compute.trigger``): the triggerer
+needs the DAGs folder on its ``PYTHONPATH`` (the Dockerfile sets it). Everything it needs
+arrives as plain data in its arguments; nothing heavy is imported until it runs.
 
 Polling is a blocking call in both backends (polars-cloud's own async wait polls with a
 blocking loop, ``query_in_progress.py`` ~l.159), so each poll runs in a thread and the

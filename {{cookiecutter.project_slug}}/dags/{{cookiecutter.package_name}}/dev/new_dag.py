@@ -5,7 +5,8 @@ Writes, from the pattern's templates in ``dev/patterns/``:
 - ``dags/<NAME>.py``: the DAG, reading the new input ``<NAME>_input``;
 - ``dags/{{ cookiecutter.package_name }}/queries/<NAME>.py``: its query builders;
 - ``tests/test_queries_<NAME>.py``: their test;
-- ``dags/{{ cookiecutter.package_name }}/dev/samples/<NAME>_input.py``: sample data for the input.
+- ``dags/{{ cookiecutter.package_name }}/dev/samples/<NAME>_input.py``: sample data for
+  the input.
 
 ``make test`` passes right after, and ``make run DAG=<NAME>`` shows the output. A name that
 is taken or unusable is refused in one line, and then nothing is written.

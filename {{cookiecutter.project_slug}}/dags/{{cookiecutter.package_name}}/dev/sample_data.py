@@ -4,7 +4,8 @@ Each input dataset has a module in ``samples/`` (``samples/orders.py`` for ``raw
 with ``frame(rows, seed, ds)``. Datasets partitioned by day (``datasets.PARTITIONED_BY_DS``)
 get one ``ds=<day>/`` folder per day written; the others one file.
 
-    python -m {{ cookiecutter.package_name }}.dev.sample_data --rows 10000 [--ds 2026-01-01 ...] [--root URI]
+    python -m {{ cookiecutter.package_name }}.dev.sample_data --rows 10000 \\
+        [--ds 2026-01-01 ...] [--root URI]
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def write(
     ``only_missing``, a folder that already holds parquet files is left alone: files put
     there by hand are never overwritten.
     """
-    from {{ cookiecutter.package_name }} import datasets  # imports Airflow: not before main() set it up
+    # Imports Airflow: not before main() has set it up.
+    from {{ cookiecutter.package_name }} import datasets
 
     current = settings.load()
     base = root or current.data_root

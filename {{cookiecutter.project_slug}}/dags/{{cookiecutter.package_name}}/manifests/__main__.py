@@ -1,4 +1,4 @@
-"""``python -m {{ cookiecutter.package_name }}.manifests``: register the manifests of manifests.toml.
+"""Register the manifests of manifests.toml: ``python -m <package>.manifests``.
 
 Run it from the environment the Airflow workers run (same uv.lock): Polars Cloud records the
 polars and Python versions of the registering environment, and a worker with other versions

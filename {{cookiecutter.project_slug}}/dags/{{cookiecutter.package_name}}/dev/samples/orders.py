@@ -7,7 +7,14 @@ from datetime import date
 
 import polars as pl
 
-from {{ cookiecutter.package_name }}.dev.sample_columns import CATEGORIES, day, ids, pick, uniform, weighted
+from {{ cookiecutter.package_name }}.dev.sample_columns import (
+    CATEGORIES,
+    day,
+    ids,
+    pick,
+    uniform,
+    weighted,
+)
 
 STATUSES = {"active": 50, "shipped": 30, "cancelled": 12, "returned": 8}  # share in %
 REGIONS = ["north", "south", "east", "west"]
