@@ -47,6 +47,16 @@ OUTPUTS = {
     "multistage_pipeline": ["category_summary"],
     "single_query_awaited": ["orders_by_status"],
 }
+# The tasks of the pipelines tested here that run queries (and so can defer).
+QUERY_TASKS = {
+    "complete_pipeline": {
+        "transform_sales",
+        "transform_inventory",
+        "transform_returns",
+        "generate_report",
+    },
+    "multistage_pipeline": {"stage_1_active_orders", "stage_2_category_summary"},
+}
 # Run inside the project's environment: its own expected values for the outputs.
 CHECK_OUTPUTS = """
 import sys
@@ -158,15 +168,27 @@ def failure_details(deployment: Deployment, dag_id: str, run_id: str) -> str:
     return "\n".join(lines)
 
 
+def deferred_tasks(deployment: Deployment, dag_id: str, run_id: str) -> set[str]:
+    """The tasks that deferred in a run, from Airflow's event log."""
+    events = deployment.api.request(
+        "GET", "/eventLogs", params={"dag_id": dag_id, "run_id": run_id, "limit": 1000}
+    )["event_logs"]
+    return {event["task_id"] for event in events if event["event"] == "deferred"}
+
+
 def test_every_dag_file_imports_without_errors(deployment: Deployment) -> None:
     assert deployment.api.import_errors() == []
     assert {Path(name).stem for name in EXAMPLE_DAGS} <= deployment.api.dag_ids()
 
 
-def test_the_pipelines_succeed_and_their_outputs_are_correct(deployment: Deployment) -> None:
+def test_the_pipelines_succeed_deferred_and_their_outputs_are_correct(
+    deployment: Deployment,
+) -> None:
+    """Every query task defers (Airflow's own switch for every task), so the queries are
+    waited for by the real triggerer; the other tests here run them blocking."""
     dags = ["complete_pipeline", "multistage_pipeline"]
-    deployment.use_task_env({})
-    with deployment.phase("pipelines: trigger to success (2 runs side by side)"):
+    deployment.use_task_env({"AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"})
+    with deployment.phase("pipelines, deferred: trigger to success (2 runs side by side)"):
         runs = {}
         for dag_id in dags:
             deployment.api.unpause(dag_id)
@@ -178,6 +200,7 @@ def test_the_pipelines_succeed_and_their_outputs_are_correct(deployment: Deploym
         tis = deployment.api.task_instances(dag_id, run_id)
         assert {ti["state"] for ti in tis.values()} == {"success"}
         assert {ti["try_number"] for ti in tis.values()} == {1}
+        assert deferred_tasks(deployment, dag_id, run_id) == QUERY_TASKS[dag_id]
     with deployment.phase("pipelines: outputs checked"):
         for dag_id in dags:
             checked = check_outputs(deployment, dag_id, DS, deployment.env)

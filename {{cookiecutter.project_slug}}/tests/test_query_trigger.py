@@ -101,6 +101,39 @@ def test_a_finished_query_fires_one_event_with_the_journal(
     fake_cloud.authenticate.assert_called_once()  # the triggerer logs in with the connection
 
 
+@pytest.mark.parametrize(
+    ("trigger_id", "waits"), [(7, [10.0]), (None, [])], ids=["triggerer", "dag-test"]
+)
+def test_a_real_triggerer_fires_no_sooner_than_resume_after(
+    fake_cloud, cloud_connection, reference, monkeypatch, trigger_id, waits
+) -> None:
+    """A query done at once still resumes its task resume_settle_s after the deferral, so
+    that Airflow's scheduler has seen the worker's deferral exit (trigger.py says why)."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(trigger_module.asyncio, "sleep", sleep)
+    monkeypatch.setattr(trigger_module.time, "time", lambda: 1000.0)
+    trigger = make(reference)
+    trigger.resume_after, trigger.trigger_id = 1010.0, trigger_id
+    assert trigger.serialize()[1]["resume_after"] == 1010.0
+
+    assert first_event(trigger)["status"] == "SUCCESS"
+    assert slept == waits
+
+
+def test_the_settle_time_can_be_zero_and_nothing_that_is_not_a_duration(monkeypatch) -> None:
+    field = settings.env_var("resume_settle_s")
+    monkeypatch.setenv(field, "0")
+    assert settings.load().resume_settle_s == 0
+    for bad in ("-1", "soon", "", "inf"):
+        monkeypatch.setenv(field, bad)
+        with pytest.raises(settings.SettingsError, match=f"{field}=.*expected a number >= 0"):
+            settings.load()
+
+
 def test_a_query_past_its_deadline_fires_a_timeout(fake_cloud, cloud_connection, reference) -> None:
     fake_cloud.running()
     event = first_event(make(reference, deadline=time.time() + 0.2))

@@ -49,6 +49,8 @@ class Settings:
     local_retention_hours: float  # local backend
     # Polars Cloud execution (waiting for a named cluster that is starting or stopping):
     cluster_start_timeout_s: float
+    # Deferred tasks: the least time between deferring and resuming (compute/trigger.py).
+    resume_settle_s: float
 
 
 DEFAULTS: Mapping[str, str] = {
@@ -71,6 +73,7 @@ DEFAULTS: Mapping[str, str] = {
     "local_retention_hours": "24",
     # Polars Cloud execution:
     "cluster_start_timeout_s": "900",
+    "resume_settle_s": "10",
 }
 
 
@@ -103,6 +106,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         storage_timeout_s=_positive_number(raw, "storage_timeout_s"),
         local_retention_hours=_positive_number(raw, "local_retention_hours"),
         cluster_start_timeout_s=_positive_number(raw, "cluster_start_timeout_s"),
+        resume_settle_s=_positive_number(raw, "resume_settle_s", zero=True),
     )
 
 
@@ -113,14 +117,15 @@ def _positive_int(raw: Mapping[str, str], field: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _positive_number(raw: Mapping[str, str], field: str) -> float:
+def _positive_number(raw: Mapping[str, str], field: str, zero: bool = False) -> float:
     value = raw[field]
     try:
         number = float(value)
     except ValueError:
-        number = 0.0
-    if not 0 < number < float("inf"):
-        raise SettingsError(f"{env_var(field)}={value!r}: expected a number > 0.")
+        number = -1.0
+    lowest = ">=" if zero else ">"
+    if not (number >= 0 if zero else number > 0) or number == float("inf"):
+        raise SettingsError(f"{env_var(field)}={value!r}: expected a number {lowest} 0.")
     return number
 
 

@@ -344,13 +344,15 @@ class TaskRun:
         from {{ cookiecutter.package_name }}.compute.trigger import QueryTrigger
 
         log.info("Query %s submitted; the task defers while it runs", step.query_id)
+        current = settings.load()
         trigger = QueryTrigger(
             reference=step.reference,
-            conn_id=settings.load().conn_id,
+            conn_id=current.conn_id,
             step=index,
             deadline=step.deadline,
-            timeout_s=settings.load().query_timeout_s,
+            timeout_s=current.query_timeout_s,
             journal=[asdict(s) for s in self.journal],
+            resume_after=time.time() + current.resume_settle_s,
         )
         raise TaskDeferred(trigger=trigger, method_name="resume_from_trigger")
 

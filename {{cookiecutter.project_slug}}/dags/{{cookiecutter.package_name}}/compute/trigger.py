@@ -12,6 +12,15 @@ status: the resumed task decides, exactly as a blocking wait does), or its deadl
 (the resumed task cancels it and fails with the query timeout). When a user marks the task
 failed, clears it or marks it successful while it is deferred, Airflow calls ``on_kill``,
 which cancels the query; a triggerer restart does not.
+
+In a real triggerer it never fires sooner than ``resume_after`` (deferral time plus the
+``resume_settle_s`` setting, 10 s): Airflow 3.3.2's scheduler fails a task whose trigger
+fired before it processed the executor's report of the worker's exit on deferral (it
+requeues the task, then reads that stale "success" as the task changed externally:
+apache/airflow#67287 and #72716, ``scheduler_job_runner.py`` ~l.1482 only guards the
+``scheduled`` state). A query that finishes within seconds of its deferral hit it 1 run in 2
+on a loaded 2-core machine. ``dag.test()`` runs the trigger inline, with no such race, and
+does not wait.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ class QueryTrigger(BaseTrigger):
         deadline: float | None,
         timeout_s: float | None,
         journal: list[dict[str, Any]],
+        resume_after: float | None = None,
     ) -> None:
         super().__init__()
         self.reference = reference
@@ -56,6 +66,7 @@ class QueryTrigger(BaseTrigger):
         self.deadline = deadline
         self.timeout_s = timeout_s
         self.journal = journal
+        self.resume_after = resume_after
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -67,6 +78,7 @@ class QueryTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "timeout_s": self.timeout_s,
                 "journal": self.journal,
+                "resume_after": self.resume_after,
             },
         )
 
@@ -74,11 +86,18 @@ class QueryTrigger(BaseTrigger):
         # The journal rides along: dag.test() resumes with the event alone (dag.py ~l.1536).
         return TriggerEvent({"step": self.step, "state": state, "journal": self.journal, **details})
 
+    async def _settled(self, state: str, **details: Any) -> TriggerEvent:
+        """The event, once the scheduler has had time to see the worker's deferral exit."""
+        # Only a real triggerer sets trigger_id (triggerer_job_runner.py ~l.1379).
+        if self.trigger_id is not None and self.resume_after is not None:
+            await asyncio.sleep(max(0.0, self.resume_after - time.time()))
+        return self._event(state, **details)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         chosen = await self._backend()
         query = chosen.reattach(self.reference)
         if query is None:
-            yield self._event("done", status="UNKNOWN")
+            yield await self._settled("done", status="UNKNOWN")
             return
         errors = 0
         for delay in poll_delays(chosen):
@@ -88,17 +107,17 @@ class QueryTrigger(BaseTrigger):
                 errors += 1
                 log.warning("Polling query %s failed (%d): %s", self.reference, errors, error)
                 if errors >= MAX_POLL_ERRORS:
-                    yield self._event("error", message=f"{type(error).__name__}: {error}")
+                    yield await self._settled("error", message=f"{type(error).__name__}: {error}")
                     return
             else:
                 errors = 0
                 if status not in NOT_DONE:
-                    yield self._event("done", status=status)
+                    yield await self._settled("done", status=status)
                     return
             if self.deadline is not None:
                 remaining = self.deadline - time.time()
                 if remaining <= 0:
-                    yield self._event("timeout", timeout_s=self.timeout_s)
+                    yield await self._settled("timeout", timeout_s=self.timeout_s)
                     return
                 delay = min(delay, remaining)
             await asyncio.sleep(delay)
