@@ -181,25 +181,9 @@ def test_the_secret_scan_finds_nothing(baked) -> None:
     assert scan.returncode == 0, scan.stdout + scan.stderr
 
 
-# What a bake's suite can catch depends on its files: each secrets backend brings its own
-# settings and tests, the example DAGs everything else. So the suite runs once per backend
-# (with the examples) and once without the examples. The default answers' suite runs in
-# test_project_tooling.py instead, the way the generated CI runs it: in the project's own
-# environment, installed from its lock (a stricter check).
-SUITE_CASES = [
-    Options("aws-secrets-manager", True),
-    Options("hashicorp-vault", True),
-    Options("gcp-secret-manager", True),
-    Options("environment", False),
-]
-
-
-@pytest.mark.parametrize("baked", SUITE_CASES, ids=lambda o: o.id, indirect=True)
-def test_the_baked_projects_own_suite_passes(baked) -> None:
-    _, project = baked
-    result = run_in(project, "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cookies")
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    assert " passed" in result.stdout
+# The baked projects' own suites run elsewhere: per secrets backend, with examples deleted,
+# in test_users_own_dags.py; without the examples in test_generation_safety.py (exotic
+# answers); with the default answers in test_project_tooling.py, installed from the lock.
 
 
 def test_the_manifests_command_runs_from_the_project_root(default_project: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from answer_cases import EXOTIC_TEXT, REFUSED, case_id
 from conftest import TEMPLATE, bake_ok, clean_env, run, run_in
+from test_bake import MINIMAL_DAGS
 
 # Cookiecutter checks its choice and boolean variables itself, before the template's code
 # runs (cookiecutter/generate.py, apply_overwrites_to_context, called by generate_context):
@@ -201,7 +202,9 @@ def _ruff_is_clean(project: Path) -> None:
 
 
 def test_exotic_free_text_bakes_a_project_that_parses_reads_back_and_passes(cookies) -> None:
-    project = bake_ok(cookies, **EXOTIC_TEXT)
+    """Also the one suite run of a bake without the example DAGs (test_users_own_dags.py)."""
+    project = bake_ok(cookies, **EXOTIC_TEXT, include_example_dags=False)
+    assert {p.name for p in (project / "dags").glob("*.py")} == MINIMAL_DAGS
 
     _parse_every_file(project)
     metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]

@@ -1,10 +1,14 @@
-"""A generated project serves its user's DAGs, not only its examples.
+"""A generated project serves its user's DAGs, not only its examples, whatever its backend.
 
-The default bake is copied into variants the way users change a project: each example DAG
-deleted in turn, then all of them. Each variant's own suite must pass with no file under
-``tests/`` edited. (Renaming an example, copying one with a new query and input, and
-``make new-dag`` are exercised in test_project_tooling.py, where the project has its own
-environment.) The variants' suites are independent: they run two at a time.
+Projects are baked and changed the way users change them: each example DAG deleted in turn,
+then all of them. Each variant's own suite must pass with no file under ``tests/`` edited.
+The variants are also the baked suites of the secrets backends: what a bake's suite can
+catch depends on its backend's settings and tests, so three deletions are made on a bake of
+each non-default backend, the others on the default one. (The default bake with every
+example runs its suite in test_project_tooling.py, in its own environment from its lock,
+where renaming an example, copying one with a new query and input, and ``make new-dag`` are
+exercised too; the bake without examples runs its suite in test_generation_safety.py, with
+exotic text in every free-text answer.) The variants' suites run two at a time.
 """
 
 from __future__ import annotations
@@ -16,17 +20,29 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import run
-from test_bake import EXAMPLE_DAGS
+from conftest import bake_ok, run
+from test_bake import BACKEND_TESTS, EXAMPLE_DAGS
 
 EXAMPLES = sorted(name.removesuffix(".py") for name in EXAMPLE_DAGS)
-VARIANTS = {f"without-{dag_id}": (dag_id,) for dag_id in EXAMPLES}
+# The bake each deletion is made on: every secrets backend gets one; the rest use the default.
+BACKEND_OF = {
+    "single_query_awaited": "aws-secrets-manager",
+    "single_query_fire_and_forget": "hashicorp-vault",
+    "parallel_queries": "gcp-secret-manager",
+}
+VARIANTS = {
+    f"{BACKEND_OF.get(dag_id, 'environment')}-without-{dag_id}": (dag_id,) for dag_id in EXAMPLES
+}
 # A DAG scheduled on another's output goes with it (alone, the suite says it has no writer).
-VARIANTS["without-multistage_pipeline"] += ("revenue_shares",)
-VARIANTS["without-any-example"] = tuple(EXAMPLES)
+VARIANTS["environment-without-multistage_pipeline"] += ("revenue_shares",)
+VARIANTS["environment-without-any-example"] = tuple(EXAMPLES)
 SUITE = ("pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:cookies")
 # Bytecode written by the first suite serves the others (this sandbox disables it by default).
 WRITE_BYTECODE = {"PYTHONDONTWRITEBYTECODE": ""}
+
+
+def backend_of(variant: str) -> str:
+    return variant.split("-without-")[0]
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -48,12 +64,19 @@ def suite(project: Path):
 
 
 @pytest.fixture(scope="module")
-def variants(default_project, tmp_path_factory) -> dict[str, tuple[Path, object]]:
+def bakes(cookies_session) -> dict[str, Path]:
+    """One bake per secrets backend, every other answer the default."""
+    backends = {backend_of(variant) for variant in VARIANTS}
+    return {backend: bake_ok(cookies_session, secrets_backend=backend) for backend in backends}
+
+
+@pytest.fixture(scope="module")
+def variants(bakes, tmp_path_factory) -> dict[str, tuple[Path, object]]:
     """Each variant's project and the result of its own suite."""
     root = tmp_path_factory.mktemp("variants")
     projects = {}
     for name, deleted in VARIANTS.items():
-        projects[name] = copy_of(default_project, root / name)
+        projects[name] = copy_of(bakes[backend_of(name)], root / name)
         for dag_id in deleted:
             (projects[name] / "dags" / f"{dag_id}.py").unlink()
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -63,21 +86,22 @@ def variants(default_project, tmp_path_factory) -> dict[str, tuple[Path, object]
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_the_suite_passes_with_examples_deleted_and_no_test_edited(
-    variants, default_project, variant
+    variants, bakes, variant
 ) -> None:
     project, result = variants[variant]
     output = result.stdout + result.stderr
 
-    assert tree(project / "tests") == tree(default_project / "tests")
+    assert tree(project / "tests") == tree(bakes[backend_of(variant)] / "tests")
     assert result.returncode == 0, output[-8000:]
     remaining = sorted(path.stem for path in (project / "dags").glob("*.py"))
     assert remaining == sorted(set(EXAMPLES) - set(VARIANTS[variant]))
     e2e = "PASSED tests/test_e2e_local.py::test_the_dag_runs_on_sample_data_and_fills_every_output"
     assert sorted(dag_id for dag_id in remaining if f"{e2e}[{dag_id}]" in output) == remaining
+    assert f"PASSED tests/{BACKEND_TESTS[backend_of(variant)]}::" in output, "its backend's tests"
 
 
 def test_with_no_dag_left_the_demo_says_what_to_do_in_one_line(variants) -> None:
-    project, _ = variants["without-any-example"]
+    project, _ = variants["environment-without-any-example"]
     package = next(p.name for p in (project / "dags").iterdir() if (p / "dev").is_dir())
 
     result = run(
