@@ -3,12 +3,18 @@
 Never shipped in the template: ``benchmarks/deferral.py`` copies this file into a fresh
 bake's ``dags/`` (default answers, so the package is ``polars_cloud_pipelines``).
 
-``deferral_benchmark_blocking`` and ``deferral_benchmark_deferred`` each have
-``DEFERRAL_BENCHMARK_TASKS`` tasks that do not depend on each other. Every task runs one
-local query of real Polars work on the generated ``benchmark_orders`` input (the project's
-own sample orders, written by the benchmark): a price-scenario analysis that reads the
-orders once per scenario (``DEFERRAL_BENCHMARK_PASSES`` of them) and aggregates every
-scenario by category, region, status and week. The two DAGs differ only in ``deferrable``.
+Each DAG has ``DEFERRAL_BENCHMARK_TASKS`` tasks that do not depend on each other, each
+running one local query on the generated ``benchmark_orders`` input (the project's own
+sample orders, written by the benchmark). Two workloads, each blocking and deferred:
+
+- ``deferral_benchmark_cpu_*``: real Polars work on this machine's cores, a price-scenario
+  analysis that reads the orders once per scenario (``DEFERRAL_BENCHMARK_PASSES`` of them)
+  and aggregates every scenario by category, region and status and week;
+- ``deferral_benchmark_elsewhere_*``: a query whose time is spent waiting
+  (``DEFERRAL_BENCHMARK_ELSEWHERE_S`` in a Polars UDF that sleeps) rather than on this
+  machine's cores, as a Polars Cloud query's time is spent on its cluster.
+
+The blocking and deferred DAGs of a workload differ only in ``deferrable``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
 INPUT = "benchmark_orders"
 TASKS = int(os.environ.get("DEFERRAL_BENCHMARK_TASKS", "8"))
 PASSES = int(os.environ.get("DEFERRAL_BENCHMARK_PASSES", "15"))
+ELSEWHERE_S = float(os.environ.get("DEFERRAL_BENCHMARK_ELSEWHERE_S", "15"))
 MODES = {"blocking": False, "deferred": True}
 
 
@@ -62,9 +69,33 @@ def price_scenarios(orders: pl.LazyFrame, passes: int) -> pl.LazyFrame:
     )
 
 
-def benchmark_dag(mode: str, deferrable: bool) -> None:
+def elsewhere(orders: pl.LazyFrame, seconds: float) -> pl.LazyFrame:
+    """Orders and revenue per category, after ``seconds`` spent waiting inside the query.
+
+    The wait is a UDF over the one small aggregated frame, so it runs once per query."""
+    import time
+
+    import polars as pl
+
+    def wait(frame: pl.DataFrame) -> pl.DataFrame:
+        time.sleep(seconds)
+        return frame
+
+    per_category = orders.group_by("category").agg(
+        pl.col("amount").cast(pl.Float64).sum().alias("revenue"), pl.len().alias("orders")
+    )
+    return per_category.sort("category").map_batches(wait, streamable=False)
+
+
+WORKLOADS = {
+    "cpu": lambda orders: price_scenarios(orders, PASSES),
+    "elsewhere": lambda orders: elsewhere(orders, ELSEWHERE_S),
+}
+
+
+def benchmark_dag(workload: str, mode: str, deferrable: bool) -> None:
     @dag(
-        dag_id=f"deferral_benchmark_{mode}",
+        dag_id=f"deferral_benchmark_{workload}_{mode}",
         schedule=None,
         start_date=START_DATE,
         catchup=False,
@@ -76,8 +107,8 @@ def benchmark_dag(mode: str, deferrable: bool) -> None:
     def benchmark() -> None:
         @polars_task(deferrable=deferrable)
         def query(number: int, ds: str | None = None) -> str:
-            target = datasets.partition_uri(f"deferral_benchmark_{mode}_{number}", ds)
-            lf = price_scenarios(datasets.source(INPUT), PASSES)
+            target = datasets.partition_uri(f"deferral_benchmark_{workload}_{mode}_{number}", ds)
+            lf = WORKLOADS[workload](datasets.source(INPUT))
             return compute.sink(lf, target, on=compute.Manifest(), mode=compute.SINGLE_NODE)
 
         for number in range(TASKS):
@@ -86,5 +117,6 @@ def benchmark_dag(mode: str, deferrable: bool) -> None:
     benchmark()
 
 
-for _mode, _deferrable in MODES.items():
-    benchmark_dag(_mode, _deferrable)
+for _workload in WORKLOADS:
+    for _mode, _deferrable in MODES.items():
+        benchmark_dag(_workload, _mode, _deferrable)
