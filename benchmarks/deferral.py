@@ -112,7 +112,6 @@ class ModeResult:
     segments: dict[str, list[tuple[datetime, datetime]]]  # task id -> its running intervals
     busy_s: float  # LocalExecutor workers away from <idle>, sampled
     machine_cores: float  # average cores busy on the whole machine during the run
-    other_cores: float  # of which, processes that are not this benchmark's
 
     @property
     def slot_s(self) -> float:
@@ -168,10 +167,9 @@ def measure(sizes: Sizes) -> list[Row]:
             if errors := live.api.import_errors():
                 raise SystemExit(f"the benchmark DAG file does not import: {errors}")
             scheduler = psutil.Process(live.services["scheduler"].popen.pid)
-            load = MachineLoad(ours=[scratch, str(live.workdir)])
-            with WorkerActivity(scheduler).sampling() as workers, load.sampling():
+            with WorkerActivity(scheduler).sampling() as workers:
                 results = {
-                    key: _run(live, dag_id, workers, load, sizes) for key, dag_id in DAG_IDS.items()
+                    key: _run(live, dag_id, workers, sizes) for key, dag_id in DAG_IDS.items()
                 }
     rows = _rows(sizes, alone, {mode: results["cpu", mode] for mode in MODES})
     return rows + _elsewhere_rows(sizes, {mode: results["elsewhere", mode] for mode in MODES})
@@ -195,11 +193,9 @@ def _query_alone(project: Path, data_root: Path, sizes: Sizes) -> dict[str, Any]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _run(
-    live: Deployment, dag_id: str, workers: WorkerActivity, load: MachineLoad, sizes: Sizes
-) -> ModeResult:
+def _run(live: Deployment, dag_id: str, workers: WorkerActivity, sizes: Sizes) -> ModeResult:
     live.api.unpause(dag_id)
-    since, load_before = time.monotonic(), load.totals()
+    since, busy_before = time.monotonic(), _busy_cpu_s()
     run_id = live.api.trigger(dag_id, DS)
     # Generous: a query alone takes ~15 s, and the slowest mode is below 10x that.
     run = live.wait_for_run(dag_id, run_id, timeout_s=300 + 60 * sizes.tasks)
@@ -215,14 +211,12 @@ def _run(
     odd = {task: len(spans) for task, spans in segments.items() if len(spans) != expected}
     if odd or len(segments) != sizes.tasks:
         raise SystemExit(f"{dag_id}: expected {expected} running segment(s) per task: {segments}")
-    until, load_after = time.monotonic(), load.totals()
-    machine_s, other_s = load_after[0] - load_before[0], load_after[1] - load_before[1]
+    until, busy_after = time.monotonic(), _busy_cpu_s()
     return ModeResult(
         wall_s=(_when(run["end_date"]) - _when(run["queued_at"])).total_seconds(),
         segments=segments,
         busy_s=workers.busy_seconds(since, until),
-        machine_cores=machine_s / (until - since),
-        other_cores=other_s / (until - since),
+        machine_cores=(busy_after - busy_before) / (until - since),
     )
 
 
@@ -330,65 +324,9 @@ class WorkerActivity(Sampler):
             self._last_sample = now
 
 
-class MachineLoad(Sampler):
-    """CPU seconds used on the whole machine, and by processes that are not this benchmark's.
-
-    Ours: this process, its descendants, and any process whose command line names one of
-    ``ours`` (a deferred query's child outlives the task process that started it). Others are
-    counted from one sample to the next (a process started since the sampling began, from
-    its start): one that starts and ends between two samples is missed.
-    """
-
-    def __init__(self, ours: list[str]) -> None:
-        super().__init__()
-        self.ours = ours
-        self._started = time.time()
-        self._seen: dict[tuple[int, float], float] = {}  # (pid, start) -> CPU s at last sample
-        self._other_s = 0.0
-        self._machine_start = _busy_cpu_s()
-
-    def totals(self) -> tuple[float, float]:
-        """CPU seconds so far: the whole machine's, and the other processes'."""
-        with self._lock:
-            return _busy_cpu_s() - self._machine_start, self._other_s
-
-    def sample(self) -> None:
-        found = list(psutil.process_iter(["ppid", "cmdline", "cpu_times", "create_time"]))
-        ours = _descendants(os.getpid(), {p.pid: p.info["ppid"] for p in found})
-        used = 0.0
-        seen = {}
-        for process in found:
-            info = process.info
-            command = " ".join(info["cmdline"] or [])
-            if process.pid in ours or any(mark in command for mark in self.ours):
-                continue
-            if info["cpu_times"] is None or info["create_time"] is None:
-                continue
-            key, cpu = (process.pid, info["create_time"]), sum(info["cpu_times"][:2])
-            before = self._seen.get(key, 0.0 if info["create_time"] > self._started else cpu)
-            used += cpu - before
-            seen[key] = cpu
-        with self._lock:
-            self._seen = seen
-            self._other_s += used
-
-
 def _busy_cpu_s() -> float:
     times = psutil.cpu_times()
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
-
-
-def _descendants(root: int, parents: dict[int, int]) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for pid, ppid in parents.items():
-        children.setdefault(ppid, []).append(pid)
-    found, todo = {root}, [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 # -- the table ----------------------------------------------------------------------------
@@ -439,9 +377,7 @@ def _rows(sizes: Sizes, alone: dict[str, Any], results: dict[str, ModeResult]) -
         Row(
             "deferral: machine load during the runs (cores busy)",
             " / ".join(
-                f"{mode} {result.machine_cores:.2f} of {cores}, "
-                f"{result.other_cores:.2f} outside the benchmark"
-                for mode, result in results.items()
+                f"{mode} {result.machine_cores:.2f} of {cores}" for mode, result in results.items()
             ),
         ),
     ]
@@ -468,6 +404,8 @@ def _elsewhere_rows(sizes: Sizes, results: dict[str, ModeResult]) -> list[Row]:
             f"<= {WALL_GOAL:.2f}x",
             verdict(wall_ratio <= WALL_GOAL, sizes),
         ),
+        Row("deferral elsewhere: a blocking task (median)", _blocking_task(blocking)),
+        Row("deferral elsewhere: a deferred task (median)", _deferred_task(deferred)),
         Row(
             "deferral elsewhere: worker-slot-seconds, blocking",
             _slots(blocking),
