@@ -2,6 +2,7 @@
 
     uv run python benchmarks/run.py            # the full run whose figures go in the README
     uv run python benchmarks/run.py --smoke    # small sizes, a few seconds' worth (CI)
+    uv run python benchmarks/run.py --deferral # also deferral.py's rows (a real deployment)
 
 It bakes the template (defaults, and once without the example DAGs) into a temporary folder,
 then measures:
@@ -100,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         help="use this wall time for the template's suite instead of running it "
         "(also BENCHMARK_TEMPLATE_SUITE_SECONDS); a smoke run skips it otherwise",
     )
+    parser.add_argument(
+        "--deferral",
+        action="store_true",
+        help="also run deferral.py (a real deployment, blocking against deferred tasks) and "
+        "add its rows",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
@@ -107,15 +114,21 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="benchmarks-") as scratch:
         work = Path(scratch)
-        examples = _bake(work / "examples", include_example_dags=True)
-        minimal = _bake(work / "minimal", include_example_dags=False)
+        examples = bake(work / "examples", include_example_dags=True)
+        minimal = bake(work / "minimal", include_example_dags=False)
         rows = [
             *_parse_rows(work, examples, minimal, sizes),
             *_throughput_rows(work, examples, sizes),
             _generated_suite_row(examples, sizes),
             _template_suite_row(args.template_suite_seconds, args.smoke),
         ]
-    _print_table(rows, smoke=args.smoke, seconds=time.monotonic() - started)
+    notes = []
+    if args.deferral:
+        import deferral  # beside this script; it imports this module's table helpers
+
+        rows += deferral.measure(deferral.SMOKE if args.smoke else deferral.FULL)
+        notes.append(deferral.SETUP)
+    print_table(rows, smoke=args.smoke, seconds=time.monotonic() - started, notes=notes)
     if args.json:
         args.json.write_text(json.dumps([asdict(row) for row in rows], indent=2))
     return 0
@@ -124,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 # -- baking -------------------------------------------------------------------------------
 
 
-def _bake(output: Path, **context: object) -> Path:
+def bake(output: Path, **context: object) -> Path:
     from cookiecutter.main import cookiecutter
 
     project = cookiecutter(
@@ -231,7 +244,7 @@ def _parse_rows(work: Path, examples: Path, minimal: Path, sizes: Sizes) -> list
         elif path == guide:
             goal, result = "reference: polars imported at the top", ""
         else:
-            goal, result = f"<= {PARSE_GOAL}x", _verdict(ratio <= PARSE_GOAL, sizes)
+            goal, result = f"<= {PARSE_GOAL}x", verdict(ratio <= PARSE_GOAL, sizes)
         rows.append(
             Row(
                 f"parse: {labels[path]}",
@@ -308,7 +321,7 @@ def _throughput_rows(work: Path, project: Path, sizes: Sizes) -> list[Row]:
                 f"({result['helper_s'] * 1000:.0f} vs {result['direct_s'] * 1000:.0f} ms)",
                 f"{ratio:.2f}x",
                 f">= {THROUGHPUT_GOAL}x",
-                _verdict(ratio >= THROUGHPUT_GOAL, sizes),
+                verdict(ratio >= THROUGHPUT_GOAL, sizes),
             )
         )
     return rows
@@ -328,7 +341,7 @@ def _generated_suite_row(project: Path, sizes: Sizes) -> Row:
         f"generated project's test suite ({scope})",
         f"{seconds:.1f} s ({summary})",
         goal=f"<= {GENERATED_SUITE_GOAL_S} s (whole suite)",
-        result=_verdict(seconds <= GENERATED_SUITE_GOAL_S, sizes),
+        result=verdict(seconds <= GENERATED_SUITE_GOAL_S, sizes),
     )
 
 
@@ -339,7 +352,7 @@ def _template_suite_row(given: float | None, smoke: bool) -> Row:
             "template's test suite",
             f"{given:.1f} s (given)",
             goal=goal,
-            result=_verdict(given <= TEMPLATE_SUITE_GOAL_S, FULL),  # a real figure: judge it
+            result=verdict(given <= TEMPLATE_SUITE_GOAL_S, FULL),  # a real figure: judge it
         )
     if smoke:
         return Row("template's test suite", "not run (smoke)", goal=goal)
@@ -348,7 +361,7 @@ def _template_suite_row(given: float | None, smoke: bool) -> Row:
         "template's test suite",
         f"{seconds:.1f} s ({summary})",
         goal=goal,
-        result=_verdict(seconds <= TEMPLATE_SUITE_GOAL_S, FULL),
+        result=verdict(seconds <= TEMPLATE_SUITE_GOAL_S, FULL),
     )
 
 
@@ -367,7 +380,7 @@ def _timed_pytest(cwd: Path, *args: str) -> tuple[float, str]:
 # -- output -------------------------------------------------------------------------------
 
 
-def _verdict(met: bool, sizes: Sizes) -> str:
+def verdict(met: bool, sizes: Sizes) -> str:
     if not sizes.judged:
         return ""  # the sizes of a smoke run say nothing about the goals
     return "met" if met else "MISSED"
@@ -387,7 +400,9 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}"
 
 
-def _print_table(rows: list[Row], *, smoke: bool, seconds: float) -> None:
+def print_table(
+    rows: list[Row], *, smoke: bool, seconds: float, notes: list[str] | tuple[str, ...] = ()
+) -> None:
     from importlib.metadata import version
 
     kind = "smoke run (sizes too small for the goals: numbers only)" if smoke else "full run"
@@ -399,6 +414,8 @@ def _print_table(rows: list[Row], *, smoke: bool, seconds: float) -> None:
             f"{name} {version(name)}" for name in ("apache-airflow", "polars", "polars-cloud")
         )
     )
+    for note in notes:
+        print(note)
     print()
     header = Row("benchmark", "measured", "ratio", "goal", "result")
     print(_markdown(header))

@@ -50,6 +50,11 @@ LOCK = "running.lock"
 PID = "pid"
 OUTPUT = "output.log"
 RUNNER_DIR = "runner"
+NICENESS = 10
+"""The child runs below the priority of Airflow's own processes (``os.nice``): a deferred
+query stands in for work done elsewhere, and on a small machine several of them at normal
+priority starve the scheduler, the triggerer and the task processes that submit and resume
+queries, which then hold their worker slots for seconds instead of a fraction of one."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,7 @@ def _write_result(run_dir: Path, result: dict[str, Any]) -> None:
 
 def main(argv: list[str]) -> int:
     run_dir, mode, sink_uri = Path(argv[0]), argv[1], argv[2] or None
+    os.nice(NICENESS)  # before Polars starts its threads, which inherit it
 
     def cancelled(signum: int, frame: Any) -> None:
         raise _Cancelled
