@@ -333,13 +333,9 @@ def _busy_cpu_s() -> float:
 
 
 def _rows(sizes: Sizes, alone: dict[str, Any], results: dict[str, ModeResult]) -> list[Row]:
-    blocking, deferred = results["blocking"], results["deferred"]
     cores = os.cpu_count() or 1
     floor = sizes.tasks * alone["query_s"] * alone["threads"] / cores
     size = f"{sizes.rows / 1e6:g}M orders x {sizes.passes} scenarios"
-    label = f"{sizes.tasks} tasks, {SLOTS} slots"
-    wall_ratio = deferred.wall_s / blocking.wall_s
-    slot_ratio = deferred.slot_s / blocking.slot_s
     return [
         Row(
             f"deferral: one query alone ({size}, {alone['threads']} Polars thread)",
@@ -351,29 +347,7 @@ def _rows(sizes: Sizes, alone: dict[str, Any], results: dict[str, ModeResult]) -
             f"{floor:.1f} s ({sizes.tasks} x {alone['query_s']:.1f} s / {cores} cores)",
             goal="no run can end sooner on this machine",
         ),
-        Row(
-            f"deferral: wall time, blocking ({label})",
-            _wall(blocking, floor),
-            "1.00x",
-            "baseline",
-        ),
-        Row(
-            f"deferral: wall time, deferred ({label})",
-            _wall(deferred, floor),
-            f"{wall_ratio:.2f}x",
-            f"<= {WALL_GOAL:.2f}x",
-            verdict(wall_ratio <= WALL_GOAL, sizes),
-        ),
-        Row("deferral: worker-slot-seconds, blocking", _slots(blocking), "1.00x", "baseline"),
-        Row(
-            "deferral: worker-slot-seconds, deferred",
-            _slots(deferred),
-            f"{slot_ratio:.2f}x",
-            f"<= {SLOT_GOAL:.2f}x",
-            verdict(slot_ratio <= SLOT_GOAL, sizes),
-        ),
-        Row("deferral: a blocking task (median)", _blocking_task(blocking)),
-        Row("deferral: a deferred task (median)", _deferred_task(deferred)),
+        *_comparison("deferral", f"{sizes.tasks} tasks, {SLOTS} slots", results, floor, sizes),
         Row(
             "deferral: machine load during the runs (cores busy)",
             " / ".join(
@@ -385,40 +359,38 @@ def _rows(sizes: Sizes, alone: dict[str, Any], results: dict[str, ModeResult]) -
 
 def _elsewhere_rows(sizes: Sizes, results: dict[str, ModeResult]) -> list[Row]:
     """The same comparison for queries whose time is spent waiting, not on these cores."""
-    blocking, deferred = results["blocking"], results["deferred"]
     label = f"{sizes.tasks} tasks, {SLOTS} slots, each query waits {sizes.elsewhere_s:g} s"
-    floor = sizes.elsewhere_s
+    return _comparison("deferral elsewhere", label, results, sizes.elsewhere_s, sizes)
+
+
+def _comparison(
+    prefix: str, label: str, results: dict[str, ModeResult], floor: float, sizes: Sizes
+) -> list[Row]:
+    """Wall time and worker-slot-seconds, blocking against deferred, and a task of each."""
+    blocking, deferred = results["blocking"], results["deferred"]
     wall_ratio = deferred.wall_s / blocking.wall_s
     slot_ratio = deferred.slot_s / blocking.slot_s
     return [
         Row(
-            f"deferral elsewhere: wall time, blocking ({label})",
-            _wall(blocking, floor),
-            "1.00x",
-            "baseline",
+            f"{prefix}: wall time, blocking ({label})", _wall(blocking, floor), "1.00x", "baseline"
         ),
         Row(
-            f"deferral elsewhere: wall time, deferred ({label})",
+            f"{prefix}: wall time, deferred ({label})",
             _wall(deferred, floor),
             f"{wall_ratio:.2f}x",
             f"<= {WALL_GOAL:.2f}x",
             verdict(wall_ratio <= WALL_GOAL, sizes),
         ),
-        Row("deferral elsewhere: a blocking task (median)", _blocking_task(blocking)),
-        Row("deferral elsewhere: a deferred task (median)", _deferred_task(deferred)),
+        Row(f"{prefix}: worker-slot-seconds, blocking", _slots(blocking), "1.00x", "baseline"),
         Row(
-            "deferral elsewhere: worker-slot-seconds, blocking",
-            _slots(blocking),
-            "1.00x",
-            "baseline",
-        ),
-        Row(
-            "deferral elsewhere: worker-slot-seconds, deferred",
+            f"{prefix}: worker-slot-seconds, deferred",
             _slots(deferred),
             f"{slot_ratio:.2f}x",
             f"<= {SLOT_GOAL:.2f}x",
             verdict(slot_ratio <= SLOT_GOAL, sizes),
         ),
+        Row(f"{prefix}: a blocking task (median)", _blocking_task(blocking)),
+        Row(f"{prefix}: a deferred task (median)", _deferred_task(deferred)),
     ]
 
 

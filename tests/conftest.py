@@ -52,3 +52,21 @@ def bake_ok(cookies, **context) -> Path:
 def default_project(cookies_session) -> Path:
     """The template baked with every default answer, shared by the session."""
     return bake_ok(cookies_session)
+
+
+PHASES_PROPERTY = "real services: wall time per phase"
+_phases: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the phases test_real_services.py recorded (on the controller under xdist)."""
+    for name, value in report.user_properties:
+        if name == PHASES_PROPERTY:
+            _phases.update(value)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _phases:
+        terminalreporter.write_sep("-", PHASES_PROPERTY)
+        for name, seconds in _phases.items():
+            terminalreporter.write_line(f"{seconds:8.1f} s  {name}")

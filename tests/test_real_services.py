@@ -25,7 +25,7 @@ import boto3
 import psutil
 import pytest
 from airflow_deployment import Deployment, DeploymentError, package_of, sync_environment
-from conftest import bake_ok
+from conftest import PHASES_PROPERTY, bake_ok
 from moto.server import ThreadedMotoServer
 from test_bake import EXAMPLE_DAGS
 
@@ -77,19 +77,21 @@ for output in outputs:
 
 
 @pytest.fixture(scope="module")
-def phases(request) -> Iterator[dict[str, float]]:
-    """Wall time per phase, printed once the module is done (passed or not)."""
+def phases() -> Iterator[dict[str, float]]:
+    """Wall time per phase, shown at the end of the session (conftest.py), passed or not."""
     recorded: dict[str, float] = {}
     yield recorded
-    plugins = request.config.pluginmanager
-    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
-    if reporter is None or capture is None or not recorded:
-        return
-    with capture.global_and_fixture_disabled():  # shown in every run, not only on failure
-        reporter.write("\n")  # after the progress dots
-        reporter.write_sep("-", "real services: wall time per phase")
-        for name, seconds in recorded.items():
-            reporter.write_line(f"{seconds:8.1f} s  {name}")
+    # The last test's teardown report carries them, from an xdist worker too.
+    if _current_test:
+        _current_test[-1].user_properties.append((PHASES_PROPERTY, recorded))
+
+
+_current_test: list[pytest.Item] = []
+
+
+@pytest.fixture(autouse=True)
+def _follow_the_current_test(request) -> None:
+    _current_test[:] = [request.node]
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ write has put bytes on disk somewhere under ``watch`` (what a killed write would
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -26,6 +27,9 @@ _paused = threading.Event()
 
 
 def main() -> None:
+    # What Airflow's supervisor gives a task process (supervisor.py ~l.260), whatever the
+    # process that started this one ignored: SIGINT is the signal a test sends.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     target, tag, rows, watch = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     before = _sizes(watch)
     if rows:
