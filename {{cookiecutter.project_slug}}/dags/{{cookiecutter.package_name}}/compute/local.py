@@ -13,6 +13,7 @@ reach the caller, which cancels the query and removes what it wrote.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -52,8 +53,6 @@ _CANCEL_GRACE_S = 30.0
 """How long a cancelled query may take to stop writing before its files are removed."""
 _SIGNAL_SLICE_S = 0.5
 """The longest a signal waits for its handler while a query is awaited (see ``wait``)."""
-_POLL_S = 0.02
-"""How often the query's thread asks Polars whether the query is done (see ``_run``)."""
 
 
 @dataclass
@@ -78,7 +77,6 @@ class LocalQuery:
     storage_options: dict[str, Any] = field(default_factory=dict)
     timeout_s: float | None = None  # the bound for a fire-and-forget query, too
     probe_timeout_s: float = local_storage.PROBE_TIMEOUT_S
-    running: Any = None  # polars' in-process query handle, once planned
     executing: threading.Event = field(default_factory=threading.Event)  # past planning
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -204,9 +202,11 @@ def _run(query: LocalQuery) -> None:
 
     Polars' own ``cancel()`` does not stop a streaming sink that is running (polars 2.0: it
     writes on to the end), so the plan carries a guard that fails it at its next batch once
-    the query is cancelled. And this thread polls ``fetch()`` rather than blocking in
-    ``fetch_blocking()``: while a thread blocks there, Polars turns a SIGINT into a panic that
-    aborts the whole process ("Rayon: detected unexpected panic; aborting").
+    the query is cancelled. And this thread awaits ``collect_async()`` (Polars calls back
+    when the query ends) rather than blocking in ``collect()``: while a thread blocks there,
+    Polars turns a SIGINT into a panic that aborts the whole process ("Rayon: detected
+    unexpected panic; aborting"). Polling ``fetch()`` instead cost up to its interval
+    (20 ms) on every query, a third of a small one.
     """
     try:
         plan = _stops_when_cancelled(query.plan, query.cancelled).sink_parquet(
@@ -215,13 +215,15 @@ def _run(query: LocalQuery) -> None:
         if query.cancelled.is_set():  # while planning (which can read storage)
             return
         query.executing.set()
-        query.running = plan.collect(background=True)
-        while query.running.fetch() is None:
-            time.sleep(_POLL_S)
+        asyncio.run(_collected(plan))
     except BaseException as error:
         query.error = error
     finally:
         query.done.set()
+
+
+async def _collected(plan: pl.LazyFrame) -> None:
+    await plan.collect_async()
 
 
 class _Cancelled(Exception):
