@@ -18,9 +18,9 @@ In a real triggerer it never fires sooner than ``resume_after`` (deferral time p
 fired before it processed the executor's report of the worker's exit on deferral (it
 requeues the task, then reads that stale "success" as the task changed externally:
 apache/airflow#67287 and #72716, ``scheduler_job_runner.py`` ~l.1482 only guards the
-``scheduled`` state). A query that finishes within seconds of its deferral hit it 1 run in 2
-on a loaded 2-core machine. ``dag.test()`` runs the trigger inline, with no such race, and
-does not wait.
+``scheduled`` state). Queries that finish within seconds of their deferral hit it in both
+first runs of the deferral benchmark, and in 1 of 2 real-services runs with no settle time.
+``dag.test()`` runs the trigger inline, with no such race, and does not wait.
 """
 
 from __future__ import annotations
