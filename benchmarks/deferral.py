@@ -250,35 +250,7 @@ def _failed_logs(live: Deployment, dag_id: str, run_id: str) -> str:
     return "\n".join(lines)
 
 
-class Sampler:
-    """Calls ``sample`` every ``interval_s`` in a thread of its own while ``sampling()`` lasts."""
-
-    interval_s = 1.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-
-    @contextlib.contextmanager
-    def sampling(self) -> Iterator[Any]:
-        thread = threading.Thread(target=self._loop, name=type(self).__name__, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            with contextlib.suppress(psutil.Error):
-                self.sample()
-
-    def sample(self) -> None:
-        raise NotImplementedError
-
-
-class WorkerActivity(Sampler):
+class WorkerActivity:
     """When the LocalExecutor's worker processes were busy, from their process titles.
 
     Each worker sets its title to ``airflow worker -- LocalExecutor: <idle>`` while it waits
@@ -290,11 +262,28 @@ class WorkerActivity(Sampler):
     interval_s = 0.05
 
     def __init__(self, scheduler: psutil.Process) -> None:
-        super().__init__()
         self.scheduler = scheduler
         self.intervals: list[tuple[float, float]] = []
         self._busy_since: dict[int, float] = {}
         self._last_sample = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    @contextlib.contextmanager
+    def sampling(self) -> Iterator[WorkerActivity]:
+        """Sample every ``interval_s`` in a thread of its own while the block lasts."""
+        thread = threading.Thread(target=self._loop, name="worker-activity", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            with contextlib.suppress(psutil.Error):
+                self.sample()
 
     def idle_after(self, moment: float) -> bool:
         """A sample taken after ``moment`` found every worker idle."""

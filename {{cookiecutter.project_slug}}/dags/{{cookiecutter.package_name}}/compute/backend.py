@@ -164,11 +164,15 @@ def active() -> Backend:
 def poll_delays(chosen: Backend | None = None) -> Iterator[float]:
     """Pauses between status polls: short at first, then every ``POLL_MAX_S`` (or the
     backend's own ``poll_max_s``: asking a local process is cheaper than asking a service)."""
-    longest = getattr(chosen, "poll_max_s", POLL_MAX_S)
-    delay = POLL_FIRST_S
+    return backoff(POLL_FIRST_S, getattr(chosen, "poll_max_s", POLL_MAX_S), growth=1.5)
+
+
+def backoff(first: float, longest: float, growth: float) -> Iterator[float]:
+    """``first``, then ``growth`` times the previous pause, never more than ``longest``."""
+    delay = first
     while True:
         yield min(delay, longest)
-        delay = min(longest, delay * 1.5)
+        delay = min(longest, delay * growth)
 
 
 def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Outcome:

@@ -34,7 +34,7 @@ from {{ cookiecutter.package_name }}.compute import (
     local_staging,
     local_storage,
 )
-from {{ cookiecutter.package_name }}.compute.backend import Outcome
+from {{ cookiecutter.package_name }}.compute.backend import Outcome, backoff
 from {{ cookiecutter.package_name }}.compute.clusters import Cluster, Mode
 from {{ cookiecutter.package_name }}.compute.errors import (
     QueryFailed,
@@ -52,7 +52,7 @@ _CANCEL_GRACE_S = 30.0
 """How long a cancelled query may take to stop writing before its files are removed."""
 _SIGNAL_SLICE_S = 0.5
 """The longest a signal waits for its handler while a query is awaited (see ``wait``)."""
-_POLL_S = (0.0005, 1.2, 0.005)
+_POLL_FIRST_S, _POLL_MAX_S = 0.0005, 0.005
 """The query's thread asks Polars whether the query is done after 0.5 ms, then 1.2 times
 later each time, at most every 5 ms (see ``_run``): the answer comes at most 5 ms late, and
 asking (no waiting inside Polars) costs microseconds."""
@@ -220,11 +220,9 @@ def _run(query: LocalQuery) -> None:
             return
         query.executing.set()
         query.running = plan.collect(background=True)
-        first, growth, longest = _POLL_S
-        delay = first
+        delays = backoff(_POLL_FIRST_S, _POLL_MAX_S, growth=1.2)
         while query.running.fetch() is None:
-            time.sleep(delay)
-            delay = min(longest, delay * growth)
+            time.sleep(next(delays))
     except BaseException as error:
         query.error = error
     finally:
