@@ -203,10 +203,7 @@ def _run(live: Deployment, dag_id: str, workers: WorkerActivity, sizes: Sizes) -
         raise SystemExit(f"{dag_id} failed: {_failed_logs(live, dag_id, run_id)}")
     ended = time.monotonic()
     live.wait(lambda: workers.idle_after(ended), 60, "the workers to be idle")
-    found = live.api.request(
-        "GET", "/eventLogs", params={"dag_id": dag_id, "run_id": run_id, "limit": 1000}
-    )["event_logs"]
-    segments = running_segments(found)
+    segments = running_segments(live.api.event_logs(dag_id, run_id))
     expected = 2 if dag_id.endswith("_deferred") else 1
     odd = {task: len(spans) for task, spans in segments.items() if len(spans) != expected}
     if odd or len(segments) != sizes.tasks:

@@ -349,6 +349,11 @@ class Api:
         found = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
         return {ti["task_id"]: ti for ti in found["task_instances"]}
 
+    def event_logs(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """Airflow's audit events of one run (``running``, ``deferred``, ``success``...)."""
+        params = {"dag_id": dag_id, "run_id": run_id, "limit": 1000}
+        return self.request("GET", "/eventLogs", params=params)["event_logs"]
+
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
         found = self.request("GET", path, headers={"Accept": "application/json"})

@@ -172,9 +172,7 @@ def failure_details(deployment: Deployment, dag_id: str, run_id: str) -> str:
 
 def deferred_tasks(deployment: Deployment, dag_id: str, run_id: str) -> set[str]:
     """The tasks that deferred in a run, from Airflow's event log."""
-    events = deployment.api.request(
-        "GET", "/eventLogs", params={"dag_id": dag_id, "run_id": run_id, "limit": 1000}
-    )["event_logs"]
+    events = deployment.api.event_logs(dag_id, run_id)
     return {event["task_id"] for event in events if event["event"] == "deferred"}
 
 
