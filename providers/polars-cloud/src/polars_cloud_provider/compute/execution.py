@@ -1,0 +1,441 @@
+"""How a ``@polars_task`` body drives its queries: record, reattach, defer, cancel.
+
+A task body may call several compute helpers in a row (execute, then sink). While it runs
+inside ``@polars_task``, each helper call is one numbered *step* of a journal: the query's
+reference (its id and where it runs), its deadline and, once it succeeded, its result. The
+journal is kept where a later run of the same body can read it:
+
+- **Deferral.** A waiting helper submits its query, then hands the wait to a trigger and the
+  worker slot back to Airflow. When the query ends, Airflow runs the body again with the
+  journal: finished steps return their recorded results without touching the engine, the
+  step the trigger waited for finishes exactly as a blocking wait would, and the next one
+  submits (and defers) in turn. Queries inside ``compute.immediate_shutdown`` never defer:
+  leaving that block, which a deferral does, stops their cluster.
+- **Retries.** The journal is also written to the task's ``task_state_store`` (kept by
+  Airflow across the tries of one task instance). A retry asks each recorded query how it
+  is: still running, it waits for it again instead of submitting a duplicate; succeeded, it
+  reuses the result; failed, cancelled or unknown, it submits again. A journal written before
+  a user cleared the task (another *series* of tries) is not reused: its running queries are
+  cancelled and everything is submitted afresh.
+- **Being stopped.** When Airflow stops the task (marked failed, cleared, lost heartbeat),
+  its task runner answers SIGTERM with ``on_kill``; the wait in progress ends and cancels
+  its query (bounded: see ``backend.CANCEL_TIMEOUT_S``).
+
+Outside ``@polars_task`` (a plain ``@task`` with ``@authenticate``, or a test calling a
+helper) queries are submitted and awaited in place, with none of the above.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from polars_cloud_provider import settings
+from polars_cloud_provider.compute.errors import ComputeError, QueryTimedOut
+from polars_cloud_provider.engines.backend import (
+    NOT_DONE,
+    SUCCESS,
+    UNKNOWN,
+    Backend,
+    Outcome,
+    cancel_within,
+)
+from polars_cloud_provider.engines.backend import current as active_backend
+from polars_cloud_provider.links.query import LINK_XCOM_KEY
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from polars_cloud_provider.compute import Live
+    from polars_cloud_provider.compute.clusters import Mode
+
+log = logging.getLogger(__name__)
+
+JOURNAL_KEY = "polars_queries"
+"""The task_state_store key holding the journal, and the XCom key listing the queries."""
+"""Where the extra link reads the query page (Airflow's default key for that link class)."""
+MAX_LABELS = 64
+MAX_LABEL_BYTES = 32
+"""polars-cloud refuses more labels, or longer ones (query/query.py, _validate_labels)."""
+
+
+class TaskStopped(ComputeError):
+    """Airflow stopped the task (SIGTERM) while it waited for a query; the query is cancelled."""
+
+
+@dataclass
+class Step:
+    """One helper call of a task body, as recorded in the journal (all JSON)."""
+
+    kind: str  # "sink" | "execute" | "submit"
+    target: str | None  # the sink's directory URI
+    reference: dict[str, Any]  # the backend's description of the query
+    deadline: float | None = None  # epoch seconds; None: no query timeout
+    done: bool = False
+    locations: list[str] = field(default_factory=list)
+
+    @property
+    def query_id(self) -> str:
+        return str(self.reference.get("query_id"))
+
+    def remaining_s(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.time()
+
+    def outcome(self) -> Outcome:
+        return Outcome(query_id=self.query_id, locations=list(self.locations))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Step:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
+
+
+@dataclass
+class TaskRun:
+    """One run of a task body: a try, or the resumption of a try after a deferral."""
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    try_number: int
+    series: int  # the first try since the task was last cleared
+    map_index: int = -1
+    deferrable: bool = False
+    conn_id: str = settings.DEFAULT_CONN_ID
+    journal: list[Step] = field(default_factory=list)
+    event: dict[str, Any] | None = None  # what the trigger reported, for step event["step"]
+    store: Any = None  # context["task_state_store"]
+    ti: Any = None  # the running task instance, for XCom
+    position: int = 0
+    waiting: bool = False
+    in_flight: list[tuple[Backend, Any]] = field(default_factory=list)
+    no_deferral: int = 0
+    link: str | None = None
+    loaded: bool = False  # the journal of earlier tries is read at the first helper call
+
+    @classmethod
+    def from_context(
+        cls,
+        context: Any,
+        *,
+        deferrable: bool,
+        conn_id: str = settings.DEFAULT_CONN_ID,
+        event: dict[str, Any] | None = None,
+    ) -> TaskRun:
+        ti = context["ti"]
+        retries = getattr(ti.task, "retries", 0) or 0
+        max_tries = getattr(ti, "max_tries", None) or retries
+        run = cls(
+            dag_id=ti.dag_id,
+            task_id=ti.task_id,
+            run_id=ti.run_id,
+            try_number=ti.try_number,
+            # Airflow's own way to find the first try of the current series (task_runner.py,
+            # get_first_reschedule_date): a clear raises max_tries to try_number + retries.
+            series=max_tries - retries + 1,
+            map_index=ti.map_index if ti.map_index is not None else -1,
+            deferrable=deferrable,
+            conn_id=conn_id,
+            store=context.get("task_state_store"),
+            ti=ti,
+            event=event,
+        )
+        if event is not None:
+            run.journal = [Step.from_json(step) for step in event.get("journal", [])]
+            run.loaded = True
+        return run
+
+    # -- the journal ---------------------------------------------------------------------
+
+    def _journal_of_earlier_tries(self) -> list[Step]:
+        if self.store is None:
+            return []
+        try:
+            saved = self.store.get(JOURNAL_KEY)
+        except Exception:
+            log.warning("task_state_store unreadable: earlier queries cannot be reused")
+            return []
+        if not isinstance(saved, dict) or not saved.get("steps"):
+            return []
+        steps = [Step.from_json(step) for step in saved["steps"]]
+        if saved.get("series") == self.series:
+            log.info(
+                "Try %s: %d query(ies) recorded by an earlier try", self.try_number, len(steps)
+            )
+            return steps
+        log.info("The task was cleared since its queries were recorded: none is reused")
+        for step in steps:
+            self._cancel_if_running(step)
+        return []
+
+    def _cancel_if_running(self, step: Step) -> None:
+        chosen = active_backend()
+        if step.done or chosen is None or chosen.name != step.reference.get("backend"):
+            return
+        query = chosen.reattach(step.reference)
+        if query is not None and _status(chosen, query) in NOT_DONE:
+            log.info("Cancelling query %s of the earlier series", step.query_id)
+            cancel_within(chosen, query)
+
+    def _save(self) -> None:
+        steps = [asdict(step) for step in self.journal]
+        if self.store is not None:
+            try:
+                self.store.set(JOURNAL_KEY, {"series": self.series, "steps": steps})
+            except Exception:
+                log.warning("task_state_store unwritable: a retry will submit its queries again")
+        self._publish()
+
+    def _publish(self) -> None:
+        if self.ti is None:
+            return
+        chosen = active_backend()
+        listed = []
+        for step in self.journal:
+            link = chosen.link(step.reference) if chosen is not None else None
+            listed.append(
+                {"kind": step.kind, "target": step.target, **step.reference, "link": link}
+            )
+            self.link = link or self.link
+        try:
+            self.ti.xcom_push(key=JOURNAL_KEY, value=listed)
+            if self.link:
+                self.ti.xcom_push(key=LINK_XCOM_KEY, value=self.link)
+        except Exception:
+            log.warning("Could not publish the query ids to XCom", exc_info=True)
+
+    def finished(self) -> None:
+        """The task succeeded: a later clear of it must start afresh."""
+        if self.store is not None:
+            try:
+                self.store.delete(JOURNAL_KEY)
+            except Exception:
+                log.debug("Could not delete the journal", exc_info=True)
+
+    # -- helper calls --------------------------------------------------------------------
+
+    def labels(self) -> list[str]:
+        """The query's Airflow identity as Polars Cloud labels (at most 64 of 32 bytes)."""
+        parts = [
+            "airflow",
+            f"dag:{self.dag_id}",
+            f"task:{self.task_id}",
+            f"run:{self.run_id}",
+            f"try:{self.try_number}",
+        ]
+        if self.map_index >= 0:
+            parts.append(f"map:{self.map_index}")
+        return [fit_label(part) for part in parts][:MAX_LABELS]
+
+    def replayed(self, kind: str, target: str | None) -> tuple[int, Step | None]:
+        if not self.loaded:  # now the backend is active: it can look at earlier queries
+            self.journal, self.loaded = self._journal_of_earlier_tries(), True
+        index, self.position = self.position, self.position + 1
+        if index >= len(self.journal):
+            return index, None
+        step = self.journal[index]
+        if (step.kind, step.target) != (kind, target):
+            log.warning(
+                "Step %d of this task was %s %s and is now %s %s: the task body does not call "
+                "the helpers in the same order every time, so recorded queries from here on "
+                "are not reused",
+                index,
+                step.kind,
+                step.target,
+                kind,
+                target,
+            )
+            del self.journal[index:]
+            return index, None
+        return index, step
+
+    def query(
+        self, live: Live, lf: pl.LazyFrame, mode: Mode, target: str | None, kind: str
+    ) -> Outcome:
+        chosen = live.backend
+        timeout_s = settings.load().query_timeout_s
+        index, step = self.replayed(kind, target)
+        if step is not None:
+            if step.done:
+                log.info("Query %s finished in an earlier run of this task: reused", step.query_id)
+                return step.outcome()
+            found = (
+                chosen.reattach(step.reference)
+                if chosen.name == step.reference.get("backend")
+                else None
+            )
+            if found is not None:
+                outcome = self._rejoin(chosen, found, step, index)
+                if outcome is not None:
+                    return outcome
+            del self.journal[index:]
+        defer = self.deferrable and not self.no_deferral
+        query = chosen.start(live.handle, lf, mode, target, detached=defer, labels=self.labels())
+        deadline = None if timeout_s is None else time.time() + timeout_s
+        step = Step(kind, target, chosen.reference(query), deadline)
+        self.journal.append(step)
+        self._save()
+        if defer:
+            self._defer(index, step)
+        return self._wait(chosen, query, step)
+
+    def submitted(self, live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
+        chosen = live.backend
+        _, step = self.replayed("submit", target)
+        if step is not None:
+            log.info("Query %s was submitted by an earlier run of this task", step.query_id)
+            return step.query_id
+        query = chosen.start(live.handle, lf, mode, target, labels=self.labels())
+        step = Step("submit", target, chosen.reference(query), done=True)
+        self.journal.append(step)
+        self._save()
+        chosen.detach(query)
+        return step.query_id
+
+    def _rejoin(self, chosen: Backend, query: Any, step: Step, index: int) -> Outcome | None:
+        """Finish a recorded query; None when it must be submitted again."""
+        event, self.event = self.event, None
+        if event is not None and event.get("step") == index and event.get("state") == "timeout":
+            cancel_within(chosen, query)
+            raise QueryTimedOut(step.query_id, float(event.get("timeout_s") or 0))
+        status = _status(chosen, query)
+        if status in NOT_DONE:
+            remaining = step.remaining_s()
+            if remaining is not None and remaining <= 0:
+                cancel_within(chosen, query)
+                raise QueryTimedOut(step.query_id, settings.load().query_timeout_s or 0)
+            log.info(
+                "Query %s of an earlier run is still %s: waiting for it", step.query_id, status
+            )
+            self._publish()
+            if self.deferrable and not self.no_deferral:
+                self._defer(index, step)
+            return self._wait(chosen, query, step, remaining)
+        if status == SUCCESS or (event is not None and event.get("step") == index):
+            # Finished: the same checks and errors as a blocking wait (FAILED, CANCELED...).
+            outcome = chosen.outcome(query)
+            self._finish(step, outcome)
+            return outcome
+        log.info("Query %s of an earlier try ended %s: submitting it again", step.query_id, status)
+        return None
+
+    def _wait(
+        self, chosen: Backend, query: Any, step: Step, timeout_s: float | None = None
+    ) -> Outcome:
+        if timeout_s is None:
+            timeout_s = step.remaining_s()
+        entry = (chosen, query)
+        self.in_flight.append(entry)
+        self.waiting = True
+        try:
+            outcome = chosen.wait(query, timeout_s)
+        finally:
+            self.waiting = False
+            self.in_flight.remove(entry)
+        self._finish(step, outcome)
+        return outcome
+
+    def _finish(self, step: Step, outcome: Outcome) -> None:
+        step.done, step.locations = True, list(outcome.locations)
+        self._save()
+
+    def _defer(self, index: int, step: Step) -> None:
+        from airflow.sdk.exceptions import TaskDeferred
+
+        from polars_cloud_provider.triggers.query import QueryTrigger
+
+        log.info("Query %s submitted; the task defers while it runs", step.query_id)
+        current = settings.load()
+        trigger = QueryTrigger(
+            reference=step.reference,
+            conn_id=self.conn_id,
+            step=index,
+            deadline=step.deadline,
+            timeout_s=current.query_timeout_s,
+            journal=[asdict(s) for s in self.journal],
+            resume_after=time.time() + current.resume_settle_s,
+        )
+        raise TaskDeferred(trigger=trigger, method_name="resume_from_trigger")
+
+    def stop(self, reason: str) -> None:
+        """Airflow is stopping the task (``on_kill``, from its SIGTERM handler)."""
+        if self.waiting:
+            # Raised in the main thread, inside the wait: its handler cancels the query.
+            raise TaskStopped(reason)
+        for chosen, query in list(self.in_flight):
+            cancel_within(chosen, query)
+
+
+_current: ContextVar[TaskRun | None] = ContextVar("polars_task_run", default=None)
+
+
+@contextmanager
+def running(task_run: TaskRun) -> Iterator[TaskRun]:
+    token = _current.set(task_run)
+    try:
+        yield task_run
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def without_deferral() -> Iterator[None]:
+    """Queries inside this block are awaited in place (``immediate_shutdown`` uses it)."""
+    task_run = _current.get()
+    if task_run is None:
+        yield
+        return
+    task_run.no_deferral += 1
+    try:
+        yield
+    finally:
+        task_run.no_deferral -= 1
+
+
+def run(live: Live, lf: pl.LazyFrame, mode: Mode, target: str | None) -> Outcome:
+    """Submit ``lf`` (a sink to ``target``, or an execute when None) and see it finish."""
+    task_run = _current.get()
+    if task_run is not None:
+        return task_run.query(live, lf, mode, target, "execute" if target is None else "sink")
+    query = live.backend.start(live.handle, lf, mode, target)
+    return live.backend.wait(query, settings.load().query_timeout_s)
+
+
+def submit(live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
+    """Submit ``lf`` to write ``target`` and return its id without waiting."""
+    task_run = _current.get()
+    if task_run is not None:
+        return task_run.submitted(live, lf, mode, target)
+    query = live.backend.start(live.handle, lf, mode, target)
+    query_id = live.backend.query_id(query)
+    live.backend.detach(query)
+    return query_id
+
+
+def fit_label(text: str) -> str:
+    """``text`` as a valid label: no control characters, at most 32 bytes.
+
+    Too long, it keeps a prefix and ends in ``~`` plus 8 hex digits of its hash, so two
+    long ids that share a prefix still get different labels, and the same id always the
+    same label.
+    """
+    clean = "".join("_" if unicodedata.category(c) == "Cc" else c for c in text).strip() or "_"
+    if len(clean.encode()) <= MAX_LABEL_BYTES:
+        return clean
+    suffix = "~" + hashlib.sha256(clean.encode()).hexdigest()[:8]
+    prefix = clean.encode()[: MAX_LABEL_BYTES - len(suffix)].decode(errors="ignore").rstrip()
+    return prefix + suffix
+
+
+def _status(chosen: Backend, query: Any) -> str:
+    try:
+        return chosen.status(query)
+    except Exception as error:
+        log.warning("Could not ask query %s for its status: %s", chosen.query_id(query), error)
+        return UNKNOWN

@@ -1,0 +1,326 @@
+"""Which failures a retry can fix: one table for both backends (and Airflow's own paths).
+
+The compute helpers run inside ``classified``. An error the table calls *permanent* (the
+data or the query is wrong, or the configuration is) fails the task at once, without
+retries, as a ``PermanentFailure`` (an ``AirflowFailException``) that names the datasets the
+task read and the URI it was writing. A *transient* one (network, a busy or throttling
+service, a cluster that did not start, a query past its time limit) is re-raised as it is,
+with a note, and Airflow retries it with exponential backoff (``dag_defaults``). An error
+the table does not know is retried too: a needless retry costs minutes, a run failed for a
+blip costs a day.
+
+The table is matched rule by rule, in order, against the error and everything it was
+raised from (``__cause__``/``__context__``, exception groups): a typed rule wins over a
+message pattern, so a column named "throttle" cannot pass for a throttled request.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from polars_cloud_provider.compute.errors import (
+    ComputeError,
+    ManifestDrift,
+    ManifestNotRegistered,
+    QueryInterrupted,
+    QueryTimedOut,
+)
+
+if TYPE_CHECKING:
+    from polars_cloud_provider.compute.permanent import PermanentFailure
+
+_PERMANENT = "polars_cloud_provider.compute.permanent."
+
+
+_P = "polars.exceptions."
+
+
+@dataclass(frozen=True)
+class Rule:
+    what: str
+    permanent: bool
+    types: tuple[type[BaseException] | str, ...] = ()  # classes, or dotted names
+    pattern: str = ""  # searched in the message (case-insensitive); with types: both
+    fix: str = ""
+
+    def matches(self, error: BaseException) -> bool:
+        names = _names(type(error)) | set(getattr(error, "type_names", ()))  # RemoteError
+        if self.types and not names & {_name(t) for t in self.types}:
+            return False
+        return not self.pattern or re.search(self.pattern, str(error), re.IGNORECASE) is not None
+
+
+RULES: tuple[Rule, ...] = (
+    # Permanent: the data, the query or the configuration.
+    Rule(
+        "no logical date",
+        True,
+        (_PERMANENT + "NoLogicalDate",),
+        fix="Trigger the run with a logical date.",
+    ),
+    Rule(
+        "corrupt input",
+        True,
+        (_P + "ComputeError",),
+        r"out of specification|magic bytes|must end with PAR1",
+        "Replace or remove the file, then clear the task.",
+    ),
+    Rule(
+        "missing input",
+        True,
+        (_P + "ComputeError",),
+        r"expanded paths were empty",
+        "Check that the input exists at that URI, then clear the task.",
+    ),
+    Rule(
+        "missing input",
+        True,
+        ("builtins.FileNotFoundError",),
+        fix="Check that the input exists at that URI, then clear the task.",
+    ),
+    Rule(
+        "missing input",
+        True,
+        pattern=r"NoSuchBucket|NoSuchKey",
+        fix="Check that the input exists at that URI, then clear the task.",
+    ),
+    Rule(
+        "unknown column",
+        True,
+        (_P + "ColumnNotFoundError", _P + "StructFieldNotFoundError"),
+        fix="Fix the query or the input's columns, then clear the task.",
+    ),
+    Rule(
+        "schema mismatch",
+        True,
+        (_P + "SchemaError", _P + "SchemaFieldNotFoundError", _P + "ShapeError"),
+        fix="Make the input files agree on one schema, then clear the task.",
+    ),
+    Rule(
+        "bad input",
+        True,
+        (_P + "InvalidOperationError",),
+        r"conversion from .* failed",
+        "Fix the values in the input, or the query's casts, then clear the task.",
+    ),
+    Rule(
+        "invalid plan",
+        True,
+        (
+            _P + "InvalidOperationError",
+            _P + "DuplicateError",
+            _P + "SQLInterfaceError",
+            _P + "SQLSyntaxError",
+        ),
+        fix="Fix the query, then clear the task.",
+    ),
+    Rule(
+        "access refused",
+        True,
+        (
+            "builtins.PermissionError",
+            "builtins.FileExistsError",
+            "builtins.IsADirectoryError",
+            "builtins.NotADirectoryError",
+        ),
+        fix="Fix the permissions or the path (a sink target or an input), then clear the task.",
+    ),
+    Rule(
+        "access refused",
+        True,
+        pattern=r"read-only file system|access ?denied|\b403 forbidden",
+        fix="Fix the permissions or the path (a sink target or an input), then clear the task.",
+    ),
+    Rule(
+        "configuration",
+        True,
+        (
+            ManifestDrift,
+            ManifestNotRegistered,
+            "polars_cloud.exceptions.WorkspaceResolveError",
+            "polars_cloud.exceptions.OrganizationResolveError",
+            "polars_cloud.NotFoundError",
+            "polars_cloud.AuthLoadError",
+            "polars_cloud.ComputeClusterMisspecified",
+        ),
+        fix="Fix the workspace or manifest (make manifests), then clear the task.",
+    ),
+    # Transient: something outside the data that a later try may not meet.
+    Rule("query timed out", False, (QueryTimedOut,)),
+    Rule("interrupted", False, (QueryInterrupted,)),
+    Rule(
+        "network",
+        False,
+        ("builtins.ConnectionError", "builtins.TimeoutError", "socket.gaierror"),
+    ),
+    Rule("throttling", False, pattern=r"too many requests|slow ?down|throttl|rate.?limit"),
+    Rule(
+        "service unavailable",
+        False,
+        pattern=r"service unavailable|currently unavailable|bad gateway|gateway timeout",
+    ),
+    Rule(
+        "cluster did not start",
+        False,
+        pattern=r"compute cluster in terminal state|cannot execute query, context status"
+        r"|can't start compute",
+    ),
+    Rule(
+        "network",
+        False,
+        pattern=r"error sending request|error calling (rest|grpc) endpoint|timed? ?out"
+        r"|connection (refused|reset|closed)|dns error",
+    ),
+)
+
+
+def classify(error: BaseException) -> Rule | None:
+    """The first rule matching ``error`` or an error it was raised from; None if none does."""
+    chain = list(_chain(error))
+    for rule in RULES:
+        if any(rule.matches(link) for link in chain):
+            return rule
+    return None
+
+
+@contextmanager
+def classified(writing: str | None = None) -> Iterator[None]:
+    """Raise a permanent error as a ``PermanentFailure``; note a transient one and let it go."""
+    try:
+        yield
+    except Exception as error:
+        airflow = sys.modules.get("airflow.sdk.exceptions")  # not loaded: none was raised
+        if airflow and isinstance(error, airflow.AirflowFailException):  # fails, no retries
+            raise
+        rule = classify(error)
+        if rule is not None and rule.permanent:
+            cause = next(link for link in _chain(error) if rule.matches(link))
+            raise permanent(rule, error, writing) from cause
+        what = f"transient ({rule.what})" if rule else "not in the failure table"
+        error.add_note(f"Failure {what}: Airflow retries this task.")
+        raise
+
+
+def permanent(rule: Rule, error: BaseException, writing: str | None) -> PermanentFailure:
+    """The one-line failure: what is wrong, in which dataset and URI, and what to do.
+
+    An error of ours (a failed query, a manifest that drifted) keeps its class and fields
+    too, so ``except QueryFailed`` still catches a query that failed for good.
+    """
+    read = reads()
+    cause = next(link for link in _chain(error) if rule.matches(link))
+    parts = [_first_line(error if isinstance(error, ComputeError) else cause, with_type=True)]
+    if rule.what == "corrupt input":
+        parts += [f"not a parquet file: {path}" for path in _corrupt_files(u for _, u in read)]
+    parts += [f"read dataset {name!r} at {uri}" for name, uri in read]
+    if writing:
+        parts.append(f"writing {writing}")
+    failure = _permanent_class(type(error))(
+        f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {rule.fix}",
+        what=rule.what,
+        uris=(*(uri for _, uri in read), *([writing] if writing else [])),
+    )
+    if isinstance(error, ComputeError):
+        failure.__dict__.update({k: v for k, v in vars(error).items() if k not in vars(failure)})
+    return failure
+
+
+@functools.cache
+def _permanent_class(raised: type[BaseException]) -> type[PermanentFailure]:
+    from polars_cloud_provider.compute.permanent import PermanentFailure
+
+    if not issubclass(raised, ComputeError):
+        return PermanentFailure
+    return type(f"Permanent{raised.__name__}", (PermanentFailure, raised), {"__module__": __name__})
+
+
+# Which datasets the running task read (datasets.source records them), per task.
+_reads: ContextVar[tuple[Any, tuple[tuple[str, str], ...]]] = ContextVar(
+    "datasets_read", default=(None, ())
+)
+
+
+def record_read(name: str, uri: str) -> None:
+    """Remember that the running task reads dataset ``name`` at ``uri``."""
+    task = _running_task()
+    owner, seen = _reads.get()
+    seen = seen if owner == task else ()
+    if (name, uri) not in seen:
+        _reads.set((task, (*seen, (name, uri))))
+
+
+def reads() -> tuple[tuple[str, str], ...]:
+    """``(name, uri)`` of each dataset the running task has read so far."""
+    owner, seen = _reads.get()
+    return seen if owner == _running_task() else ()
+
+
+def _running_task() -> tuple[Any, ...] | None:
+    sdk = sys.modules.get("airflow.sdk")
+    if sdk is None:  # Airflow is not even loaded (and costs seconds to load): no task runs
+        return None
+    try:
+        ti = sdk.get_current_context()["ti"]
+    except Exception:  # outside an Airflow task
+        return None
+    return (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        link = pending.pop(0)
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        yield link
+        if isinstance(link, BaseExceptionGroup):
+            pending.extend(link.exceptions)
+        if link.__cause__ is not None:
+            pending.append(link.__cause__)
+        elif link.__context__ is not None and not link.__suppress_context__:
+            pending.append(link.__context__)
+
+
+def _corrupt_files(uris: Iterable[str]) -> list[str]:
+    """Local input files whose parquet footer cannot be read; remote ones are not listed."""
+    import polars as pl
+
+    found = []
+    for uri in uris:
+        if "://" in uri and not uri.startswith("file://"):
+            continue
+        for path in sorted(glob.glob(uri.removeprefix("file://"), recursive=True)):
+            if not os.path.isfile(path):
+                continue
+            try:
+                pl.read_parquet_schema(path)
+            except Exception:
+                found.append(path)
+    return found
+
+
+def _names(cls: type) -> set[str]:
+    return {_name(base) for base in cls.__mro__}
+
+
+def _name(cls: type | str) -> str:
+    return cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _first_line(error: BaseException, *, with_type: bool = False) -> str:
+    lines = str(error).strip().splitlines()
+    line = lines[0].rstrip(".") if lines else ""
+    if with_type and not isinstance(error, ComputeError):
+        return f"{type(error).__name__}: {line}"
+    return line

@@ -1,0 +1,244 @@
+"""The seam between the compute helpers and the engine that runs the queries.
+
+A backend is chosen per task by ``@authenticate`` from the Polars Cloud connection's
+``backend`` extra: ``cloud`` (default) runs on Polars Cloud, ``local`` runs with the installed
+Polars on this machine. DAG files never see the difference.
+
+Besides starting and awaiting a query, a backend can describe a running query as plain data
+(a *reference*: JSON that a later try of the task, or the triggerer, can store) and find the
+query again from it: that is what deferrable waits and reattach-on-retry are built on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from polars_cloud_provider.compute.clusters import Cluster, Mode
+from polars_cloud_provider.compute.errors import NotAuthenticated, QueryTimedOut
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from polars_cloud_provider.settings import Settings
+
+DEFAULT_BACKEND = "cloud"
+BACKENDS = {
+    "cloud": "polars_cloud_provider.engines.cloud:CloudBackend",
+    # The in-process backend of local.py, plus the child-process runner deferred waits use.
+    "local": "polars_cloud_provider.engines.local_runner:LocalRunnerBackend",
+}
+
+NOT_DONE = ("QUEUED", "SCHEDULED", "INPROGRESS")
+"""Query states that are not final (the names of ``polars_cloud.QueryStatus``)."""
+SUCCESS = "SUCCESS"
+UNKNOWN = "UNKNOWN"
+"""The query cannot be found or asked any more (its process died, its id is unknown)."""
+
+CANCEL_TIMEOUT_S = 3.0
+"""How long a cancel request may take before the task gives up waiting for the answer.
+
+``cancel()`` of polars-cloud can block for over 10 s against a server that does not answer,
+and Airflow's supervisor escalates SIGTERM to SIGKILL after 5 s (``supervisor.py``
+``kill(escalation_delay=5.0)``): the request is sent at once, the answer is awaited 3 s."""
+POLL_FIRST_S = 0.1
+POLL_MAX_S = 2.0
+"""Status polls start after 0.1 s and back off (x1.5) to one every 2 s (a backend may poll
+more often: ``poll_max_s``)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a finished, successful query left behind."""
+
+    query_id: str
+    locations: list[str]
+
+
+class Backend(Protocol):
+    name: str
+    workspace: str | None
+    local_root: str | None
+
+    def authenticate(self, conn_id: str, login: str | None, password: str | None) -> None:
+        """Make later calls possible, or raise an error that says how to fix the connection."""
+
+    def connect(self, cluster: Cluster, current: Settings) -> Any:
+        """Return a handle on the cluster (starting nothing yet)."""
+
+    def start(
+        self,
+        handle: Any,
+        lf: pl.LazyFrame,
+        mode: Mode,
+        sink_uri: str | None,
+        *,
+        detached: bool = False,
+        labels: list[str] | None = None,
+    ) -> Any:
+        """Submit ``lf``: written to ``sink_uri``, or to intermediate storage when ``None``.
+
+        ``detached``: the query must go on after this process ends (deferrable waits).
+        """
+
+    def query_id(self, query: Any) -> str:
+        """A stable identifier for logs and XCom."""
+
+    def detach(self, query: Any) -> None:
+        """Let a fire-and-forget query go on without waiting for it."""
+
+    def scan_options(self, current: Settings) -> dict[str, str] | None:
+        """``storage_options`` for scans built in this process (None: the engine's own)."""
+
+    def wait(self, query: Any, timeout_s: float | None) -> Outcome:
+        """Block until the query is done; raise ``QueryFailed``/``QueryTimedOut`` unless SUCCESS."""
+
+    def stop(self, handle: Any) -> bool:
+        """Stop the cluster; return False (and succeed) when there is nothing to stop."""
+
+    def reference(self, query: Any) -> dict[str, Any]:
+        """The query as JSON (``backend`` and ``query_id`` keys at least) for ``reattach``."""
+
+    def reattach(self, reference: dict[str, Any]) -> Any | None:
+        """The query ``reference`` describes, or None when this backend cannot reach it."""
+
+    def status(self, query: Any) -> str:
+        """A ``polars_cloud.QueryStatus`` name (QUEUED ... CANCELED), or ``UNKNOWN``."""
+
+    def outcome(self, query: Any) -> Outcome:
+        """The outcome of a finished query; raise ``QueryFailed`` unless it succeeded."""
+
+    def cancel(self, query: Any) -> None:
+        """Ask the engine to stop the query (may block: use ``cancel_within``)."""
+
+    def link(self, reference: dict[str, Any]) -> str | None:
+        """The query's page in a UI, if there is one."""
+
+
+_active: ContextVar[Backend | None] = ContextVar("active_compute_backend", default=None)
+
+
+def select(name: str | None) -> Backend:
+    """Instantiate the backend called ``name`` (``None`` or empty means the default)."""
+    key = (name or DEFAULT_BACKEND).strip().lower()
+    if key not in BACKENDS:
+        raise ValueError(
+            f"Unknown compute backend {name!r} in the connection's extra 'backend'; "
+            f"use one of: {', '.join(BACKENDS)}"
+        )
+    module, _, attribute = BACKENDS[key].partition(":")
+    return getattr(importlib.import_module(module), attribute)()
+
+
+@contextmanager
+def activated(chosen: Backend) -> Iterator[Backend]:
+    token = _active.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _active.reset(token)
+
+
+def current() -> Backend | None:
+    """The backend of the running authenticated task, if any."""
+    return _active.get()
+
+
+def active() -> Backend:
+    chosen = _active.get()
+    if chosen is None:
+        raise NotAuthenticated(
+            "No compute backend is active: decorate the task with @authenticate "
+            "(below @task) before calling the compute helpers."
+        )
+    return chosen
+
+
+def poll_delays(chosen: Backend | None = None) -> Iterator[float]:
+    """Pauses between status polls: short at first, then every ``POLL_MAX_S`` (or the
+    backend's own ``poll_max_s``: asking a local process is cheaper than asking a service)."""
+    return backoff(POLL_FIRST_S, getattr(chosen, "poll_max_s", POLL_MAX_S), growth=1.5)
+
+
+def backoff(first: float, longest: float, growth: float) -> Iterator[float]:
+    """``first``, then ``growth`` times the previous pause, never more than ``longest``."""
+    delay = first
+    while True:
+        yield min(delay, longest)
+        delay = min(longest, delay * growth)
+
+
+def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Outcome:
+    """Poll ``chosen.status`` until the query is done, then return its outcome.
+
+    The pauses are ``Event.wait`` calls, which a signal handler interrupts (Airflow's
+    execution timeout, the SIGTERM of a task being stopped). Past ``timeout_s`` the query is
+    cancelled and ``QueryTimedOut`` raised; an interruption cancels it too, then propagates
+    with a note naming the query.
+    """
+    query_id = chosen.query_id(query)
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    pause = threading.Event()  # never set: its wait() is an interruptible sleep
+    try:
+        for delay in poll_delays(chosen):
+            if chosen.status(query) not in NOT_DONE:
+                break
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    cancel_within(chosen, query)
+                    raise QueryTimedOut(query_id, timeout_s or 0)
+                delay = min(delay, remaining)
+            pause.wait(delay)
+    except QueryTimedOut:
+        raise
+    except BaseException as interruption:
+        cancelled = cancel_within(chosen, query)
+        interruption.add_note(
+            f"Polars query {query_id} was {'cancelled' if cancelled else 'asked to cancel'}."
+        )
+        raise
+    return chosen.outcome(query)
+
+
+def cancel_within(chosen: Backend, query: Any, timeout_s: float | None = None) -> bool:
+    """Send a cancel request and wait at most ``CANCEL_TIMEOUT_S`` for it to be answered.
+
+    Returns True when the request was answered without an error. A request that has not
+    been answered in time goes on in a daemon thread; the task does not wait for it.
+    """
+    query_id = chosen.query_id(query)
+    outcome: list[BaseException | None] = []
+
+    def send() -> None:
+        try:
+            chosen.cancel(query)
+        except BaseException as error:  # reported below, in the waiting thread
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    sender = threading.Thread(target=send, name=f"cancel-{query_id}", daemon=True)
+    sender.start()
+    sender.join(CANCEL_TIMEOUT_S if timeout_s is None else timeout_s)
+    if not outcome:
+        log.warning(
+            "Cancel request for Polars query %s not answered within %g s; it may still run",
+            query_id,
+            CANCEL_TIMEOUT_S if timeout_s is None else timeout_s,
+        )
+        return False
+    if outcome[0] is not None:
+        log.error("Could not cancel Polars query %s: %s", query_id, outcome[0])
+        return False
+    log.info("Cancelled Polars query %s", query_id)
+    return True

@@ -1,0 +1,387 @@
+"""Polars Cloud backend: the only module that imports ``polars_cloud``.
+
+Written against polars-cloud 0.12 (the facts it relies on, with the library file each comes
+from, are listed in docs/polars-cloud.md): a finished query's status is the ``.status``
+attribute of its result, CANCELED does not raise on its own, ``stop()`` raises when no
+cluster is live, a named context binds the manifest's one live cluster, and an in-progress
+query is found again from its id with ``ProxyQuery(query_id, workspace_id)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import polars_cloud as pc
+from airflow.sdk.exceptions import AirflowFailException
+from polars_cloud.constants import FRONTEND_DOMAIN
+from polars_cloud.exceptions import WorkspaceResolveError
+from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
+
+from polars_cloud_provider import settings
+from polars_cloud_provider.compute.clusters import SINGLE_NODE, Cluster, Manifest, Mode
+from polars_cloud_provider.compute.errors import (
+    ComputeError,
+    ManifestDrift,
+    ManifestNotRegistered,
+    QueryFailed,
+    QueryTimedOut,
+)
+from polars_cloud_provider.engines.backend import (
+    UNKNOWN,
+    Outcome,
+    cancel_within,
+    poll_delays,
+    wait_by_polling,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from polars_cloud_provider.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RESULT_TIMEOUT_S = 120.0
+"""Bound on fetching a finished query's result (``await_result`` on a done query)."""
+
+_TIMEOUT_MARKERS = ("timeout expired", "timed out", "deadline exceeded", "polars_timeout_ms")
+# Authentication errors that mean "try again later", not "these credentials are wrong".
+_TRANSIENT_MARKERS = (
+    "connect",
+    "timed out",
+    "timeout",
+    "temporar",
+    "unavailable",
+    "dns",
+    "resolve host",
+    "network",
+    "502",
+    "503",
+    "504",
+    "429",
+)
+
+
+class CredentialsRejected(ComputeError, AirflowFailException):
+    """Polars Cloud refused the service account: fails without retries (they cannot help)."""
+
+
+class WorkspaceNotFound(ComputeError, AirflowFailException):
+    """The configured workspace does not resolve (unknown or ambiguous name)."""
+
+
+class ClusterNotReady(ComputeError):
+    """A named cluster stayed STARTING or STOPPING past the configured bound (retried)."""
+
+
+@dataclass
+class CloudQuery:
+    """An in-progress query with what is needed to find it again from another process."""
+
+    query: Any  # pc.DirectQuery | pc.ProxyQuery
+    query_id: str
+    workspace_id: str
+    compute_id: str | None
+
+
+class CloudBackend:
+    name = "cloud"
+    # The connection's extras, set by the hook:
+    workspace: str | None = None
+    local_root: str | None = None  # local engine: overrides the local_root setting
+
+    def authenticate(self, conn_id: str, login: str | None, password: str | None) -> None:
+        try:
+            # interactive=False: a worker must fail, never wait for a browser login.
+            pc.authenticate(client_id=login, client_secret=password, interactive=False)
+        except Exception as error:
+            reason = f"{type(error).__name__}: {error}"
+            if password:
+                reason = reason.replace(password, "***")
+            if _transient(error):
+                raise ComputeError(
+                    f"Could not reach Polars Cloud to log in with connection {conn_id!r} "
+                    f"({reason}); the task is retried."
+                ) from None
+            raise CredentialsRejected(
+                f"Polars Cloud did not accept the service account in connection {conn_id!r} "
+                f"({reason}). Check its login (client id) and password (client secret); the "
+                "task fails without retries."
+            ) from None
+
+    def connect(self, cluster: Cluster, current: Settings) -> pc.ComputeContext:
+        resolved = cluster.resolved(self.workspace)
+        if not resolved.workspace:
+            raise WorkspaceNotFound(
+                "No Polars Cloud workspace: give the connection the extra "
+                '{"workspace": "<name>"}, or pass workspace= to the Manifest or Specs; the '
+                "task fails without retries."
+            )
+        if isinstance(resolved, Manifest):
+            return _ready(resolved, current.cluster_start_timeout_s)
+        with _workspace_named(resolved.workspace):
+            return pc.ComputeContext(
+                workspace=resolved.workspace,
+                cpus=resolved.cpus,
+                memory=resolved.memory_gb,
+                cluster_size=resolved.cluster_size,
+                idle_timeout_mins=resolved.idle_timeout_mins,
+            )
+
+    def start(
+        self,
+        handle: pc.ComputeContext,
+        lf: pl.LazyFrame,
+        mode: Mode,
+        sink_uri: str | None,
+        *,
+        detached: bool = False,
+        labels: list[str] | None = None,
+    ) -> CloudQuery:
+        # A query runs on the cluster whatever this process does next: ``detached`` is free.
+        remote = pc.LazyFrameRemote(lf, context=handle)
+        if labels:
+            remote.labels(labels)  # sets them on ``remote`` (and returns it)
+        planned = remote.single_node() if mode == SINGLE_NODE else remote.distributed()
+        if sink_uri is None:
+            query = planned.execute(blocking=False)
+        else:
+            query = planned.sink_parquet(sink_uri)
+        compute_id = getattr(handle, "_compute_id", None)  # only private in 0.12
+        return CloudQuery(
+            query=query,
+            query_id=str(query._query_id),  # in-progress queries: only private in 0.12
+            workspace_id=str(handle.workspace.id),
+            compute_id=None if compute_id is None else str(compute_id),
+        )
+
+    def scan_options(self, current: Settings) -> None:
+        # The cluster reads storage with its own credentials: never ship the worker's.
+        return None
+
+    def detach(self, query: CloudQuery) -> None:
+        return None
+
+    def query_id(self, query: CloudQuery) -> str:
+        return query.query_id
+
+    def wait(self, query: CloudQuery, timeout_s: float | None) -> Outcome:
+        return wait_by_polling(self, query, timeout_s)
+
+    def status(self, query: CloudQuery) -> str:
+        return query.query.get_status().name
+
+    def outcome(self, query: CloudQuery) -> Outcome:
+        try:
+            with _polars_timeout(RESULT_TIMEOUT_S):
+                result = query.query.await_result(raise_on_failure=False)
+        except (TimeoutError, RuntimeError) as error:
+            # In direct mode the wait ends in the compiled client, which reports an expired
+            # POLARS_TIMEOUT_MS as RuntimeError("... Timeout expired") more often than not.
+            if not isinstance(error, TimeoutError) and not _mentions(error, _TIMEOUT_MARKERS):
+                raise
+            cancel_within(self, query)
+            raise QueryTimedOut(query.query_id, RESULT_TIMEOUT_S) from error
+        if result.status != pc.QueryStatus.SUCCESS:
+            _raise_failure(result, query.query_id)
+        log.info("Polars query %s succeeded (%s rows)", query.query_id, result.n_rows_total)
+        return Outcome(query_id=query.query_id, locations=list(result.location or []))
+
+    def cancel(self, query: CloudQuery) -> None:
+        query.query.cancel()
+
+    def reference(self, query: CloudQuery) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "query_id": query.query_id,
+            "workspace_id": query.workspace_id,
+            "compute_id": query.compute_id,
+        }
+
+    def reattach(self, reference: dict[str, Any]) -> CloudQuery | None:
+        try:
+            query_id, workspace_id = UUID(reference["query_id"]), UUID(reference["workspace_id"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        # Any query, direct or proxy, is known to the control plane by id: ProxyQuery asks
+        # it (query_in_progress.py: get_status/await_result/cancel go through API_CLIENT).
+        return CloudQuery(
+            query=pc.ProxyQuery(query_id, workspace_id),
+            query_id=str(query_id),
+            workspace_id=str(workspace_id),
+            compute_id=reference.get("compute_id"),
+        )
+
+    def link(self, reference: dict[str, Any]) -> str | None:
+        workspace, compute = reference.get("workspace_id"), reference.get("compute_id")
+        if not (workspace and compute):
+            return None
+        # The page query.py logs for each query it spawns (at DEBUG).
+        return (
+            f"https://{FRONTEND_DOMAIN}/portal/{workspace}/{compute}/queries/"
+            f"{reference['query_id']}"
+        )
+
+    def stop(self, handle: pc.ComputeContext) -> bool:
+        status = handle.get_status()
+        if status.is_uninitialized() or status.is_stopped() or status.is_failed():
+            log.info("No live cluster to stop (status %s); nothing to do.", status.name)
+            return False
+        handle.stop()
+        log.info("Stopped the cluster (was %s).", status.name)
+        return True
+
+
+def query_status(reference: dict[str, Any]) -> str:
+    """The status of the query ``reference`` names, asked from the control plane."""
+    query = CloudBackend().reattach(reference)
+    return UNKNOWN if query is None else CloudBackend().status(query)
+
+
+def _ready(manifest: Manifest, timeout_s: float) -> pc.ComputeContext:
+    """The manifest's context, once its cluster is not half-way through starting or stopping.
+
+    ``spawn`` starts a cluster only for a context without a compute id (query.py ~l.547) and
+    refuses one whose last known status is STOPPING/STOPPED (~l.538): a context built while
+    a sibling task's cluster is STARTING would submit at once, one built while it is STOPPING
+    would fail. Wait (bounded) until it is IDLE/RUNNING, or gone and startable again.
+    """
+    workspace, name = manifest.workspace or "", manifest.name or ""
+    context = _named_context(workspace, name)
+    deadline = time.monotonic() + timeout_s
+    pause = threading.Event()  # never set: an interruptible sleep
+    transitional = (pc.ComputeContextStatus.STARTING, pc.ComputeContextStatus.STOPPING)
+    for delay in poll_delays():
+        status = context.get_status()
+        if status not in transitional:
+            break
+        if time.monotonic() >= deadline:
+            raise ClusterNotReady(
+                f"The cluster of manifest {name!r} in workspace {workspace!r} was still "
+                f"{status.name} after {timeout_s:g} s "
+                f"({settings.env_var('cluster_start_timeout_s')}); the task is retried."
+            )
+        log.info("Cluster of manifest %r is %s; waiting for it", name, status.name)
+        pause.wait(min(delay, max(0.0, deadline - time.monotonic())))
+    if status.is_stopped():
+        # A stopped cluster cannot take queries: look the manifest up again, so the first
+        # query starts a fresh one.
+        context = _named_context(workspace, name)
+    return context
+
+
+def _named_context(workspace: str, name: str) -> pc.ComputeContext:
+    """Look the manifest up; this is where Polars Cloud compares the recorded versions."""
+    try:
+        with _workspace_named(workspace):
+            return pc.ComputeContext(workspace=workspace, name=name)
+    except ComputeClusterMisspecified as error:
+        raise ManifestDrift(
+            f"Manifest {name!r} in workspace {workspace!r} does not match this worker: {error}. "
+            "Re-register the manifests from the workers' interpreter (trigger the "
+            "register_manifests DAG) after every polars or Python upgrade."
+        ) from error
+    except NotFoundError as error:
+        raise ManifestNotRegistered(
+            f"No manifest {name!r} is registered in workspace {workspace!r} ({error})"
+        ) from error
+
+
+@contextmanager
+def _workspace_named(workspace: str) -> Iterator[None]:
+    try:
+        yield
+    except WorkspaceResolveError as error:
+        raise WorkspaceNotFound(
+            f"Polars Cloud workspace {workspace!r} could not be resolved ({error}). Set the "
+            "workspace name in the connection's extra 'workspace' (or the file's workspace "
+            "for manifests); the task fails without retries."
+        ) from error
+
+
+def _raise_failure(result: pc.QueryResult, query_id: str) -> None:
+    status = result.status.name
+    if result.status == pc.QueryStatus.FAILED:
+        try:
+            result.raise_err()
+        except Exception as polars_error:
+            raise QueryFailed(
+                query_id, status, f"{type(polars_error).__name__}: {polars_error}"
+            ) from polars_error
+    raise QueryFailed(query_id, status)
+
+
+def _mentions(error: BaseException, markers: tuple[str, ...]) -> bool:
+    text = str(error).lower()
+    return any(marker in text for marker in markers)
+
+
+def _transient(error: Exception) -> bool:
+    # polars-cloud raises AuthLoadError both for refused credentials and for an auth endpoint
+    # it could not reach ("Error getting access token: Reqwest(... ConnectError(\"dns
+    # error\" ...", seen without network): the message tells them apart.
+    if isinstance(error, ConnectionError | TimeoutError):
+        return True
+    return _mentions(error, _TRANSIENT_MARKERS)
+
+
+@contextmanager
+def _polars_timeout(seconds: float | None) -> Iterator[None]:
+    """Bound ``await_result`` through the POLARS_TIMEOUT_MS variable polars-cloud reads."""
+    if seconds is None:
+        yield
+        return
+    previous = os.environ.get("POLARS_TIMEOUT_MS")
+    os.environ["POLARS_TIMEOUT_MS"] = str(int(seconds * 1000))
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("POLARS_TIMEOUT_MS", None)
+        else:
+            os.environ["POLARS_TIMEOUT_MS"] = previous
+
+
+class ManifestRegistry:
+    """Read, register and unregister named manifests (used by ``python -m ...manifests``)."""
+
+    def authenticate_from_environment(self) -> None:
+        """Log in with POLARS_CLOUD_CLIENT_ID/_SECRET or POLARS_CLOUD_ACCESS_TOKEN."""
+        pc.authenticate(interactive=False)
+
+    def read(self, workspace: str, name: str) -> dict[str, Any]:
+        """What Polars Cloud holds for ``name``, keyed like ``manifests.toml``.
+
+        Raises ``ManifestNotRegistered``, or ``ManifestDrift`` when the recorded polars or
+        Python version differs from this environment's. Only the fields polars-cloud 0.12
+        reads back are returned: labels and requirements are not.
+        """
+        context = _named_context(workspace, name)
+        registered = {
+            "cpus": context.cpus,
+            "memory_gb": context.memory,
+            "instance_type": context.instance_type,
+            "storage_gb": context.storage,
+            "cluster_size": context.cluster_size,
+            "connection_mode": context.connection_mode,
+            "env_vars": dict(context.env_vars or {}),
+        }
+        # polars-cloud 0.12 reads the idle timeout back but keeps it private.
+        if hasattr(context, "_idle_timeout_mins"):
+            registered["idle_timeout_mins"] = context._idle_timeout_mins
+        return registered
+
+    def register(self, name: str, arguments: Mapping[str, Any]) -> None:
+        with _workspace_named(str(arguments.get("workspace"))):
+            pc.ComputeContext(**arguments).register(name)
+
+    def unregister(self, workspace: str, name: str) -> None:
+        _named_context(workspace, name).unregister()

@@ -1,0 +1,74 @@
+"""Object storage as the local backend reaches it: bounded requests, a named endpoint.
+
+Polars sets no time limit on one object-store request by default: a store that accepts
+connections and never answers holds a query forever. Every local read and write therefore
+gets ``timeout`` and ``retry_timeout_ms`` from the settings, unless the configured
+``storage_options`` set their own. When a query does time out, ``unanswered`` names the
+endpoint if it does not answer a plain request either.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from polars_cloud_provider.settings import Settings
+
+_ENDPOINT_OPTIONS = ("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint")
+_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+_DEFAULT_ENDPOINTS = {
+    "s3": "https://s3.amazonaws.com",
+    "s3a": "https://s3.amazonaws.com",
+    "gs": "https://storage.googleapis.com",
+    "gcs": "https://storage.googleapis.com",
+}
+PROBE_TIMEOUT_S = 5.0
+
+
+def options(current: Settings) -> dict[str, Any]:
+    """``storage_options`` for local reads and writes: the configured ones, plus bounds."""
+    bound_ms = max(1, round(current.storage_timeout_s * 1000))
+    bounds: dict[str, Any] = {"timeout": f"{bound_ms}ms", "retry_timeout_ms": bound_ms}
+    return {**bounds, **(current.storage_options or {})}
+
+
+def is_remote(uri: str) -> bool:
+    return "://" in uri and not uri.startswith("file://")
+
+
+def endpoint(storage_options: dict[str, Any], uris: Iterable[str]) -> str | None:
+    """The object-store endpoint the ``uris`` are reached through (None: all local)."""
+    remote = [uri for uri in uris if is_remote(uri)]
+    if not remote:
+        return None
+    for key in _ENDPOINT_OPTIONS:
+        if storage_options.get(key):
+            return str(storage_options[key])
+    for variable in _ENDPOINT_VARIABLES:
+        if os.environ.get(variable):
+            return os.environ[variable]
+    scheme = remote[0].split("://", 1)[0].lower()
+    return _DEFAULT_ENDPOINTS.get(scheme, f"{scheme}://{urlsplit(remote[0]).netloc}")
+
+
+def unanswered(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
+    """Why ``url`` gives no HTTP answer within ``timeout_s`` (None: it answers)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    connection_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(parts.hostname, parts.port, timeout=timeout_s)
+    try:
+        connection.request("HEAD", "/")
+        connection.getresponse()
+    except (OSError, http.client.HTTPException) as error:
+        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    finally:
+        connection.close()
+    return None

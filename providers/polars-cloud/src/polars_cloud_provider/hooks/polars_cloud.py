@@ -1,0 +1,238 @@
+"""The Polars Cloud connection: ``PolarsCloudHook``, and the engine it selects.
+
+A connection of type ``polars_cloud`` holds a service account (login: client id, password:
+client secret) and, in its extra, the ``workspace`` the queries run in and the ``backend``:
+``cloud`` (default) runs them on Polars Cloud, ``local`` in-process with the installed Polars,
+with no secret needed. It is read when a task runs, never at parse time, through Airflow's
+usual lookup order: the secrets backend, then ``AIRFLOW_CONN_*`` variables, then the metadata
+database. The connection form's fields are declared in ``get_provider_info``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+
+from polars_cloud_provider import settings
+from polars_cloud_provider.engines import backend
+from polars_cloud_provider.hooks import secrets_lookup
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+log = logging.getLogger(__name__)
+
+CONN_TYPE = "polars_cloud"
+EXTRA_KEYS = ("backend", "workspace", "local_root")
+VALID_EXTRAS = (
+    '{"backend": "cloud", "workspace": "<name>"} (Polars Cloud, the default) or '
+    '{"backend": "local"}'
+)
+
+
+class ConnectionProblem(AirflowFailException):
+    """The Polars Cloud connection is missing or incomplete.
+
+    Fails the task without retries: retrying cannot fix configuration.
+    """
+
+
+class PolarsCloudHook(BaseHook):
+    """Authenticates with the service account of a ``polars_cloud`` connection.
+
+    ``get_conn()`` returns the engine the connection selects, logged in;
+    ``activated()`` makes it the one the ``compute`` helpers use in this task.
+    """
+
+    conn_name_attr = "polars_cloud_conn_id"
+    default_conn_name = settings.DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Polars Cloud"
+
+    def __init__(self, polars_cloud_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.polars_cloud_conn_id = polars_cloud_conn_id
+
+    def get_conn(self) -> backend.Backend:
+        conn_id = self.polars_cloud_conn_id
+        chosen = connected(_get_connection(conn_id), conn_id)
+        log.info("Using connection %r with the %s compute backend", conn_id, chosen.name)
+        return chosen
+
+    @contextmanager
+    def activated(self) -> Iterator[backend.Backend]:
+        """The connection's engine, active for the ``compute`` helpers inside the block."""
+        with backend.activated(self.get_conn()) as chosen:
+            yield chosen
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's "Test" button: log in with the service account (or pick the local engine)."""
+        try:
+            chosen = self.get_conn()
+        except Exception as error:
+            return False, str(error)
+        return True, f"Authenticated: the {chosen.name} backend is ready."
+
+
+def how_to_create(conn_id: str) -> str:
+    """The fix, spelled out, for error messages about the connection."""
+    example = json.dumps(
+        {
+            "conn_type": CONN_TYPE,
+            "login": "<client id>",
+            "password": "<client secret>",
+            "extra": {"workspace": "<workspace>"},
+        }
+    )
+    return (
+        f"Define it in the Airflow UI (Admin > Connections: Connection Id '{conn_id}', "
+        "type Polars Cloud, Client ID and Client secret of the service account, Workspace), "
+        f"or set AIRFLOW_CONN_{conn_id.upper()}='{example}' for the scheduler and workers, or "
+        "store it in your secrets backend. To run without Polars Cloud, give the connection "
+        'the extra {"backend": "local"}.'
+    )
+
+
+def authenticate(
+    fn: Callable[P, R] | None = None, *, conn_id: str = settings.DEFAULT_CONN_ID
+) -> Any:
+    """For a plain ``@task``: run ``fn`` with the connection's engine active.
+
+    ``@polars_task`` does this itself; use ``@authenticate`` (or ``@authenticate(conn_id=...)``)
+    under ``@task`` only for a task that must stay a plain Python task.
+    """
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def authenticated(*args: P.args, **kwargs: P.kwargs) -> R:
+            with PolarsCloudHook(conn_id).activated():
+                return function(*args, **kwargs)
+
+        return authenticated
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def connected(connection: Any, conn_id: str) -> backend.Backend:
+    """The backend ``connection`` selects, authenticated (tasks and the triggerer use it)."""
+    chosen = _backend_for(connection, conn_id)
+    if chosen.name != "local":
+        _require_credentials(connection, conn_id)
+    chosen.authenticate(conn_id, connection.login, connection.password)
+    return chosen
+
+
+def _get_connection(conn_id: str) -> Any:
+    """The connection from the secrets backend, else from Airflow's usual lookup.
+
+    A backend that does not answer raises ``SecretsBackendUnavailable`` (retried); "not
+    found" only when the backend answered that it has no such secret.
+    """
+    try:
+        connection = secrets_lookup.lookup(conn_id, settings.load().secrets_backend_timeout_s)
+    except secrets_lookup.SecretsBackendRefused as error:
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r} for Polars Cloud: {error} Check that the "
+            "backend's credentials may read the secret (docs/connection.md)."
+        ) from None
+    if connection is not None:
+        return connection
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r} for Polars Cloud was not found. "
+            + how_to_create(conn_id)
+        ) from None
+
+
+def _backend_for(connection: Any, conn_id: str) -> backend.Backend:
+    try:
+        extra = _extra(connection.extra)
+        chosen = backend.select(_text(extra, "backend"))
+        chosen.workspace = _text(extra, "workspace")
+        chosen.local_root = _text(extra, "local_root")
+    except ValueError as error:
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r}: {error}. Give it the extra {VALID_EXTRAS}."
+        ) from None
+    return chosen
+
+
+def _extra(raw_extra: str | None) -> dict[str, Any]:
+    """The extra's known keys, read from the raw text (``{}``: no extra, the cloud).
+
+    Airflow's ``extra_dejson`` turns unreadable JSON into ``{}``, which would mean the cloud:
+    an extra that cannot be read must stop the task instead of sending the service account
+    to Polars Cloud. Raises ``ValueError`` saying what is wrong, never echoing the extra.
+    The connection form may store its fields as ``extra__polars_cloud__<name>``.
+    """
+    if raw_extra is None or not raw_extra.strip():
+        return {}
+    try:
+        extra = json.loads(raw_extra)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"its extra is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
+    if not isinstance(extra, dict):
+        raise ValueError(f"its extra is a JSON {_json_type(extra)}, not an object")
+    prefix = f"extra__{CONN_TYPE}__"
+    extra = {key.removeprefix(prefix): value for key, value in extra.items()}
+    unknown = sorted(set(extra) - set(EXTRA_KEYS))
+    if unknown:
+        raise ValueError(f"its extra has the unknown key {', '.join(map(repr, unknown))}")
+    return extra
+
+
+def _text(extra: dict[str, Any], key: str) -> str | None:
+    """The extra's ``key`` as a non-empty string, or None when it is absent (or null)."""
+    value = extra.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"its extra's {key!r} is a JSON {_json_type(value)}, not a string")
+    if not value.strip():
+        raise ValueError(f"its extra's {key!r} is empty")
+    return value.strip()
+
+
+def _json_type(value: object) -> str:
+    for python_type, name in ((bool, "boolean"), (int, "number"), (float, "number")):
+        if isinstance(value, python_type):
+            return name
+    return {dict: "object", list: "array", str: "string"}.get(type(value), "null")
+
+
+def _require_credentials(connection: Any, conn_id: str) -> None:
+    missing = [
+        field
+        for field, value in (
+            ("login (client id)", connection.login),
+            ("password (client secret)", connection.password),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r} has no {' and no '.join(missing)}. "
+            + how_to_create(conn_id)
+        )
+
+
+def service_account(conn_id: str) -> tuple[str, str]:
+    """The client id and secret stored in connection ``conn_id``, for code outside a task.
+
+    Found the way a task finds it (secrets backend, then ``AIRFLOW_CONN_*``); raises
+    ``ConnectionProblem`` naming what is missing.
+    """
+    connection = _get_connection(conn_id)
+    _require_credentials(connection, conn_id)
+    return connection.login, connection.password

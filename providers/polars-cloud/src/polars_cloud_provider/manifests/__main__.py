@@ -1,0 +1,195 @@
+"""Register the manifests of manifests.toml: ``python -m <package>.manifests``.
+
+Run it from the environment the Airflow workers run (same uv.lock): Polars Cloud records the
+polars and Python versions of the registering environment, and a worker with other versions
+refuses the manifest.
+
+Exit codes: 0 done (or nothing to do), 1 at least one manifest failed or drifted, 2 the
+command line or manifests.toml is invalid, or this interpreter is not the workers' (nothing
+was called), 3 no usable credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from polars_cloud_provider import settings
+from polars_cloud_provider.manifests import spec, sync, versions
+
+OK, FAILED, INVALID, NOT_AUTHENTICATED = 0, 1, 2, 3
+ENV_CREDENTIALS = ("POLARS_CLOUD_CLIENT_ID", "POLARS_CLOUD_CLIENT_SECRET")
+ENV_TOKEN = "POLARS_CLOUD_ACCESS_TOKEN"
+PROG = "python -m polars_cloud_provider.manifests"
+
+
+def parser() -> argparse.ArgumentParser:
+    commands = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Register the compute manifests of manifests.toml in Polars Cloud. Registers new "
+            "and changed manifests, re-registers those recorded with other polars/Python "
+            "versions, and leaves the rest alone."
+        ),
+    )
+    commands.add_argument(
+        "--file", type=Path, default=Path("manifests.toml"), help="default: ./manifests.toml"
+    )
+    commands.add_argument(
+        "--only", action="append", metavar="NAME", help="only this manifest (repeatable)"
+    )
+    commands.add_argument(
+        "--dry-run", action="store_true", help="print the plan; authenticate and call nothing"
+    )
+    commands.add_argument(
+        "--force", action="store_true", help="register even manifests that look unchanged"
+    )
+    what = commands.add_mutually_exclusive_group()
+    what.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; report manifests this environment's polars/Python would be "
+        "refused, or whose settings differ from the file (exit 1)",
+    )
+    what.add_argument("--unregister", metavar="NAME", help="remove the manifest NAME")
+    commands.add_argument(
+        "--conn-id",
+        default=settings.DEFAULT_CONN_ID,
+        help=f"the Airflow connection holding the service account (default: "
+        f"{settings.DEFAULT_CONN_ID})",
+    )
+    commands.add_argument("--workspace", help="overrides the file's workspace")
+    commands.add_argument(
+        "--from-this-python",
+        action="store_true",
+        help="register even though this Python is not the one of .python-version (the "
+        "workers would refuse the manifests)",
+    )
+    return commands
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    environ = os.environ if environ is None else environ
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = parser().parse_args(argv)
+    try:
+        declared = spec.load(args.file, args.workspace)
+    except spec.ManifestFileError as error:
+        for problem in error.problems:
+            print(f"ERROR {args.file}: {problem}", file=err)
+        return INVALID
+    try:
+        specs = _selected(declared.manifests, args.only)
+    except ValueError as error:
+        print(f"ERROR {error}", file=err)
+        return INVALID
+
+    if args.unregister:
+        target = next((s for s in specs if s.name == args.unregister), None)
+        workspace = target.workspace if target else declared.workspace
+        if args.dry_run:
+            return _report([sync.Result(args.unregister, "would unregister", workspace)], out)
+        registry = _authenticated_registry(args.conn_id, environ, out, err)
+        if registry is None:
+            return NOT_AUTHENTICATED
+        code = _report([sync.unregister(args.unregister, workspace, registry)], out)
+        if target is not None and code == OK:
+            print(
+                f"Note: {args.unregister!r} is still declared in {args.file}; the next "
+                "registration adds it again.",
+                file=out,
+            )
+        return code
+
+    if args.dry_run:
+        if args.check:
+            return _report([sync.Result(s.name, "would check", s.describe()) for s in specs], out)
+        return _report(sync.plan(specs), out)
+    if not args.check:
+        mismatch = versions.mismatch(args.file.parent)
+        if mismatch and not args.from_this_python:
+            print(f"ERROR {mismatch}", file=err)
+            return INVALID
+        print(f"Note: {mismatch or versions.patch_note()}", file=err)
+    registry = _authenticated_registry(args.conn_id, environ, out, err)
+    if registry is None:
+        return NOT_AUTHENTICATED
+    if args.check:
+        return _report(sync.check(specs, registry), out)
+    return _report(sync.register(specs, registry, args.force), out)
+
+
+def _selected(specs: list[spec.ManifestSpec], only: list[str] | None) -> list[spec.ManifestSpec]:
+    if not only:
+        return specs
+    declared = {s.name for s in specs}
+    unknown = [name for name in only if name not in declared]
+    if unknown:
+        raise ValueError(
+            f"--only names no manifest in the file: {', '.join(unknown)} "
+            f"(declared: {', '.join(sorted(declared))})"
+        )
+    return [s for s in specs if s.name in only]
+
+
+def _authenticated_registry(conn_id: str, environ: Mapping[str, str], out: TextIO, err: TextIO):
+    """Log in like the DAGs do, or with Polars Cloud's own variables; ``None`` if impossible."""
+    # Imported here: a dry run or an invalid file never loads the Polars Cloud client.
+    from polars_cloud_provider.engines import cloud
+
+    registry = cloud.ManifestRegistry()
+    try:
+        if all(environ.get(name) for name in ENV_CREDENTIALS) or environ.get(ENV_TOKEN):
+            registry.authenticate_from_environment()
+            source = "the POLARS_CLOUD_* environment variables"
+        else:
+            from polars_cloud_provider.hooks.polars_cloud import service_account
+
+            login, password = service_account(conn_id)
+            cloud.CloudBackend().authenticate(conn_id, login, password)
+            source = f"the Airflow connection {conn_id!r}"
+    except Exception as error:
+        reason = _masked(error, environ)
+        print(f"ERROR could not authenticate with Polars Cloud: {reason}", file=err)
+        print(
+            f"Set {' and '.join(ENV_CREDENTIALS)} (a service account), or make the Airflow "
+            "connection available to this process (secrets backend or AIRFLOW_CONN_*).",
+            file=err,
+        )
+        return None
+    print(f"Authenticated with {source}.", file=out)
+    return registry
+
+
+def _masked(error: Exception, environ: Mapping[str, str]) -> str:
+    message = str(error)
+    for name in ("POLARS_CLOUD_CLIENT_SECRET", ENV_TOKEN):
+        if environ.get(name):
+            message = message.replace(environ[name], "***")
+    return message
+
+
+def _report(results: list[sync.Result], out: TextIO) -> int:
+    width = max(len(r.name) for r in results)
+    for result in results:
+        print(result.line(width), file=out)
+    counts = Counter(result.status for result in results)
+    summary = ", ".join(f"{count} {status}" for status, count in counts.items())
+    noun = "manifest" if len(results) == 1 else "manifests"
+    print(f"{len(results)} {noun}: {summary}", file=out)
+    return FAILED if any(result.failed for result in results) else OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The operator behind ``@polars_task``: a TaskFlow task that knows about its queries.
+
+A plain ``@task`` runs the body and nothing more. This operator (the standard provider's
+decorated Python operator, plus what the Databricks and BigQuery operators give their
+users) also:
+
+- **cancels** the queries it waits for when Airflow stops the task (``on_kill``: Airflow 3's
+  task runner calls it on SIGTERM, task_runner.py ~l.1544);
+- **defers** while a query runs (``deferrable=True``, default from Airflow's
+  ``[operators] default_deferrable``) and resumes when the trigger fires;
+- **reattaches** on a retry to the queries an earlier try started (``compute/execution.py``);
+- shows a **link** to the query's page in Polars Cloud and pushes the query ids, workspace
+  and cluster to XCom (key ``polars_queries``);
+- adds, to the **asset events** of its outlets, the partitions its sinks wrote.
+
+Importing this module is cheap (no polars, no polars_cloud): DAG files import it through
+``tasks``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk.bases.decorator import DecoratedOperator
+from airflow.sdk.configuration import conf
+
+from polars_cloud_provider import settings
+from polars_cloud_provider.compute import execution
+from polars_cloud_provider.hooks.polars_cloud import PolarsCloudHook
+from polars_cloud_provider.links.query import PolarsQueryLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+_DS = re.compile(r"/ds=(\d{4}-\d{2}-\d{2})/?$")
+
+
+class PolarsTaskOperator(DecoratedOperator, PythonOperator):
+    """Runs a ``@polars_task`` body; see the module docstring."""
+
+    template_fields: Sequence[str] = ("templates_dict", "op_args", "op_kwargs")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
+    custom_operator_name = "@polars_task"
+    operator_extra_links = (PolarsQueryLink(),)
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Collection[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        polars_cloud_conn_id: str = settings.DEFAULT_CONN_ID,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            kwargs_to_upstream={
+                "python_callable": python_callable,
+                "op_args": op_args,
+                "op_kwargs": op_kwargs,
+            },
+            python_callable=python_callable,
+            op_args=op_args,
+            op_kwargs=op_kwargs,
+            **kwargs,
+        )
+        self.polars_cloud_conn_id = polars_cloud_conn_id
+        self.deferrable = deferrable
+        self.query_link: str | None = None
+        self._task_run: execution.TaskRun | None = None
+
+    def execute(self, context: Context) -> Any:
+        return self._run_body(context, event=None)
+
+    def resume_from_trigger(self, context: Context, event: dict[str, Any]) -> Any:
+        """Run the body again after the trigger fired (see compute/execution.py)."""
+        return self._run_body(context, event=event)
+
+    def _run_body(self, context: Context, event: dict[str, Any] | None) -> Any:
+        task_run = execution.TaskRun.from_context(
+            context, deferrable=self.deferrable, conn_id=self.polars_cloud_conn_id, event=event
+        )
+        self._task_run = task_run
+        try:
+            with (
+                PolarsCloudHook(self.polars_cloud_conn_id).activated(),
+                execution.running(task_run),
+            ):
+                result = super().execute(context)
+        finally:
+            self.query_link = task_run.link
+        task_run.finished()
+        self._describe_asset_events(context, task_run)
+        return result
+
+    def on_kill(self) -> None:
+        if self._task_run is not None:
+            self._task_run.stop(
+                f"Airflow stopped task {self.task_id} while it waited for a Polars query"
+            )
+
+    def _describe_asset_events(self, context: Context, task_run: execution.TaskRun) -> None:
+        """Say which partitions (and queries) each outlet's event stands for."""
+        events = context.get("outlet_events")
+        if events is None:
+            return
+        for outlet in self.outlets:
+            name = getattr(outlet, "name", None)
+            if not isinstance(name, str) or not name:
+                continue
+            # An output asset is the dataset of that name: the folder its partitions go to.
+            written = [
+                step
+                for step in task_run.journal
+                if step.kind == "sink" and f"/{name}/" in (step.target or "")
+            ]
+            if not written:
+                continue
+            extra = events[outlet].extra
+            extra["partitions"] = [step.target for step in written]
+            extra["query_ids"] = [step.query_id for step in written]
+            dates = sorted({m.group(1) for s in written if (m := _DS.search(s.target or ""))})
+            if dates:
+                extra["ds"] = dates

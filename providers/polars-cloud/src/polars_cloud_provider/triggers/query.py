@@ -1,0 +1,141 @@
+"""The trigger a deferred ``@polars_task`` waits on: it polls one query until it is done.
+
+It runs in Airflow's triggerer, a separate process that imports this module by its dotted
+path (``QueryTrigger`` in ``polars_cloud_provider.triggers.query``), installed with the
+provider; nothing of the project's is imported. Everything it needs
+arrives as plain data in its arguments; nothing heavy is imported until it runs.
+
+Polling is a blocking call in both backends (polars-cloud's own async wait polls with a
+blocking loop, ``query_in_progress.py`` ~l.159), so each poll runs in a thread and the
+triggerer's event loop stays free. It fires one event: the query is done (whatever its
+status: the resumed task decides, exactly as a blocking wait does), or its deadline passed
+(the resumed task cancels it and fails with the query timeout). When a user marks the task
+failed, clears it or marks it successful while it is deferred, Airflow calls ``on_kill``,
+which cancels the query; a triggerer restart does not.
+
+In a real triggerer it never fires sooner than ``resume_after`` (deferral time plus the
+``resume_settle_s`` setting, 10 s): Airflow 3.3.2's scheduler fails a task whose trigger
+fired before it processed the executor's report of the worker's exit on deferral (it
+requeues the task, then reads that stale "success" as the task changed externally:
+apache/airflow#67287 and #72716, ``scheduler_job_runner.py`` ~l.1482 only guards the
+``scheduled`` state). Queries that finish within seconds of their deferral hit it in both
+first runs of the deferral benchmark, and in 1 of 2 real-services runs with no settle time.
+``dag.test()`` runs the trigger inline, with no such race, and does not wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from polars_cloud_provider.engines.backend import (
+    CANCEL_TIMEOUT_S,
+    NOT_DONE,
+    Backend,
+    cancel_within,
+    poll_delays,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_POLL_ERRORS = 10
+"""Consecutive failed polls after which the trigger hands the question back to the task."""
+
+
+class QueryTrigger(BaseTrigger):
+    def __init__(
+        self,
+        *,
+        reference: dict[str, Any],
+        conn_id: str,
+        step: int,
+        deadline: float | None,
+        timeout_s: float | None,
+        journal: list[dict[str, Any]],
+        resume_after: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.reference = reference
+        self.conn_id = conn_id
+        self.step = step
+        self.deadline = deadline
+        self.timeout_s = timeout_s
+        self.journal = journal
+        self.resume_after = resume_after
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "reference": self.reference,
+                "conn_id": self.conn_id,
+                "step": self.step,
+                "deadline": self.deadline,
+                "timeout_s": self.timeout_s,
+                "journal": self.journal,
+                "resume_after": self.resume_after,
+            },
+        )
+
+    def _event(self, state: str, **details: Any) -> TriggerEvent:
+        # The journal rides along: dag.test() resumes with the event alone (dag.py ~l.1536).
+        return TriggerEvent({"step": self.step, "state": state, "journal": self.journal, **details})
+
+    async def _settled(self, state: str, **details: Any) -> TriggerEvent:
+        """The event, once the scheduler has had time to see the worker's deferral exit."""
+        # Only a real triggerer sets trigger_id (triggerer_job_runner.py ~l.1379).
+        if self.trigger_id is not None and self.resume_after is not None:
+            await asyncio.sleep(max(0.0, self.resume_after - time.time()))
+        return self._event(state, **details)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        chosen = await self._backend()
+        query = chosen.reattach(self.reference)
+        if query is None:
+            yield await self._settled("done", status="UNKNOWN")
+            return
+        errors = 0
+        for delay in poll_delays(chosen):
+            try:
+                status = await asyncio.to_thread(chosen.status, query)
+            except Exception as error:
+                errors += 1
+                log.warning("Polling query %s failed (%d): %s", self.reference, errors, error)
+                if errors >= MAX_POLL_ERRORS:
+                    yield await self._settled("error", message=f"{type(error).__name__}: {error}")
+                    return
+            else:
+                errors = 0
+                if status not in NOT_DONE:
+                    yield await self._settled("done", status=status)
+                    return
+            if self.deadline is not None:
+                remaining = self.deadline - time.time()
+                if remaining <= 0:
+                    yield await self._settled("timeout", timeout_s=self.timeout_s)
+                    return
+                delay = min(delay, remaining)
+            await asyncio.sleep(delay)
+
+    async def on_kill(self) -> None:
+        chosen = await self._backend()
+        query = chosen.reattach(self.reference)
+        if query is not None:
+            await asyncio.to_thread(cancel_within, chosen, query, CANCEL_TIMEOUT_S)
+
+    async def _backend(self) -> Backend:
+        from polars_cloud_provider.engines.backend import select
+
+        if self.reference.get("backend") == "local":
+            return select("local")  # the run folder is all it needs: no connection
+        from airflow.sdk import BaseHook
+
+        from polars_cloud_provider.hooks.polars_cloud import connected
+
+        connection = await BaseHook.aget_connection(self.conn_id)
+        return await asyncio.to_thread(connected, connection, self.conn_id)

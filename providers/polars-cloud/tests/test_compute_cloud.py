@@ -1,0 +1,452 @@
+"""The compute helpers against Polars Cloud, every call checked against the installed
+polars_cloud signatures (see fake_polars_cloud.py)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+import polars as pl
+import polars_cloud as pc
+import pytest
+from airflow.sdk.exceptions import AirflowTaskTimeout
+from polars_cloud.polars_cloud import AuthLoadError
+from polars_cloud_provider import compute, datasets, settings
+from polars_cloud_provider.engines.cloud import ManifestDrift
+from polars_cloud_provider.hooks.polars_cloud import authenticate
+
+TARGET = "s3://bucket/curated/orders_by_status/ds=2026-01-01/"
+FRAME = pl.LazyFrame({"status": ["active", "shipped"]})
+
+
+@pytest.fixture
+def current(cloud_connection) -> settings.Settings:
+    return settings.load()
+
+
+@authenticate
+def run(helper, *args, **kwargs):
+    """Call a compute helper the way a task does: inside @authenticate."""
+    return helper(*args, **kwargs)
+
+
+def test_the_fake_rejects_calls_the_real_client_would_reject(fake_cloud) -> None:
+    with pytest.raises(TypeError):
+        pc.ComputeContext(workspace="w", manifest="misspelt-keyword")
+    with pytest.raises(TypeError):
+        fake_cloud.query.await_result(raise_on_failures=False)
+    with pytest.raises(TypeError):
+        fake_cloud.plan.sink_parquet(TARGET, mkdir=True)  # a local-only polars option
+
+
+def test_sink_on_a_manifest_single_node(fake_cloud, current) -> None:
+    query_id = run(compute.sink, FRAME, TARGET, on=compute.Manifest(), mode=compute.SINGLE_NODE)
+
+    assert query_id == fake_cloud.query_id
+    fake_cloud.ComputeContext.assert_called_once_with(
+        workspace=current.workspace, name=current.manifest
+    )
+    fake_cloud.LazyFrameRemote.assert_called_once_with(FRAME, context=fake_cloud.context)
+    fake_cloud.LazyFrameRemote.return_value.single_node.assert_called_once_with()
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+    fake_cloud.query.await_result.assert_called_once_with(raise_on_failure=False)
+
+
+def test_sink_distributed_adds_the_trailing_slash(fake_cloud, current) -> None:
+    run(compute.sink, FRAME, TARGET.rstrip("/"), on=compute.Manifest(), mode=compute.DISTRIBUTED)
+    fake_cloud.LazyFrameRemote.return_value.distributed.assert_called_once_with()
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+
+
+def test_sink_refuses_a_file_name_target(fake_cloud, current) -> None:
+    with pytest.raises(ValueError, match="directory"):
+        run(compute.sink, FRAME, "s3://bucket/out/report.parquet", on=compute.Manifest())
+    fake_cloud.plan.sink_parquet.assert_not_called()
+
+
+def test_specs_size_an_unnamed_cluster(fake_cloud, current) -> None:
+    run(compute.sink, FRAME, TARGET, on=compute.Specs(cpus=4, idle_timeout_mins=15))
+    fake_cloud.ComputeContext.assert_called_once_with(
+        workspace=current.workspace,
+        cpus=4,
+        memory=current.memory_gb,
+        cluster_size=current.cluster_size,
+        idle_timeout_mins=15,
+    )
+
+
+@pytest.mark.parametrize("bad", [{"cpus": 0}, {"cluster_size": -1}, {"idle_timeout_mins": 5}])
+def test_specs_refuse_sizes_polars_cloud_would_refuse(bad) -> None:
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        compute.Specs(**bad)
+
+
+def test_a_failed_query_fails_the_task_with_its_id_and_the_polars_error(
+    fake_cloud, current
+) -> None:
+    error = pl.exceptions.ColumnNotFoundError("unable to find column 'amount'")
+    fake_cloud.finish(pc.QueryStatus.FAILED, error=error)
+    with pytest.raises(compute.QueryFailed) as caught:
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    assert caught.value.query_id == fake_cloud.query_id
+    assert caught.value.status == "FAILED"
+    assert "ColumnNotFoundError" in str(caught.value) and fake_cloud.query_id in str(caught.value)
+    assert caught.value.__cause__ is error
+
+
+@pytest.mark.parametrize(
+    "status", [pc.QueryStatus.CANCELED, pc.QueryStatus.INPROGRESS], ids=lambda s: s.name
+)
+def test_any_status_but_success_fails_the_task(fake_cloud, current, status) -> None:
+    fake_cloud.finish(status)
+    fake_cloud.query.get_status.return_value = pc.QueryStatus.CANCELED  # done, as polled
+    with pytest.raises(
+        compute.QueryFailed, match=f"{fake_cloud.query_id} ended with status {status.name}"
+    ):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+
+
+def test_execute_returns_the_result_locations(fake_cloud, current) -> None:
+    fake_cloud.finish(
+        pc.QueryStatus.SUCCESS, locations=["s3://tmp/a.parquet", "s3://tmp/b.parquet"]
+    )
+    locations = run(compute.execute, FRAME, on=compute.Manifest(), mode=compute.SINGLE_NODE)
+    assert locations == ["s3://tmp/a.parquet", "s3://tmp/b.parquet"]
+    fake_cloud.plan.execute.assert_called_once_with(blocking=False)
+
+
+def test_execute_without_locations_fails(fake_cloud, current) -> None:
+    fake_cloud.finish(pc.QueryStatus.SUCCESS, locations=None)
+    with pytest.raises(compute.QueryFailed, match="no result locations"):
+        run(compute.execute, FRAME, on=compute.Manifest())
+
+
+def test_execute_that_was_canceled_fails(fake_cloud, current) -> None:
+    fake_cloud.finish(pc.QueryStatus.CANCELED, locations=["s3://tmp/a.parquet"])
+    with pytest.raises(compute.QueryFailed, match="CANCELED"):
+        run(compute.execute, FRAME, on=compute.Manifest())
+
+
+def test_submit_does_not_wait(fake_cloud, current) -> None:
+    assert (
+        run(compute.submit, FRAME, TARGET, on=compute.Specs(idle_timeout_mins=10))
+        == fake_cloud.query_id
+    )
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+    fake_cloud.query.await_result.assert_not_called()
+
+
+def test_a_query_past_the_timeout_is_cancelled_and_named(fake_cloud, current, monkeypatch) -> None:
+    monkeypatch.setenv(settings.env_var("query_timeout_s"), "0.05")
+    fake_cloud.running()
+    with pytest.raises(
+        compute.QueryTimedOut, match=f"{fake_cloud.query_id} did not finish within 0.05 s"
+    ):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    fake_cloud.query.cancel.assert_called_once_with()
+    fake_cloud.query.await_result.assert_not_called()
+
+
+def test_the_wait_polls_until_the_query_is_done(fake_cloud, current) -> None:
+    fake_cloud.running(polls=2)
+    assert run(compute.sink, FRAME, TARGET, on=compute.Manifest()) == fake_cloud.query_id
+    assert fake_cloud.query.get_status.call_count == 3
+    fake_cloud.query.await_result.assert_called_once_with(raise_on_failure=False)
+
+
+@pytest.mark.parametrize(
+    "interruption",
+    [
+        pytest.param(AirflowTaskTimeout("Timeout, PID: 42"), id="execution_timeout"),
+        pytest.param(ConnectionError("connection reset while polling"), id="lost_connection"),
+    ],
+)
+def test_a_wait_cut_short_cancels_the_query(fake_cloud, current, interruption) -> None:
+    """When the task goes down while its query runs, the query must not run on: a retry would
+    race it for the same partition."""
+    fake_cloud.query.get_status.side_effect = interruption
+    with pytest.raises(type(interruption)) as caught:
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    assert caught.value is interruption
+    fake_cloud.query.cancel.assert_called_once_with()
+    assert f"Polars query {fake_cloud.query_id} was cancelled." in caught.value.__notes__
+
+
+def test_a_timeout_reported_as_runtime_error_is_the_query_timeout(fake_cloud, current) -> None:
+    """Direct mode: the compiled client reports an expired POLARS_TIMEOUT_MS as RuntimeError
+    ("... Timeout expired") more often than as TimeoutError (seen 3 times in 4)."""
+    fake_cloud.query.await_result.side_effect = RuntimeError(
+        "Error calling gRPC endpoint, The operation was cancelled, Timeout expired"
+    )
+    with pytest.raises(compute.QueryTimedOut, match=fake_cloud.query_id):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    fake_cloud.query.cancel.assert_called_once_with()
+
+
+def test_other_runtime_errors_are_not_mistaken_for_a_timeout(fake_cloud, current) -> None:
+    fake_cloud.query.await_result.side_effect = RuntimeError("context status is STOPPING")
+    with pytest.raises(RuntimeError, match="STOPPING"):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+
+
+def test_a_cancel_that_never_answers_does_not_hold_the_task(
+    fake_cloud, current, monkeypatch
+) -> None:
+    """cancel() blocked > 10 s against a server that never answers: the task waits for the
+    answer at most CANCEL_TIMEOUT_S, then fails with its own error."""
+    from polars_cloud_provider.engines import backend
+
+    monkeypatch.setenv(settings.env_var("query_timeout_s"), "0.01")
+    monkeypatch.setattr(backend, "CANCEL_TIMEOUT_S", 0.05)
+    released = threading.Event()
+    fake_cloud.running()
+    fake_cloud.query.cancel.side_effect = lambda: released.wait(60)
+    outcome: list[BaseException] = []
+
+    def sink() -> None:
+        try:
+            run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        except BaseException as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=sink, daemon=True)
+    worker.start()
+    worker.join(20)  # generous: the bound under test is 0.05 s
+    released.set()
+    assert not worker.is_alive(), "the task waited for an unanswered cancel"
+    assert isinstance(outcome[0], compute.QueryTimedOut)
+    fake_cloud.query.cancel.assert_called_once_with()
+
+
+def test_manifest_drift_says_to_re_register(fake_cloud, current) -> None:
+    from polars_cloud.polars_cloud import ComputeClusterMisspecified
+
+    fake_cloud.ComputeContext.side_effect = ComputeClusterMisspecified("polars 1.0 != 2.0")
+    with pytest.raises(ManifestDrift, match="Re-register"):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+
+
+def test_cloud_scans_never_ship_the_workers_storage_credentials(
+    fake_cloud, current, monkeypatch
+) -> None:
+    worker_keys = '{"aws_secret_access_key": "worker-only"}'  # pragma: allowlist secret
+    monkeypatch.setenv(settings.env_var("storage_options"), worker_keys)
+    seen = []
+    monkeypatch.setattr(
+        pl, "scan_parquet", lambda uris, storage_options=None: seen.append(storage_options)
+    )
+
+    run(datasets.scan, "s3://bucket/x/*.parquet")
+    assert seen == [None]
+
+
+def test_helpers_outside_authenticate_say_what_to_do(fake_cloud) -> None:
+    with pytest.raises(compute.NotAuthenticated, match="@authenticate"):
+        compute.sink(FRAME, TARGET, on=compute.Manifest())
+    fake_cloud.ComputeContext.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        pc.ComputeContextStatus.UNINITIALIZED,
+        pc.ComputeContextStatus.STOPPED,
+        pc.ComputeContextStatus.FAILED,
+    ],
+    ids=lambda s: s.name,
+)
+def test_shutdown_with_nothing_running_succeeds(fake_cloud, current, status) -> None:
+    fake_cloud.cluster(status)
+    assert run(compute.shutdown, compute.Manifest()) is False
+    fake_cloud.context.stop.assert_not_called()
+
+
+def test_shutdown_stops_a_live_cluster(fake_cloud, current) -> None:
+    fake_cloud.cluster(pc.ComputeContextStatus.IDLE)
+    assert run(compute.shutdown) is True
+    fake_cloud.ComputeContext.assert_called_once_with(
+        workspace=current.workspace, name=current.manifest
+    )
+    fake_cloud.context.stop.assert_called_once_with()
+
+
+def test_shutdown_refuses_an_unnamed_cluster(fake_cloud, current) -> None:
+    with pytest.raises(TypeError, match="named manifest"):
+        run(compute.shutdown, compute.Specs())
+
+
+@authenticate
+def query_inside_immediate_shutdown(fail_with: Exception | None = None) -> str:
+    with compute.immediate_shutdown(compute.Specs()) as cluster:
+        query_id = compute.sink(FRAME, TARGET, on=cluster)
+        if fail_with is not None:
+            raise fail_with
+    return query_id
+
+
+def test_immediate_shutdown_stops_after_the_block(fake_cloud, current) -> None:
+    assert query_inside_immediate_shutdown() == fake_cloud.query_id
+    fake_cloud.ComputeContext.assert_called_once()  # one cluster for the whole block
+    fake_cloud.context.stop.assert_called_once_with()
+
+
+def test_immediate_shutdown_reports_the_original_error(fake_cloud, current, caplog) -> None:
+    fake_cloud.context.stop.side_effect = RuntimeError("nothing to stop, context is not running")
+    original = KeyError("the error the task should report")
+    with pytest.raises(KeyError) as caught:
+        query_inside_immediate_shutdown(fail_with=original)
+    assert caught.value is original
+    fake_cloud.context.stop.assert_called_once_with()
+    assert "Could not stop the cluster" in caplog.text
+
+
+def test_immediate_shutdown_after_a_failed_query_reports_the_query(fake_cloud, current) -> None:
+    fake_cloud.finish(pc.QueryStatus.CANCELED)
+    with pytest.raises(compute.QueryFailed, match="CANCELED"):
+        query_inside_immediate_shutdown()
+    fake_cloud.context.stop.assert_called_once_with()
+
+
+def test_immediate_shutdown_with_no_query_run_succeeds(fake_cloud, current, caplog) -> None:
+    fake_cloud.cluster(pc.ComputeContextStatus.UNINITIALIZED)
+    caplog.set_level(logging.INFO)
+
+    @authenticate
+    def nothing_to_do() -> None:
+        with compute.immediate_shutdown(compute.Specs()):
+            pass
+
+    nothing_to_do()
+    fake_cloud.context.stop.assert_not_called()
+    assert "No live cluster to stop" in caplog.text
+
+
+def test_rejected_credentials_fail_without_retries(fake_cloud, cloud_connection) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    fake_cloud.authenticate.side_effect = RuntimeError("401 Unauthorized: invalid_client")
+    with pytest.raises(AirflowFailException, match="did not accept"):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+
+
+@pytest.mark.parametrize(
+    "unreachable",
+    [
+        ConnectionError("error sending request: connect"),
+        # What polars-cloud 0.12 raised here, run without network (unshare -rn):
+        AuthLoadError(
+            'Error getting access token: Reqwest(reqwest::Error { kind: Request, url: "https:'
+            '//auth.prd.cloud.pola.rs/realms/Polars/protocol/openid-connect/token", source: '
+            'hyper_util::client::legacy::Error(Connect, ConnectError("dns error", Custom { '
+            'kind: Uncategorized, error: "failed to lookup address information: Temporary '
+            'failure in name resolution" })) })'
+        ),
+    ],
+    ids=["ConnectionError", "AuthLoadError-dns"],
+)
+def test_an_unreachable_login_is_retried(fake_cloud, cloud_connection, unreachable) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    fake_cloud.authenticate.side_effect = unreachable
+    with pytest.raises(compute.ComputeError, match="Could not reach") as caught:
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    assert not isinstance(caught.value, AirflowFailException)
+
+
+def test_an_unknown_workspace_is_named_and_not_retried(fake_cloud, current) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+    from polars_cloud.exceptions import WorkspaceResolveError
+
+    fake_cloud.ComputeContext.side_effect = WorkspaceResolveError("Workspace does not exist")
+    with pytest.raises(AirflowFailException, match=repr(current.workspace)) as caught:
+        run(compute.sink, FRAME, TARGET, on=compute.Specs())
+    assert settings.env_var("workspace") in str(caught.value)
+
+
+def test_a_directory_whose_name_has_a_dot_is_a_directory(fake_cloud, current) -> None:
+    """polars-cloud looks only after the last "/" (query/_utils.py): s3://b/v1.2/ is fine."""
+    run(compute.sink, FRAME, "s3://bucket/v1.2/", on=compute.Manifest())
+    fake_cloud.plan.sink_parquet.assert_called_once_with("s3://bucket/v1.2/")
+
+
+def test_a_sibling_waits_for_a_named_cluster_that_is_starting(fake_cloud, current) -> None:
+    """spawn starts (and waits for) a cluster only when the context has no compute id: a
+    context bound while a sibling's start is under way would submit at once."""
+    fake_cloud.cluster(
+        pc.ComputeContextStatus.STARTING,
+        pc.ComputeContextStatus.STARTING,
+        pc.ComputeContextStatus.RUNNING,
+    )
+    submitted_at: list[int] = []
+    fake_cloud.plan.sink_parquet.side_effect = lambda uri: (
+        submitted_at.append(fake_cloud.context.get_status.call_count) or fake_cloud.query
+    )
+    run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    assert submitted_at == [3], "submitted before the cluster was running"
+
+
+def test_a_cluster_that_never_starts_fails_with_a_bound(fake_cloud, current, monkeypatch) -> None:
+    from polars_cloud_provider.engines.cloud import ClusterNotReady
+
+    monkeypatch.setenv(settings.env_var("cluster_start_timeout_s"), "0.05")
+    fake_cloud.cluster(pc.ComputeContextStatus.STARTING)
+    with pytest.raises(ClusterNotReady, match=f"{current.manifest!r}.*STARTING after 0.05 s"):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    fake_cloud.plan.sink_parquet.assert_not_called()
+
+
+def test_a_cluster_being_stopped_is_replaced_by_a_fresh_one(fake_cloud, current) -> None:
+    fake_cloud.cluster(pc.ComputeContextStatus.STOPPING, pc.ComputeContextStatus.STOPPED)
+    run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    lookup = {"workspace": current.workspace, "name": current.manifest}
+    assert [c.kwargs for c in fake_cloud.ComputeContext.call_args_list] == [lookup, lookup]
+
+
+def test_a_query_carries_its_airflow_identity_as_labels(fake_cloud, current) -> None:
+    from polars_cloud_provider.compute import execution
+
+    task_run = execution.TaskRun(
+        dag_id="a_dag",
+        task_id="a_task_with_a_long_name_" + "x" * 40,
+        run_id="scheduled__2026-01-01T00:00:00+00:00",
+        try_number=2,
+        series=1,
+    )
+    with execution.running(task_run):
+        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    [labels] = fake_cloud.LazyFrameRemote.return_value.labels.call_args.args
+    assert labels[:3] == ["airflow", "dag:a_dag", labels[2]]
+    assert all(0 < len(label.encode()) <= 32 for label in labels) and len(labels) <= 64
+    # Too long: a prefix, "~" and 8 hex digits of the whole text's hash (stable, distinct).
+    assert re.fullmatch(r"task:a_task_with_a_long~[0-9a-f]{8}", labels[2])
+    assert labels[3].startswith("run:scheduled__2026-01-") and labels[4] == "try:2"
+    assert execution.fit_label(task_run.labels()[2]) == labels[2]
+    assert execution.fit_label("task:a_task_with_a_long_name_y") != labels[2]
+    multibyte = execution.fit_label("run:" + "é" * 40)  # cut on a character boundary
+    assert len(multibyte.encode()) <= 32 and multibyte.startswith("run:é")
+
+
+def test_a_query_is_found_again_from_its_reference(fake_cloud, current) -> None:
+    from uuid import UUID
+
+    from polars_cloud_provider.engines.cloud import CloudBackend
+
+    chosen = CloudBackend()
+    handle = chosen.connect(compute.Manifest(), current)
+    reference = chosen.reference(chosen.start(handle, FRAME, compute.DISTRIBUTED, TARGET))
+    assert reference == {
+        "backend": "cloud",
+        "query_id": fake_cloud.query_id,
+        "workspace_id": fake_cloud.workspace_id,
+        "compute_id": fake_cloud.compute_id,
+    }
+    found = chosen.reattach(reference)
+    fake_cloud.ProxyQuery.assert_called_once_with(
+        UUID(fake_cloud.query_id), UUID(fake_cloud.workspace_id)
+    )
+    assert chosen.status(found) == "SUCCESS"
+    assert chosen.link(reference) == (
+        f"https://cloud.pola.rs/portal/{fake_cloud.workspace_id}/{fake_cloud.compute_id}"
+        f"/queries/{fake_cloud.query_id}"
+    )

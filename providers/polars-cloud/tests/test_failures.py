@@ -1,0 +1,371 @@
+"""Fail fast on what a retry cannot fix, retry what it can: the table in compute/failures.py.
+
+The errors are real ones: produced by real Polars against real files and a local HTTP
+responder playing S3, or instances of the installed polars_cloud's own exception classes
+with the messages its code raises.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import http.server
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+import polars_cloud as pc
+import pytest
+from conftest import first_day, run_dag
+from dag_plans import plan
+from polars_cloud.exceptions import WorkspaceResolveError
+from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
+
+from polars_cloud_provider import compute, datasets, settings
+from polars_cloud_provider.hooks.polars_cloud import authenticate
+from polars_cloud_provider.compute import failures
+from polars_cloud_provider.compute.errors import ManifestDrift
+from polars_cloud_provider.compute.permanent import NoLogicalDate, PermanentFailure
+from {{ cookiecutter.package_name }}.dag_defaults import DEFAULT_ARGS, EXECUTION_MARGIN
+from {{ cookiecutter.package_name }}.dev import sample_data
+
+
+def _raised(action: Callable[[], object]) -> BaseException:
+    try:
+        action()
+    except BaseException as error:
+        return error
+    raise AssertionError("expected an error")
+
+
+class _S3Says(http.server.BaseHTTPRequestHandler):
+    """Answers every request with one S3 error (status and XML body set per test case)."""
+
+    answer: tuple[int, bytes] = (503, b"")
+
+    def do_GET(self) -> None:
+        status, body = self.answer
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        return None
+
+
+@pytest.fixture(scope="module")
+def s3_says() -> Iterator[Callable[[int, str], BaseException]]:
+    """Polars' own error for a listing answered with an S3 error (no retries)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _S3Says)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def answer(status: int, code: str) -> BaseException:
+        _S3Says.answer = (status, f"<Error><Code>{code}</Code></Error>".encode())
+        return _listing_error(server.server_address[1])
+
+    yield answer
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("inputs")
+    for name, frames in {
+        "corrupt": [pl.DataFrame({"a": [1]}), b"not parquet at all"],
+        "mixed": [pl.DataFrame({"a": [1]}), pl.DataFrame({"a": ["x"]})],
+        "text": [pl.DataFrame({"a": ["1", "x"]})],
+    }.items():
+        (root / name).mkdir()
+        for index, frame in enumerate(frames):
+            path = root / name / f"part-{index}.parquet"
+            if isinstance(frame, bytes):
+                path.write_bytes(frame)
+            else:
+                frame.write_parquet(path)
+    (root / "a_file").write_text("not a directory")
+    return root
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _listing_error(port: int) -> BaseException:
+    """What Polars raises listing an S3 glob at 127.0.0.1:``port`` (with no retries)."""
+    options = {
+        "aws_endpoint_url": f"http://127.0.0.1:{port}",
+        "aws_allow_http": "true",
+        "aws_region": "us-east-1",
+        "aws_access_key_id": "responder-key",
+        "aws_secret_access_key": "responder-secret",  # pragma: allowlist secret
+        "max_retries": 0,
+    }
+    return _raised(pl.scan_parquet("s3://bucket/raw/*.parquet", storage_options=options).collect)
+
+
+CASES: dict[str, tuple[Callable[..., BaseException], bool, str]] = {
+    # id: (how to get the error from the fixtures, permanent?, what the table calls it)
+    "corrupt-parquet": (
+        lambda f, s3: _raised(pl.scan_parquet(f / "corrupt" / "*.parquet").collect),
+        True,
+        "corrupt input",
+    ),
+    "empty-glob": (
+        lambda f, s3: _raised(pl.scan_parquet(f / "absent" / "*.parquet").collect),
+        True,
+        "missing input",
+    ),
+    "missing-file": (
+        lambda f, s3: _raised(pl.scan_parquet(f / "absent.parquet").collect),
+        True,
+        "missing input",
+    ),
+    "s3-no-such-bucket": (lambda f, s3: s3(404, "NoSuchBucket"), True, "missing input"),
+    "files-of-two-schemas": (
+        lambda f, s3: _raised(pl.scan_parquet(f / "mixed" / "*.parquet").collect),
+        True,
+        "schema mismatch",
+    ),
+    "unknown-column": (
+        lambda f, s3: _raised(pl.LazyFrame({"a": [1]}).select("b").collect),
+        True,
+        "unknown column",
+    ),
+    "strict-cast-of-bad-values": (
+        lambda f, s3: _raised(
+            pl.scan_parquet(f / "text" / "*.parquet").select(pl.col("a").cast(pl.Int64)).collect
+        ),
+        True,
+        "bad input",
+    ),
+    "string-plus-integer": (
+        lambda f, s3: _raised(
+            pl.LazyFrame({"a": ["x"], "b": [1]}).select(pl.col("a") + pl.col("b")).collect
+        ),
+        True,
+        "invalid plan",
+    ),
+    "sink-below-a-file": (
+        lambda f, s3: _raised(
+            lambda: pl.LazyFrame({"a": [1]}).sink_parquet(f / "a_file" / "x.parquet", mkdir=True)
+        ),
+        True,
+        "access refused",
+    ),
+    "s3-access-denied": (lambda f, s3: s3(403, "AccessDenied"), True, "access refused"),
+    "no-logical-date": (lambda f, s3: NoLogicalDate("no logical date"), True, "no logical date"),
+    "manifest-drift": (lambda f, s3: ManifestDrift("python 3.11.7"), True, "configuration"),
+    "unknown-workspace": (
+        lambda f, s3: WorkspaceResolveError("workspace 'nope' not found"),
+        True,
+        "configuration",
+    ),
+    "manifest-not-found": (lambda f, s3: NotFoundError("manifest"), True, "configuration"),
+    "cluster-misspecified": (
+        lambda f, s3: ComputeClusterMisspecified("python version differs"),
+        True,
+        "configuration",
+    ),
+    "connection-refused": (lambda f, s3: _listing_error(_closed_port()), False, "network"),
+    "connection-reset": (lambda f, s3: ConnectionResetError(104, "reset"), False, "network"),
+    "dns": (lambda f, s3: socket.gaierror(-2, "Name or service not known"), False, "network"),
+    "grpc-timeout": (
+        lambda f, s3: RuntimeError(
+            "Error calling gRPC endpoint, The operation was cancelled, Timeout expired"
+        ),
+        False,
+        "network",
+    ),
+    "s3-slow-down": (lambda f, s3: s3(503, "SlowDown"), False, "throttling"),
+    "rest-429": (
+        lambda f, s3: RuntimeError("Error calling REST endpoint: 429 Too Many Requests"),
+        False,
+        "throttling",
+    ),
+    "s3-unavailable": (lambda f, s3: s3(503, "ServiceUnavailable"), False, "service unavailable"),
+    "grpc-unavailable": (
+        lambda f, s3: RuntimeError(
+            "Error calling gRPC endpoint, The service is currently unavailable"
+        ),
+        False,
+        "service unavailable",
+    ),
+    "cluster-failed-to-start": (
+        lambda f, s3: RuntimeError("Compute cluster in terminal state (out of capacity)"),
+        False,
+        "cluster did not start",
+    ),
+    "cluster-stopped": (
+        lambda f, s3: RuntimeError("cannot execute query, context status is FAILED"),
+        False,
+        "cluster did not start",
+    ),
+    "query-timeout": (
+        lambda f, s3: compute.QueryTimedOut("local-0", 60),
+        False,
+        "query timed out",
+    ),
+    "sigterm": (
+        lambda f, s3: compute.QueryInterrupted("local-0", "SIGTERM"),
+        False,
+        "interrupted",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_table_classifies_each_kind_of_failure(case, files, s3_says) -> None:
+    make, permanent, what = CASES[case]
+    error = make(files, s3_says)
+    wrapped = compute.QueryFailed("local-0", "FAILED", str(error))
+    wrapped.__cause__ = error  # as both backends raise them
+
+    for raised in (error, wrapped):
+        rule = failures.classify(raised)
+        assert (rule and rule.permanent, rule and rule.what) == (permanent, what), raised
+
+
+def test_a_typed_rule_wins_over_words_in_the_message() -> None:
+    """Messages quote column names and values: those never decide the class."""
+    error = _raised(pl.LazyFrame({"throttle_too_many_requests": [1]}).select("b").collect)
+    assert failures.classify(error).what == "unknown column"
+
+
+def test_an_error_the_table_does_not_know_keeps_its_retries() -> None:
+    error = LookupError("something new")
+    with pytest.raises(LookupError) as caught, failures.classified():
+        raise error
+    assert caught.value is error
+    assert "Failure not in the failure table: Airflow retries this task." in error.__notes__
+
+
+@authenticate
+def _sink_orders(target: str) -> str:
+    return compute.sink(datasets.source("orders"), target, on=compute.Manifest())
+
+
+def test_a_corrupt_input_fails_at_once_naming_the_dataset_and_the_file(
+    local_connection, tmp_path, monkeypatch
+) -> None:
+    """Polars says "File out of specification"; the failure says which file of which
+    dataset, fails without retries, and is still a failed query to code that catches one."""
+    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
+    sample_data.write(str(tmp_path), rows=20)
+    valid = (tmp_path / "raw" / "orders" / "part-0.parquet").read_bytes()
+    corrupt = tmp_path / "raw" / "orders" / "part-9.parquet"
+    corrupt.write_bytes(valid[: len(valid) // 2] + valid[-8:])  # cut short, footer magic kept
+
+    with pytest.raises(PermanentFailure) as caught:
+        _sink_orders(str(tmp_path / "curated" / "out" / "ds=2026-01-01"))
+
+    message = str(caught.value)
+    assert message.startswith("Corrupt input, not retried: Polars query local-")
+    assert f"not a parquet file: {corrupt}" in message
+    assert f"read dataset 'orders' at {datasets.source_uri('orders')}" in message
+    assert isinstance(caught.value, compute.QueryFailed) and caught.value.status == "FAILED"
+    assert "\n" not in message
+    assert not list((tmp_path / "curated").rglob("*.parquet"))
+
+
+def test_a_cloud_query_failing_on_its_data_fails_at_once(fake_cloud, cloud_connection) -> None:
+    error = pl.exceptions.SchemaError("data type mismatch for column amount")
+    fake_cloud.finish(pc.QueryStatus.FAILED, error=error)
+
+    with pytest.raises(PermanentFailure, match="Schema mismatch, not retried") as caught:
+        _sink_orders("s3://bucket/curated/out/ds=2026-01-01/")
+    assert caught.value.__cause__ is error
+    assert caught.value.query_id == fake_cloud.query_id
+    assert "writing s3://bucket/curated/out/ds=2026-01-01/" in str(caught.value)
+
+
+def test_a_transient_cloud_error_is_left_to_retries(fake_cloud, cloud_connection) -> None:
+    unavailable = RuntimeError("Error calling gRPC endpoint, The service is currently unavailable")
+    fake_cloud.query.await_result.side_effect = unavailable
+
+    with pytest.raises(RuntimeError) as caught:
+        _sink_orders("s3://bucket/curated/out/ds=2026-01-01/")
+    assert caught.value is unavailable
+    assert "Failure transient (service unavailable): Airflow retries this task." in (
+        unavailable.__notes__
+    )
+
+
+@pytest.fixture
+def dag_with_inputs(dagbag, airflow_db, local_connection, tmp_path, monkeypatch):
+    """The smallest DAG of this project that reads inputs and sinks a partition, and sample
+    inputs for it."""
+    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
+    sample_data.write(str(tmp_path), rows=20)
+    for dag in sorted(dagbag.dags.values(), key=lambda d: (len(d.tasks), d.dag_id)):
+        planned = plan(dag, first_day(dag))
+        if planned.inputs and any("sink" in task.calls for task in planned.tasks.values()):
+            return dag
+    pytest.skip("no DAG in dags/ reads an input and sinks a partition")
+
+
+def _assert_failed_at_once(run) -> None:
+    """Some task failed, each on its first try, though retries were on (with no delay)."""
+    failed = {ti.task_id: ti.try_number for ti in run.get_task_instances() if ti.state == "failed"}
+    assert run.state == "failed"
+    assert failed and set(failed.values()) == {1}, failed
+
+
+def test_a_corrupt_input_fails_its_dag_run_at_once(dag_with_inputs, tmp_path) -> None:
+    for name in sample_data.sample_frames(rows=1):
+        (tmp_path / "raw" / name / "part-9.parquet").write_bytes(b"half a file")
+
+    run, _ = run_dag(dag_with_inputs.dag_id, retries=2)
+
+    _assert_failed_at_once(run)
+
+
+def test_a_run_without_a_logical_date_fails_at_once(dag_with_inputs, tmp_path) -> None:
+    run, _ = run_dag(dag_with_inputs.dag_id, ds=None, retries=2)
+
+    _assert_failed_at_once(run)
+    assert not list((tmp_path / "curated").rglob("*.parquet"))
+
+
+def test_retries_back_off_from_the_retry_delay_setting() -> None:
+    current = settings.load()
+    assert DEFAULT_ARGS["retries"] >= 2
+    assert DEFAULT_ARGS["retry_delay"] == timedelta(seconds=current.retry_delay_s)
+    assert DEFAULT_ARGS["retry_exponential_backoff"] > 1
+    assert DEFAULT_ARGS["max_retry_delay"] >= DEFAULT_ARGS["retry_delay"]
+
+
+def test_every_task_gets_more_time_than_its_query_timeout(dagbag) -> None:
+    """The query timeout fires first and names the query; Airflow's execution_timeout is the
+    backstop for everything around it (starting a cluster, planning)."""
+    query_timeout = timedelta(seconds=settings.load().query_timeout_s)
+    assert DEFAULT_ARGS["execution_timeout"] == query_timeout + EXECUTION_MARGIN
+    short = {
+        f"{dag.dag_id}.{task.task_id}": task.execution_timeout
+        for dag in dagbag.dags.values()
+        for task in dag.tasks
+        if task.execution_timeout is None or task.execution_timeout <= query_timeout
+    }
+    assert short == {}
+
+
+def test_the_datasets_read_are_recorded_once_each() -> None:
+    def read() -> list[str]:
+        for name in ("orders", "orders", "returns"):
+            datasets.source(name)
+        return [name for name, _ in failures.reads()]
+
+    assert contextvars.Context().run(read) == ["orders", "returns"]
+
+
+def test_settings_for_failures_refuse_values_that_would_not_bound_anything(monkeypatch) -> None:
+    for field in ("query_timeout_s", "retry_delay_s", "storage_timeout_s", "local_retention_hours"):
+        for bad in ("0", "-1", "soon", "", "inf"):
+            monkeypatch.setenv(settings.env_var(field), bad)
+            with pytest.raises(settings.SettingsError, match=settings.env_var(field)):
+                settings.load()
+        monkeypatch.delenv(settings.env_var(field))

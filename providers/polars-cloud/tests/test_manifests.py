@@ -1,0 +1,470 @@
+"""Manifests as code: manifests.toml is checked, then registered against the autospec of the
+installed polars_cloud.ComputeContext (see fake_polars_cloud.py)."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT_ROOT
+from polars_cloud_provider import settings
+from polars_cloud_provider.manifests import spec
+from polars_cloud_provider.manifests.__main__ import (
+    FAILED,
+    INVALID,
+    NOT_AUTHENTICATED,
+    OK,
+    main,
+)
+
+CREDENTIALS = {
+    "POLARS_CLOUD_CLIENT_ID": "client-id-for-tests",
+    "POLARS_CLOUD_CLIENT_SECRET": "client-secret-for-tests",  # pragma: allowlist secret
+}
+TWO_MANIFESTS = """
+    workspace = "analytics"
+
+    [[manifest]]
+    name = "etl-small"
+    cpus = 4
+    memory_gb = 8
+    cluster_size = 1
+    idle_timeout_mins = 10
+
+    [[manifest]]
+    name = "reports-large"
+    workspace = "finance"
+    instance_type = "m6i.4xlarge"
+    storage_gb = 200
+    cluster_size = 3
+    idle_timeout_mins = 30
+    labels = ["airflow", "reports"]
+    connection_mode = "proxy"
+    requirements = "cluster-requirements.txt"
+    env_vars = { POLARS_VERBOSE = "1", API_TOKEN = "token-value-never-printed" }
+"""
+
+
+class Run:
+    """One invocation of the command, with what it printed."""
+
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def manifests_file(tmp_path: Path):
+    (tmp_path / "cluster-requirements.txt").write_text("pyarrow\n")
+
+    def write(text: str = TWO_MANIFESTS) -> Path:
+        path = tmp_path / "manifests.toml"
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+def run(*argv: str, path: Path | None = None, environ: dict[str, str] | None = None) -> Run:
+    out, err = io.StringIO(), io.StringIO()
+    args = [*argv, "--file", str(path)] if path else list(argv)
+    code = main(args, CREDENTIALS if environ is None else environ, out, err)
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def test_the_rendered_file_declares_the_prompted_manifest() -> None:
+    declared = spec.load(PROJECT_ROOT / "manifests.toml", environ={})
+    defaults = settings.load({})
+    assert declared.workspace == defaults.workspace
+    [manifest] = [m for m in declared.manifests if m.name == defaults.manifest]
+    assert manifest.context_arguments() == {
+        "workspace": defaults.workspace,
+        "cpus": defaults.cpus,
+        "memory": defaults.memory_gb,
+        "cluster_size": defaults.cluster_size,
+        "idle_timeout_mins": defaults.idle_timeout_mins,
+    }
+    assert manifest.name == defaults.manifest
+
+
+def test_the_workspace_override_of_the_dags_applies_to_registration(manifests_file) -> None:
+    declared = spec.load(manifests_file(), environ={settings.env_var("workspace"): "staging"})
+    assert [m.workspace for m in declared.manifests] == ["staging", "finance"]
+
+
+def test_registers_each_manifest_with_its_exact_arguments(
+    fake_cloud, fake_manifests, manifests_file
+) -> None:
+    path = manifests_file()
+    result = run(path=path)
+
+    assert result.code == OK, result.err
+    fake_cloud.authenticate.assert_called_once_with(interactive=False)
+    assert fake_manifests.lookups() == [("analytics", "etl-small"), ("finance", "reports-large")]
+    assert fake_manifests.register_calls() == [
+        {
+            "workspace": "analytics",
+            "cpus": 4,
+            "memory": 8,
+            "cluster_size": 1,
+            "idle_timeout_mins": 10,
+        },
+        {
+            "workspace": "finance",
+            "instance_type": "m6i.4xlarge",
+            "storage": 200,
+            "cluster_size": 3,
+            "idle_timeout_mins": 30,
+            "labels": ["airflow", "reports"],
+            "connection_mode": "proxy",
+            "env_vars": {"POLARS_VERBOSE": "1", "API_TOKEN": "token-value-never-printed"},
+            "requirements": str(path.parent / "cluster-requirements.txt"),
+        },
+    ]
+    assert set(fake_manifests.registered) == {
+        ("analytics", "etl-small"),
+        ("finance", "reports-large"),
+    }
+    lines = result.out.splitlines()
+    assert [line.split()[:2] for line in lines[1:3]] == [
+        ["etl-small", "registered"],
+        ["reports-large", "registered"],
+    ]
+    assert lines[-1] == "2 manifests: 2 registered"
+    assert "token-value-never-printed" not in result.out + result.err
+
+
+def test_a_dry_run_prints_the_plan_and_calls_nothing(
+    fake_cloud, fake_manifests, manifests_file
+) -> None:
+    result = run("--dry-run", path=manifests_file())
+
+    assert result.code == OK
+    fake_cloud.authenticate.assert_not_called()
+    fake_cloud.ComputeContext.assert_not_called()
+    assert "etl-small  " in result.out and "would register" in result.out
+    assert "cpus=4 memory=8 cluster_size=1 idle_timeout_mins=10" in result.out
+    assert "env_vars=[API_TOKEN, POLARS_VERBOSE]" in result.out
+    assert "token-value-never-printed" not in result.out
+
+
+def test_a_second_run_changes_nothing_and_says_so(fake_manifests, manifests_file) -> None:
+    path = manifests_file()
+    assert run(path=path).code == OK
+    registrations = len(fake_manifests.register_calls())
+
+    again = run(path=path)
+
+    assert again.code == OK
+    assert len(fake_manifests.register_calls()) == registrations
+    assert "etl-small      unchanged      already registered with these settings" in again.out
+    # labels and requirements cannot be read back from polars-cloud 0.12: say so.
+    assert "labels, requirements not read back: --force re-registers" in again.out
+    assert again.out.splitlines()[-1] == "2 manifests: 2 unchanged"
+
+
+def test_force_registers_unchanged_manifests(fake_manifests, manifests_file) -> None:
+    path = manifests_file()
+    run(path=path)
+    forced = run("--force", "--only", "etl-small", path=path)
+    assert forced.code == OK
+    assert "etl-small  updated        forced (--force)" in forced.out
+    assert len(fake_manifests.register_calls()) == 3
+
+
+def test_a_changed_manifest_is_registered_again_with_the_difference(
+    fake_manifests, manifests_file
+) -> None:
+    path = manifests_file()
+    run(path=path)
+    path.write_text(
+        path.read_text().replace("cpus = 4\nmemory_gb = 8", "cpus = 16\nmemory_gb = 64")
+    )
+
+    result = run(path=path)
+
+    assert result.code == OK
+    assert "etl-small      updated        cpus 4 -> 16, memory_gb 8 -> 64" in result.out
+    assert "reports-large  unchanged" in result.out
+    assert fake_manifests.registered[("analytics", "etl-small")]["cpus"] == 16
+
+
+def test_a_manifest_recorded_with_other_versions_is_re_registered(
+    fake_manifests, manifests_file
+) -> None:
+    path = manifests_file()
+    run(path=path)
+    fake_manifests.drifted.add(("analytics", "etl-small"))
+
+    result = run(path=path)
+
+    assert result.code == OK
+    assert (
+        "etl-small      re-registered  recorded versions differed (locally installed" in result.out
+    )
+    assert ("analytics", "etl-small") not in fake_manifests.drifted
+
+
+def test_check_reports_drift_missing_and_changed_manifests(fake_manifests, manifests_file) -> None:
+    path = manifests_file()
+    missing = run("--check", path=path)
+    assert missing.code == FAILED
+    assert (
+        "etl-small      MISSING        not registered in analytics: make manifests" in missing.out
+    )
+
+    run(path=path)
+    assert run("--check", path=path).code == OK
+    registrations = len(fake_manifests.register_calls())
+
+    fake_manifests.drifted.add(("analytics", "etl-small"))
+    path.write_text(path.read_text().replace("cluster_size = 3", "cluster_size = 4"))
+    drift = run("--check", path=path)
+
+    assert drift.code == FAILED
+    assert "etl-small      DRIFT          locally installed polars version (2.0.0)" in drift.out
+    assert "re-register from this environment: make manifests" in drift.out
+    assert "reports-large  DIFFERS        cluster_size 3 -> 4: make manifests" in drift.out
+    assert len(fake_manifests.register_calls()) == registrations  # --check changes nothing
+
+
+def test_one_failing_manifest_does_not_stop_the_others(fake_manifests, manifests_file) -> None:
+    fake_manifests.refuse["etl-small"] = RuntimeError("quota exceeded for workspace analytics")
+
+    result = run(path=manifests_file())
+
+    assert result.code == FAILED
+    assert (
+        "etl-small      FAILED         RuntimeError: quota exceeded for workspace analytics"
+        in result.out
+    )
+    assert ("finance", "reports-large") in fake_manifests.registered
+    assert result.out.splitlines()[-1] == "2 manifests: 1 FAILED, 1 registered"
+
+
+def test_only_registers_the_named_manifest(fake_manifests, manifests_file) -> None:
+    result = run("--only", "reports-large", path=manifests_file())
+    assert result.code == OK
+    assert set(fake_manifests.registered) == {("finance", "reports-large")}
+
+
+def test_only_with_an_unknown_name_is_refused(fake_cloud, fake_manifests, manifests_file) -> None:
+    result = run("--only", "etl-smal", path=manifests_file())
+    assert result.code == INVALID
+    assert "--only names no manifest in the file: etl-smal" in result.err
+    fake_cloud.ComputeContext.assert_not_called()
+
+
+def test_unregister_removes_the_manifest_once(fake_cloud, fake_manifests, manifests_file) -> None:
+    path = manifests_file()
+    run(path=path)
+
+    dry = run("--unregister", "reports-large", "--dry-run", path=path)
+    assert dry.code == OK and "would unregister" in dry.out
+    assert ("finance", "reports-large") in fake_manifests.registered
+
+    removed = run("--unregister", "reports-large", path=path)
+    assert removed.code == OK
+    assert "reports-large  unregistered   removed from finance" in removed.out
+    assert "still declared" in removed.out
+    assert ("finance", "reports-large") not in fake_manifests.registered
+
+    again = run("--unregister", "reports-large", path=path)
+    assert again.code == OK
+    assert "absent" in again.out and "nothing to do" in again.out
+
+
+def test_unregister_of_an_undeclared_manifest_uses_the_default_workspace(
+    fake_manifests, manifests_file
+) -> None:
+    fake_manifests.registered[("analytics", "old-cluster")] = {"cluster_size": 1}
+    result = run("--unregister", "old-cluster", path=manifests_file())
+    assert result.code == OK
+    assert ("analytics", "old-cluster") not in fake_manifests.registered
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (("cpus = 4", "cpu = 4"), "manifest 'etl-small': unknown key 'cpu' (did you mean 'cpus'?)"),
+        (
+            ("cpus = 4", 'cpus = "4"'),
+            "manifest 'etl-small': cpus must be a whole number >= 1, got '4'",
+        ),
+        (("cpus = 4", "cpus = true"), "manifest 'etl-small': cpus must be a whole number >= 1"),
+        (('name = "etl-small"\n', ""), "manifest #1 has no name"),
+        (
+            ('"reports-large"', '"etl-small"'),
+            "manifest name 'etl-small' is declared more than once",
+        ),
+        (
+            ("idle_timeout_mins = 10", "idle_timeout_mins = 5"),
+            "manifest 'etl-small': idle_timeout_mins must be a whole number of minutes >= 10",
+        ),
+        (("cluster_size = 1", "cluster_size = 0"), "cluster_size must be a whole number >= 1"),
+        (
+            ("cpus = 4", 'cpus = 4\ninstance_type = "m6i.large"'),
+            "manifest 'etl-small': give cpus + memory_gb or instance_type, not both",
+        ),
+        (
+            ("memory_gb = 8\n", ""),
+            "manifest 'etl-small': cpus and memory_gb go together; add memory_gb",
+        ),
+        (
+            ('connection_mode = "proxy"', 'connection_mode = "tunnel"'),
+            "manifest 'reports-large': connection_mode must be one of 'direct', 'proxy'",
+        ),
+        (('"cluster-requirements.txt"', '"missing.txt"'), "requirements file"),
+        (('workspace = "analytics"', "workspace = analytics"), "not valid TOML"),
+        (
+            ('workspace = "analytics"', 'workspace = "analytics"\nmanifests = []'),
+            "unknown top-level key 'manifests' (did you mean 'manifest'?)",
+        ),
+    ],
+    ids=[
+        "unknown-key",
+        "wrong-type",
+        "bool-is-not-a-number",
+        "missing-name",
+        "duplicate-names",
+        "timeout-5",
+        "zero-nodes",
+        "cpus-and-instance-type",
+        "cpus-without-memory",
+        "unknown-connection-mode",
+        "missing-requirements-file",
+        "invalid-toml",
+        "unknown-top-level-key",
+    ],
+)
+def test_a_bad_file_gives_one_clear_error_and_calls_nothing(
+    fake_cloud, fake_manifests, manifests_file, change, error
+) -> None:
+    old, new = change
+    text = textwrap.dedent(TWO_MANIFESTS)
+    assert old in text
+    path = manifests_file(text.replace(old, new, 1))
+
+    result = run(path=path)
+
+    assert result.code == INVALID
+    problems = result.err.splitlines()
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"ERROR {path}: ")
+    assert error in problems[0]
+    fake_cloud.authenticate.assert_not_called()
+    fake_cloud.ComputeContext.assert_not_called()
+
+
+def test_authenticates_with_the_airflow_connection_like_the_dags(
+    fake_cloud, fake_manifests, manifests_file, cloud_connection
+) -> None:
+    result = run(path=manifests_file(), environ={})
+
+    assert result.code == OK, result.err
+    fake_cloud.authenticate.assert_called_once_with(
+        client_id=cloud_connection["login"],
+        client_secret=cloud_connection["password"],
+        interactive=False,
+    )
+    assert "Authenticated with the Airflow connection" in result.out
+    assert cloud_connection["password"] not in result.out + result.err
+
+
+def test_without_credentials_it_stops_before_touching_anything(
+    fake_cloud, fake_manifests, manifests_file, monkeypatch
+) -> None:
+    monkeypatch.delenv(f"AIRFLOW_CONN_{settings.load().conn_id.upper()}", raising=False)
+
+    result = run(path=manifests_file(), environ={})
+
+    assert result.code == NOT_AUTHENTICATED
+    assert "could not authenticate" in result.err and "POLARS_CLOUD_CLIENT_ID" in result.err
+    fake_cloud.ComputeContext.assert_not_called()
+
+
+def test_rejected_credentials_are_not_echoed(fake_cloud, fake_manifests, manifests_file) -> None:
+    secret = CREDENTIALS["POLARS_CLOUD_CLIENT_SECRET"]
+    fake_cloud.authenticate.side_effect = RuntimeError(f"invalid client secret {secret}")
+
+    result = run(path=manifests_file())
+
+    assert result.code == NOT_AUTHENTICATED
+    assert "invalid client secret ***" in result.err
+    assert secret not in result.out + result.err
+
+
+def test_a_file_that_is_not_utf8_is_refused_in_one_line(fake_cloud, manifests_file) -> None:
+    path = manifests_file()
+    path.write_bytes(b'workspace = "caf\xe9"\n')  # Latin-1, as some editors save it
+    result = run(path=path)
+    assert result.code == INVALID
+    assert result.err.splitlines() == [
+        f"ERROR {path}: is not UTF-8 text (byte 0xe9 at offset 16): save it as UTF-8"
+    ]
+    fake_cloud.authenticate.assert_not_called()
+
+
+def test_another_python_than_the_workers_is_refused_before_registering(
+    fake_cloud, fake_manifests, manifests_file
+) -> None:
+    """Polars Cloud compares the registering Python, patch included, with the worker's: a
+    laptop's interpreter registering would lock the workers out of the manifests."""
+    import sys
+
+    path = manifests_file()
+    other = f"{sys.version_info.major}.{sys.version_info.minor + 1}"
+    (path.parent / ".python-version").write_text(f"{other}\n")
+
+    refused = run(path=path)
+    assert refused.code == INVALID
+    assert refused.err.startswith(f"ERROR this is Python {sys.version_info.major}.")
+    assert f"the workers run Python {other}" in refused.err
+    assert "register_manifests DAG" in refused.err
+    fake_cloud.authenticate.assert_not_called()
+
+    anyway = run("--from-this-python", path=path)
+    assert anyway.code == OK and len(fake_manifests.register_calls()) == 2
+
+
+def test_the_workers_python_still_warns_about_the_patch(fake_manifests, manifests_file) -> None:
+    import sys
+
+    path = manifests_file()
+    (path.parent / ".python-version").write_text(
+        f"{sys.version_info.major}.{sys.version_info.minor}\n"
+    )
+    result = run(path=path)
+    assert result.code == OK
+    assert "Note: registering with Python" in result.err and "patch" in result.err
+
+
+def test_the_workers_register_the_manifests_from_a_task(
+    fake_cloud, fake_manifests, cloud_connection
+) -> None:
+    """What the register_manifests DAG runs: the project's manifests.toml, the task's login."""
+    from polars_cloud_provider.hooks.polars_cloud import authenticate
+    from polars_cloud_provider.manifests import worker
+
+    lines = authenticate(worker.register)()
+
+    declared = spec.load(PROJECT_ROOT / "manifests.toml", environ={})
+    assert [line.split()[:2] for line in lines] == [
+        [m.name, "registered"] for m in declared.manifests
+    ]
+    assert set(fake_manifests.registered) == {(m.workspace, m.name) for m in declared.manifests}
+    assert [line.split()[1] for line in authenticate(worker.register)(check_only=True)] == [
+        "ok"
+    ] * len(declared.manifests)
+
+
+def test_with_the_local_backend_the_task_only_lists_the_manifests(
+    fake_cloud, local_connection
+) -> None:
+    from polars_cloud_provider.hooks.polars_cloud import authenticate
+    from polars_cloud_provider.manifests import worker
+
+    lines = authenticate(worker.register)()
+    assert lines and all("would register" in line for line in lines)
+    fake_cloud.ComputeContext.assert_not_called()

@@ -1,0 +1,367 @@
+"""@polars_task under real Airflow (dag.test(), which runs triggers inline): deferral query by
+query, reattach on retry, the query timeout while deferred, XCom, the link, asset events.
+
+Polars Cloud is the autospec fake (fake_polars_cloud.py); the local backend runs real Polars,
+deferred queries in child processes. The DAGs are built here, small and to the point.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from unittest.mock import create_autospec
+
+import polars as pl
+import polars_cloud as pc
+import pytest
+from airflow.sdk import DAG
+from conftest import DAGS_FOLDER
+
+from {{ cookiecutter.package_name }} import assets, compute, datasets, settings
+from polars_cloud_provider.compute import execution, local_runner
+from polars_cloud_provider.decorators.polars_task import polars_task
+
+DS = "2026-01-01"
+TARGET = "s3://bucket/curated/sums/ds=2026-01-01/"
+NUMBERS = pl.LazyFrame({"x": [1, 2, 3]})
+
+
+class Failures(list):
+    """An on_failure_callback keeping the exception each failed try ended with."""
+
+    def __call__(self, context) -> None:
+        self.append(context["exception"])
+
+
+def build(dag_id: str, body, *, retries: int = 0, **task_kwargs) -> tuple[DAG, Failures]:
+    failures = Failures()
+    with DAG(dag_id, schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC)) as dag:
+        polars_task(
+            task_id="work",
+            retries=retries,
+            retry_delay=timedelta(0),
+            on_failure_callback=[failures],
+            on_retry_callback=[failures],
+            **task_kwargs,
+        )(body)()
+    return dag, failures
+
+
+def run(dag: DAG, ds: str = DS):
+    """Register the DAG (it lives in no file) and run it with dag.test()."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(DAGS_FOLDER), collect_dags=False)
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+    dag_run = dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC))
+    ti = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "work")
+    return dag_run, ti
+
+
+def xcom(ti, key: str):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.execute(
+            XComModel.get_many(
+                key=key, run_id=ti.run_id, dag_ids=ti.dag_id, task_ids=ti.task_id
+            ).with_only_columns(XComModel.value)
+        ).first()
+    return None if row is None else XComModel.deserialize_value(row)
+
+
+@pytest.fixture
+def local_data(local_connection, tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "data"
+    monkeypatch.setenv(settings.env_var("data_root"), str(root))
+    return root
+
+
+def sum_of_two_steps(ds: str | None = None) -> str:
+    """Two queries in one body: the second reads what the first left."""
+    locations = compute.execute(NUMBERS, on=compute.Manifest())
+    total = datasets.scan(locations).select(pl.col("x").sum())
+    return compute.sink(total, datasets.partition_uri("sums", ds), on=compute.Manifest())
+
+
+def test_a_deferred_task_resumes_query_by_query(airflow_db, local_data) -> None:
+    dag, failures = build("deferred_two_steps", sum_of_two_steps, deferrable=True)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    assert ti.try_number == 1
+    assert pl.read_parquet(local_data / "curated/sums/ds=2026-01-01/*.parquet")["x"].to_list() == [
+        6
+    ]
+    queries = xcom(ti, execution.JOURNAL_KEY)
+    assert [q["kind"] for q in queries] == ["execute", "sink"]
+    for query in queries:  # each ran in a child process, which the trigger polled
+        assert query["run_dir"], query
+        result = json.loads((Path(query["run_dir"]) / local_runner.RESULT).read_text())
+        assert result["status"] == "SUCCESS"
+
+
+def test_queries_inside_immediate_shutdown_are_never_deferred(airflow_db, local_data) -> None:
+    def inside_the_block(ds: str | None = None) -> str:
+        with compute.immediate_shutdown(compute.Specs()) as cluster:
+            return compute.sink(NUMBERS, datasets.partition_uri("numbers", ds), on=cluster)
+
+    dag, failures = build("immediate_not_deferred", inside_the_block, deferrable=True)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    [query] = xcom(ti, execution.JOURNAL_KEY)
+    assert query["run_dir"] is None  # awaited in this process
+
+
+def test_a_deferred_query_fails_the_task_exactly_as_a_blocking_one(airflow_db, local_data) -> None:
+    def bad_cast(ds: str | None = None) -> str:
+        broken = pl.LazyFrame({"x": ["a"]}).select(pl.col("x").cast(pl.Int64, strict=True))
+        return compute.sink(broken, datasets.partition_uri("broken", ds), on=compute.Manifest())
+
+    messages = {}
+    for deferrable in (False, True):
+        dag, failures = build(f"bad_cast_{deferrable}", bad_cast, deferrable=deferrable)
+        dag_run, _ = run(dag)
+        assert dag_run.state == "failed"
+        [error] = failures
+        assert isinstance(error, compute.QueryFailed)
+        messages[deferrable] = str(error).replace(error.query_id, "<id>")
+    assert messages[True] == messages[False]
+    assert "ended with status FAILED: InvalidOperationError" in messages[True]
+    assert not (local_data / f"curated/broken/ds={DS}").exists()  # no partition, either way
+
+
+def cloud_sink(ds: str | None = None) -> str:
+    return compute.sink(NUMBERS, TARGET, on=compute.Manifest())
+
+
+def test_a_deferred_cloud_query_resumes_with_its_link_labels_and_ids(
+    airflow_db, fake_cloud, cloud_connection
+) -> None:
+    from uuid import UUID
+
+    fake_cloud.running(polls=2)
+    dag, failures = build("deferred_cloud", cloud_sink, deferrable=True)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    # The trigger found the query again from its ids (in the triggerer: another process).
+    fake_cloud.ProxyQuery.assert_called_with(
+        UUID(fake_cloud.query_id), UUID(fake_cloud.workspace_id)
+    )
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+    link = (
+        f"https://cloud.pola.rs/portal/{fake_cloud.workspace_id}/{fake_cloud.compute_id}"
+        f"/queries/{fake_cloud.query_id}"
+    )
+    assert xcom(ti, execution.LINK_XCOM_KEY) == link
+    [query] = xcom(ti, execution.JOURNAL_KEY)
+    assert query | {"link": link} == query and query["workspace_id"] == fake_cloud.workspace_id
+    assert query["compute_id"] == fake_cloud.compute_id
+    [labels] = fake_cloud.LazyFrameRemote.return_value.labels.call_args.args
+    assert labels[:3] == ["airflow", "dag:deferred_cloud", "task:work"]
+
+
+def test_a_deferred_query_past_the_query_timeout_is_cancelled(
+    airflow_db, fake_cloud, cloud_connection, monkeypatch
+) -> None:
+    monkeypatch.setenv(settings.env_var("query_timeout_s"), "0.3")
+    fake_cloud.running()
+    dag, failures = build("deferred_timeout", cloud_sink, deferrable=True)
+    dag_run, _ = run(dag)
+
+    assert dag_run.state == "failed"
+    [error] = failures
+    assert isinstance(error, compute.QueryTimedOut) and fake_cloud.query_id in str(error)
+    fake_cloud.query.cancel.assert_called_once_with()
+
+
+def test_a_retry_waits_for_the_query_an_earlier_try_left_running(
+    airflow_db, fake_cloud, cloud_connection
+) -> None:
+    """Try 1 loses its connection while waiting and cannot cancel (the worker could as well
+    have been killed): try 2 finds the query still running and waits for it."""
+    fake_cloud.query.get_status.side_effect = [
+        ConnectionError("connection reset while polling"),  # try 1
+        pc.QueryStatus.INPROGRESS,  # try 2, asking the recorded query
+        pc.QueryStatus.SUCCESS,
+    ]
+    fake_cloud.query.cancel.side_effect = RuntimeError("cancel not answered")
+    dag, failures = build("reattach_running", cloud_sink, retries=1)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    assert ti.try_number == 2 and isinstance(failures[0], ConnectionError)
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)  # not submitted twice
+
+
+def test_a_retry_reuses_a_query_that_succeeded(airflow_db, fake_cloud, cloud_connection) -> None:
+    second = fake_cloud.another_query("0197a1b2-0000-7000-8000-0000000000e2")
+    failed = create_autospec(pc.QueryResult, instance=True)
+    failed.status = pc.QueryStatus.FAILED
+    failed.raise_err.side_effect = RuntimeError("out of memory")
+    second.get_status.side_effect = [
+        pc.QueryStatus.FAILED,  # try 1's wait
+        pc.QueryStatus.FAILED,  # try 2, asking the recorded query
+        pc.QueryStatus.SUCCESS,  # try 2's new query
+    ]
+    second.await_result.side_effect = [failed, fake_cloud.result]
+    fake_cloud.plan.execute.return_value = second
+
+    def sink_then_execute(ds: str | None = None) -> list[str]:
+        compute.sink(NUMBERS, TARGET, on=compute.Manifest())
+        return compute.execute(NUMBERS, on=compute.Manifest())
+
+    dag, failures = build("reuse_success", sink_then_execute, retries=1)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    assert ti.try_number == 2
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+    assert fake_cloud.plan.execute.call_count == 2
+
+
+def test_a_retry_resubmits_a_query_that_failed(airflow_db, fake_cloud, cloud_connection) -> None:
+    failed = create_autospec(pc.QueryResult, instance=True)
+    failed.status = pc.QueryStatus.FAILED
+    failed.raise_err.side_effect = RuntimeError("worker lost")
+    fake_cloud.query.await_result.side_effect = [failed, fake_cloud.result]
+    fake_cloud.query.get_status.side_effect = [
+        pc.QueryStatus.FAILED,  # try 1's wait
+        pc.QueryStatus.FAILED,  # try 2, asking the recorded query
+        pc.QueryStatus.SUCCESS,  # try 2's new query
+    ]
+    dag, failures = build("resubmit_failed", cloud_sink, retries=1)
+    dag_run, _ = run(dag)
+
+    assert dag_run.state == "success", failures
+    assert fake_cloud.plan.sink_parquet.call_count == 2
+
+
+class Store(dict):
+    """A task_state_store: Airflow keeps it per task instance, across tries and clears."""
+
+    def set(self, key, value, **_) -> None:
+        self[key] = value
+
+    def delete(self, key) -> None:
+        self.pop(key, None)
+
+
+def test_a_cleared_task_cancels_its_earlier_queries_and_reuses_none(
+    fake_cloud, cloud_connection
+) -> None:
+    """A journal written before the task was cleared (another series of tries) is not a
+    retry's: its running query is cancelled, and the query is submitted afresh."""
+    from polars_cloud_provider.hooks.polars_cloud import authenticate
+
+    earlier = fake_cloud.another_query("0197a1b2-0000-7000-8000-0000000000e3")
+    earlier.get_status.return_value = pc.QueryStatus.INPROGRESS
+    step = {
+        "kind": "sink",
+        "target": TARGET,
+        "reference": {
+            "backend": "cloud",
+            "query_id": "0197a1b2-0000-7000-8000-0000000000e3",
+            "workspace_id": fake_cloud.workspace_id,
+            "compute_id": fake_cloud.compute_id,
+        },
+    }
+    store = Store({execution.JOURNAL_KEY: {"series": 1, "steps": [step]}})
+    task_run = execution.TaskRun("d", "t", "r", try_number=4, series=4, store=store)
+
+    with execution.running(task_run):
+        assert authenticate(cloud_sink)() == fake_cloud.query_id
+
+    earlier.cancel.assert_called_once_with()
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+    assert store[execution.JOURNAL_KEY]["series"] == 4
+
+
+@pytest.mark.parametrize(
+    ("try_number", "max_tries", "retries", "series"),
+    [(1, 2, 2, 1), (3, 2, 2, 1), (4, 5, 2, 4), (5, 5, 2, 4)],
+    ids=["first-try", "last-retry", "first-try-after-a-clear", "its-retry"],
+)
+def test_the_series_of_tries_is_found_as_airflow_finds_it(
+    try_number, max_tries, retries, series
+) -> None:
+    """A clear raises max_tries to try_number + retries (models/taskinstance.py); the first
+    try of the current series is max_tries - retries + 1 (task_runner.py)."""
+
+    class TI:
+        dag_id, task_id, run_id, map_index = "d", "t", "r", -1
+
+    ti = TI()
+    ti.try_number, ti.max_tries = try_number, max_tries
+    ti.task = type("Task", (), {"retries": retries})()
+    task_run = execution.TaskRun.from_context({"ti": ti}, deferrable=False)
+    assert task_run.series == series
+
+
+def test_a_sink_outlet_event_names_the_partitions_it_wrote(airflow_db, local_data) -> None:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    dag, failures = build("asset_event", sum_of_two_steps, outlets=[assets.output("sums")])
+    assert run(dag)[0].state == "success", failures
+
+    with create_session() as session:
+        [extra] = session.scalars(
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.name == "sums", AssetEvent.source_dag_id == "asset_event")
+        ).all()
+    assert extra["ds"] == [DS]
+    assert extra["partitions"] == [datasets.partition_uri("sums", DS)]
+
+
+def test_a_shutdown_leaves_the_cluster_while_another_run_of_the_dag_is_active(
+    airflow_db, fake_cloud, cloud_connection
+) -> None:
+    """Backfill runs are limited by the backfill's max_active_runs, not the DAG's
+    (scheduler_job_runner.py): with another run active, the teardown must not stop the
+    cluster under it."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    from polars_cloud_provider.decorators.polars_task import shutdown_cluster
+
+    own = compute.Manifest("own")
+    with DAG(
+        "one_at_a_time",
+        schedule=None,
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        max_active_runs=1,
+    ) as dag:
+        polars_task(task_id="work")(cloud_sink)() >> shutdown_cluster(own)
+    fake_cloud.cluster(pc.ComputeContextStatus.IDLE)
+    run(dag)  # registers the DAG; its own run stops the cluster
+    fake_cloud.context.stop.assert_called_once_with()
+    fake_cloud.context.stop.reset_mock()
+
+    with create_session() as session:
+        session.add(
+            DagRun(
+                dag_id="one_at_a_time",
+                run_id="backfill__2026-01-02T00:00:00+00:00",
+                logical_date=datetime(2026, 1, 2, tzinfo=UTC),
+                run_after=datetime(2026, 1, 2, tzinfo=UTC),
+                run_type=DagRunType.BACKFILL_JOB,
+                state=DagRunState.RUNNING,
+                triggered_by=DagRunTriggeredByType.TEST,
+            )
+        )
+    dag_run, _ = run(dag)
+
+    assert dag_run.state == "success"
+    fake_cloud.context.stop.assert_not_called()

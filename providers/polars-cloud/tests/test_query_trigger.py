@@ -1,0 +1,166 @@
+"""The trigger a deferred @polars_task waits on: importable as Airflow's triggerer imports it,
+and what it reports (Polars Cloud played by the autospec fake)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+import polars_cloud as pc
+import pytest
+from conftest import DAGS_FOLDER, PROJECT_ROOT
+from polars_cloud_provider import settings
+from polars_cloud_provider.triggers import query as trigger_module
+from polars_cloud_provider.triggers.query import QueryTrigger
+
+
+@pytest.fixture
+def reference(fake_cloud) -> dict:
+    return {
+        "backend": "cloud",
+        "query_id": fake_cloud.query_id,
+        "workspace_id": fake_cloud.workspace_id,
+        "compute_id": fake_cloud.compute_id,
+    }
+
+
+def make(reference: dict, deadline: float | None = None) -> QueryTrigger:
+    return QueryTrigger(
+        reference=reference,
+        conn_id=settings.load().conn_id,
+        step=1,
+        deadline=deadline,
+        timeout_s=None if deadline is None else 0.2,
+        journal=[{"kind": "sink"}, {"kind": "execute"}],
+    )
+
+
+def first_event(trigger: QueryTrigger) -> dict:
+    async def first():
+        return await anext(trigger.run())
+
+    return asyncio.run(first()).payload
+
+
+_AS_THE_TRIGGERER = """
+import json, sys
+from airflow._shared.module_loading import import_string  # what the triggerer calls
+
+classpath, kwargs = json.loads(sys.argv[1])
+trigger = import_string(classpath)(**kwargs)
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("polars", "polars_cloud"))
+print(json.dumps({"serialized": trigger.serialize(), "heavy": heavy}))
+"""
+
+
+def test_the_trigger_imports_as_a_deployed_triggerer_imports_it(reference, tmp_path) -> None:
+    """The triggerer is another process: it imports the trigger by its dotted path, with the
+    DAGs folder on PYTHONPATH (as the image sets it) and nothing of this project loaded."""
+    classpath, kwargs = make(reference).serialize()
+    airflow = ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__LOAD_EXAMPLES")
+    environment = {
+        "PYTHONPATH": str(DAGS_FOLDER),
+        "PATH": "/usr/bin:/bin",
+        **{name: os.environ[name] for name in airflow},
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _AS_THE_TRIGGERER, json.dumps([classpath, kwargs])],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["serialized"] == [classpath, kwargs]
+    assert seen["heavy"] == [], "the trigger's import pulls polars into the triggerer"
+
+
+def test_the_image_puts_the_dags_folder_on_the_triggerers_path() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "ENV PYTHONPATH=/opt/airflow/dags" in dockerfile
+
+
+def test_a_finished_query_fires_one_event_with_the_journal(
+    fake_cloud, cloud_connection, reference
+) -> None:
+    fake_cloud.running(polls=2)
+    event = first_event(make(reference))
+    assert event == {
+        "step": 1,
+        "state": "done",
+        "status": "SUCCESS",
+        "journal": [{"kind": "sink"}, {"kind": "execute"}],
+    }
+    assert fake_cloud.query.get_status.call_count == 3
+    fake_cloud.authenticate.assert_called_once()  # the triggerer logs in with the connection
+
+
+@pytest.mark.parametrize(
+    ("trigger_id", "waits"), [(7, [10.0]), (None, [])], ids=["triggerer", "dag-test"]
+)
+def test_a_real_triggerer_fires_no_sooner_than_resume_after(
+    fake_cloud, cloud_connection, reference, monkeypatch, trigger_id, waits
+) -> None:
+    """A query done at once still resumes its task resume_settle_s after the deferral, so
+    that Airflow's scheduler has seen the worker's deferral exit (trigger.py says why)."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(trigger_module.asyncio, "sleep", sleep)
+    monkeypatch.setattr(trigger_module.time, "time", lambda: 1000.0)
+    trigger = make(reference)
+    trigger.resume_after, trigger.trigger_id = 1010.0, trigger_id
+    assert trigger.serialize()[1]["resume_after"] == 1010.0
+
+    assert first_event(trigger)["status"] == "SUCCESS"
+    assert slept == waits
+
+
+def test_the_settle_time_can_be_zero_and_nothing_that_is_not_a_duration(monkeypatch) -> None:
+    field = settings.env_var("resume_settle_s")
+    monkeypatch.setenv(field, "0")
+    assert settings.load().resume_settle_s == 0
+    for bad in ("-1", "soon", "", "inf"):
+        monkeypatch.setenv(field, bad)
+        with pytest.raises(settings.SettingsError, match=f"{field}=.*expected a number >= 0"):
+            settings.load()
+
+
+def test_a_query_past_its_deadline_fires_a_timeout(fake_cloud, cloud_connection, reference) -> None:
+    fake_cloud.running()
+    event = first_event(make(reference, deadline=time.time() + 0.2))
+    assert (event["state"], event["timeout_s"]) == ("timeout", 0.2)
+    fake_cloud.query.cancel.assert_not_called()  # the resumed task cancels, then fails
+
+
+def test_polling_that_keeps_failing_hands_back_to_the_task(
+    fake_cloud, cloud_connection, reference, monkeypatch
+) -> None:
+    monkeypatch.setattr(trigger_module, "MAX_POLL_ERRORS", 2)
+    fake_cloud.query.get_status.side_effect = ConnectionError("control plane unreachable")
+    event = first_event(make(reference))
+    assert event["state"] == "error" and "unreachable" in event["message"]
+
+
+def test_a_user_killing_the_deferred_task_cancels_the_query(
+    fake_cloud, cloud_connection, reference
+) -> None:
+    """Airflow 3.3 calls the trigger's on_kill when a user marks the deferred task failed or
+    successful, or clears it (triggerer_job_runner.py), not when the triggerer restarts."""
+    asyncio.run(make(reference).on_kill())
+    fake_cloud.query.cancel.assert_called_once_with()
+
+
+def test_an_unknown_query_is_reported_done_for_the_task_to_decide(
+    fake_cloud, cloud_connection
+) -> None:
+    event = first_event(make({"backend": "cloud", "query_id": "not-a-uuid"}))
+    assert (event["state"], event["status"]) == ("done", "UNKNOWN")
+    assert pc.QueryStatus.SUCCESS.name == "SUCCESS"  # the names the trigger reports

@@ -1,0 +1,216 @@
+"""Stopping a task stops its query: a real task process, run by Airflow's own supervisor, is
+marked failed while it waits; Airflow sends it SIGTERM; the query must be cancelled.
+
+Airflow 3 answers SIGTERM by calling the operator's on_kill() and returning
+(task_runner.py ~l.1544); a plain @task's on_kill does nothing, and the supervisor escalates
+to SIGKILL 5 s later (supervisor.py ~l.1094). The task here is a real one from dags/ (the
+first that waits on a query from a task with no upstream), Polars Cloud is the autospec fake,
+and the whole process tree runs without network (unshare) where the system allows it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from conftest import DAGS_FOLDER, PROJECT_ROOT
+from dag_inspection import compute_calls, task_callable
+from polars_cloud_provider.engines import backend
+
+WAITS = {"sink", "execute"}
+
+# Runs in its own process: the fake, then one task under Airflow's supervisor, which forks
+# the task process (it inherits the fake) and heartbeats to the API every second.
+_SUPERVISED_RUN = """
+import os
+import sys
+from uuid import UUID
+
+dags, tests, dag_id, task_id, run_id, ti_id, dag_version_id = sys.argv[1:8]
+sys.path[:0] = [dags, *tests.split(os.pathsep)]
+# Polars is not fork-safe (a child forked after importing it hangs at exit), so the fake
+# is installed in the task process, when its backend is first chosen: nothing in this
+# (the supervisor's) process imports polars, as in a deployment.
+from __PACKAGE__.compute import backend
+
+backend.BACKENDS["cloud"] = "stopped_task_fake:CloudBackend"
+
+from airflow.executors.workloads import BundleInfo
+from airflow.sdk.api.datamodels._generated import TaskInstance
+from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor, supervise_task
+
+supervise_task(
+    ti=TaskInstance(
+        id=UUID(ti_id), task_id=task_id, dag_id=dag_id, run_id=run_id, try_number=1,
+        map_index=-1, dag_version_id=UUID(dag_version_id),
+    ),
+    bundle_info=BundleInfo(name="dags-folder"),
+    dag_rel_path=f"{dag_id}.py",
+    token="",
+    client=InProcessTestSupervisor._api_client(),
+)
+""".replace("__PACKAGE__", backend.__name__.split(".")[0])
+
+# Imported by the task process: the fake Polars Cloud, whose query never ends.
+_FAKE = """
+import os
+import threading
+from pathlib import Path
+
+import polars_cloud as pc
+import fake_polars_cloud
+
+fake = fake_polars_cloud.install(setattr)
+said = []
+
+
+def still_running():
+    if not said:  # tell the test, once, that the task is waiting on its query
+        said.append(True)
+        with open(os.environ["STOPPED_TASK_READY"], "w") as fifo:
+            fifo.write("waiting\\n")
+    return pc.QueryStatus.INPROGRESS
+
+
+def wait_for_ever(**_):  # what await_result does for a query that never ends
+    still_running()
+    threading.Event().wait()
+
+
+fake.query.get_status.side_effect = still_running
+fake.query.await_result.side_effect = wait_for_ever
+fake.query.cancel.side_effect = lambda: Path(os.environ["STOPPED_TASK_RECORD"]).write_text(
+    "cancelled"
+)
+
+from __PACKAGE__.compute.cloud import CloudBackend  # noqa: E402
+""".replace("__PACKAGE__", backend.__name__.split(".")[0])
+
+
+def _a_root_task_waiting_on_a_query(dagbag) -> tuple[str, str]:
+    for dag_id in sorted(dagbag.dags):
+        for task in dagbag.dags[dag_id].tasks:
+            fn = task_callable(task)
+            calls = compute_calls(fn) if fn is not None else set()
+            if calls & WAITS and "immediate_shutdown" not in calls and not task.upstream_task_ids:
+                return dag_id, task.task_id
+    pytest.skip("no DAG has a task waiting on a query with nothing upstream")
+
+
+def _without_network() -> list[str]:
+    """``unshare -rn`` (a network namespace with no interface up) where the system allows."""
+    try:
+        subprocess.run(["unshare", "-rn", "true"], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return ["unshare", "-rn"]
+
+
+def _queued(dag_id: str, task_id: str):
+    """A run of the DAG with the task QUEUED, as the scheduler leaves it for a worker."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from airflow.models.dagrun import get_or_create_dagrun
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from airflow.utils.types import DagRunTriggeredByType
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
+    sync_bag_to_db(bag, "dags-folder", None)
+    dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(bag.dags[dag_id]))
+    date = datetime(2026, 1, 1, tzinfo=UTC)
+    with create_session() as session:
+        run = get_or_create_dagrun(
+            dag=dag,
+            run_id="manual__stopped_task",
+            logical_date=date,
+            data_interval=(date, date),
+            run_after=date,
+            conf=None,
+            triggered_by=DagRunTriggeredByType.TEST,
+            triggering_user_name=None,
+            start_date=date,
+            session=session,
+        )
+        ti = run.get_task_instance(task_id, session=session)
+        ti.try_number, ti.state = 1, TaskInstanceState.QUEUED
+        session.merge(ti)
+        return run.run_id, str(ti.id), str(ti.dag_version_id)
+
+
+def test_a_task_marked_failed_while_it_waits_cancels_its_query(
+    dagbag, airflow_db, cloud_connection, tmp_path
+) -> None:
+    from airflow import settings
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    dag_id, task_id = _a_root_task_waiting_on_a_query(dagbag)
+    ready, record = tmp_path / "ready", tmp_path / "cancelled"
+    os.mkfifo(ready)
+    (tmp_path / "stopped_task_fake.py").write_text(_FAKE)
+    env = {
+        **os.environ,
+        "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "STOPPED_TASK_READY": str(ready),
+        "STOPPED_TASK_RECORD": str(record),
+    }
+    tests = os.pathsep.join([str(PROJECT_ROOT / "tests"), str(tmp_path)])
+    process = subprocess.Popen(
+        [
+            *_without_network(),
+            sys.executable,
+            "-c",
+            _SUPERVISED_RUN,
+            str(DAGS_FOLDER),
+            tests,
+            dag_id,
+            task_id,
+            *_queued(dag_id, task_id),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader.start()
+
+    def unblock_if_it_dies() -> None:  # so the test fails instead of waiting for ever
+        process.wait()
+        with open(ready, "w"):
+            pass
+
+    threading.Thread(target=unblock_if_it_dies, daemon=True).start()
+    with open(ready) as fifo:
+        waiting = fifo.readline()
+    assert waiting == "waiting\n", "".join(output)[-4000:]
+
+    with create_session() as session:  # what "Mark as failed" in the UI does to the row
+        session.execute(
+            update(TaskInstance)
+            .where(TaskInstance.dag_id == dag_id, TaskInstance.task_id == task_id)
+            .where(TaskInstance.state == "running")
+            .values(state="failed")
+        )
+    # Like the API server's, this process's connections must not hold SQLite's lock while
+    # the supervisor records the task's end.
+    settings.Session.remove()
+    settings.engine.dispose()
+    process.wait(timeout=120)
+    reader.join(10)
+    log = "".join(output)
+
+    assert record.is_file(), f"the query was not cancelled:\n{log[-4000:]}"
+    assert "Server indicated the task shouldn't be running anymore" in log
+    # It ended on SIGTERM, before the supervisor's escalation to SIGKILL 5 s later.
+    assert "signal_sent=SIGTERM" in log and "Process did not terminate in time" not in log
