@@ -13,12 +13,15 @@ that look unchanged. With the local backend it only lists what it would register
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, dag
+from polars_cloud_provider.decorators.polars_task import polars_task
 
 from {{ cookiecutter.package_name }}.dag_defaults import DEFAULT_ARGS, START_DATE, tags
-from {{ cookiecutter.package_name }}.tasks import polars_task
+
+DAGS_FOLDER = Path(__file__).resolve().parent  # manifests.toml is beside it, or in it
 
 
 @dag(
@@ -37,11 +40,11 @@ from {{ cookiecutter.package_name }}.tasks import polars_task
 def register_manifests() -> None:
     @polars_task
     def register(params: Any = None) -> list[str]:
-        from {{ cookiecutter.package_name }}.manifests import worker
+        from polars_cloud_provider.manifests import worker
 
         params = params or {}
         return worker.register(
-            check_only=bool(params.get("check_only")), force=bool(params.get("force"))
+            DAGS_FOLDER, check_only=bool(params.get("check_only")), force=bool(params.get("force"))
         )
 
     register()

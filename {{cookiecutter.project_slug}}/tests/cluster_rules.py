@@ -24,9 +24,9 @@ from typing import Any
 
 import dag_policy
 from dag_inspection import STARTS_A_CLUSTER, clusters, compute_calls, task_callable
+from polars_cloud_provider import compute
+from polars_cloud_provider.operators.polars_task import PolarsTaskOperator
 
-from {{ cookiecutter.package_name }} import compute, settings
-from {{ cookiecutter.package_name }}.task_operator import PolarsTaskOperator
 
 WAITS = frozenset({"sink", "execute"})
 POLARS_DEFAULT_IDLE_MINS = 60  # what Polars Cloud uses when a manifest declares none
@@ -83,12 +83,11 @@ def problems(dags: Iterable[Any], declared: Mapping[str, Any]) -> dict[str, list
 
 
 def _name(cluster: compute.Manifest) -> str:
-    return cluster.name or settings.load().manifest
+    return cluster.name
 
 
 def _stopped_by(t: QueryTask) -> set[str]:
-    manifests = t.manifests()
-    return manifests or {settings.load().manifest}  # shutdown() with no argument
+    return t.manifests()
 
 
 def _decorator(t: QueryTask) -> list[str]:

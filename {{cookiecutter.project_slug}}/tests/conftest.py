@@ -31,7 +31,7 @@ os.environ.update(
     }
 )
 
-pytest_plugins = ["fake_polars_cloud", "secrets_backend_settings"]
+pytest_plugins = ["polars_cloud_provider.testing", "secrets_backend_settings"]
 
 # Imported once the home is set:
 from {{ cookiecutter.package_name }}.dev.run import first_day  # noqa: E402
@@ -154,7 +154,7 @@ def polars_cloud_connection(monkeypatch: pytest.MonkeyPatch):
     def provide(**fields: object) -> str:
         conn_id = settings.load().conn_id
         monkeypatch.setenv(
-            f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "http", **fields})
+            f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "polars_cloud", **fields})
         )
         return conn_id
 
@@ -164,10 +164,10 @@ def polars_cloud_connection(monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def local_connection(polars_cloud_connection, monkeypatch, tmp_path) -> Path:
     """The local backend (no secret), with intermediate results under a fresh directory."""
-    from {{ cookiecutter.package_name }} import settings
+    from polars_cloud_provider import settings as provider_settings
 
     polars_cloud_connection(extra={"backend": "local"})
-    monkeypatch.setenv(settings.env_var("local_root"), str(tmp_path / "intermediate"))
+    monkeypatch.setenv(provider_settings.env_var("local_root"), str(tmp_path / "intermediate"))
     return tmp_path / "intermediate"
 
 

@@ -12,8 +12,9 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from {{ cookiecutter.package_name }} import compute
-from {{ cookiecutter.package_name }}.auth import MARKER
+from polars_cloud_provider import compute
+from polars_cloud_provider.hooks.polars_cloud import MARKER
+from polars_cloud_provider.operators.polars_task import PolarsTaskOperator
 
 STARTS_A_CLUSTER = frozenset({"sink", "submit", "execute"})
 COMPUTE_API = STARTS_A_CLUSTER | {"shutdown", "immediate_shutdown"}
@@ -23,8 +24,11 @@ def task_callable(task: Any) -> Callable[..., Any] | None:
     return getattr(task, "python_callable", None)
 
 
-def is_authenticated(fn: Callable[..., Any]) -> bool:
-    return bool(getattr(fn, MARKER, False))
+def is_authenticated(task: Any) -> bool:
+    """A ``@polars_task`` logs in itself; a plain ``@task`` needs ``@authenticate``."""
+    if isinstance(task, PolarsTaskOperator):
+        return True
+    return bool(getattr(task_callable(task), MARKER, False))
 
 
 def compute_calls(fn: Callable[..., Any]) -> set[str]:

@@ -25,10 +25,10 @@ from typing import Any
 import polars as pl
 from airflow.sdk.definitions.xcom_arg import PlainXComArg, XComArg
 from dag_inspection import STARTS_A_CLUSTER, compute_calls, task_callable
+from polars_cloud_provider.engines import backend
+from polars_cloud_provider.engines.backend import Outcome
 
 from {{ cookiecutter.package_name }} import settings
-from {{ cookiecutter.package_name }}.compute import backend
-from {{ cookiecutter.package_name }}.compute.backend import Outcome
 from {{ cookiecutter.package_name }}.dev import sample_data
 
 WAITS = frozenset({"sink", "execute"})

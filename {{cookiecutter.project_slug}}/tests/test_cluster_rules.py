@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 import cluster_rules
 import pytest
 from airflow.sdk import DAG, TriggerRule, task, teardown
+from polars_cloud_provider.decorators.polars_task import polars_task, shutdown_cluster
+from polars_cloud_provider.hooks.polars_cloud import authenticate
+from polars_cloud_provider.manifests.spec import ManifestSpec
 
-from {{ cookiecutter.package_name }} import assets, compute
-from {{ cookiecutter.package_name }}.auth import authenticate
-from {{ cookiecutter.package_name }}.manifests.spec import ManifestSpec
-from {{ cookiecutter.package_name }}.tasks import polars_task, shutdown_cluster
+from polars_cloud_provider import compute
+from {{ cookiecutter.package_name }} import assets
 
 SHARED = compute.Manifest("shared")
 OWN = compute.Manifest("own")
@@ -109,7 +110,7 @@ def test_a_shutdown_that_is_not_downstream_of_every_query() -> None:
 
 
 def test_an_unnamed_cluster_outside_immediate_shutdown() -> None:
-    [message] = found(build("unnamed", lambda: query_on(compute.Specs())))["bounded"]
+    [message] = found(build("unnamed", lambda: query_on(compute.Specs(cpus=1, memory_gb=1))))["bounded"]
     assert "compute.immediate_shutdown(CLUSTER)" in message
 
 
@@ -140,7 +141,7 @@ def test_a_sink_without_an_outlet_and_a_submit_with_one() -> None:
 
         @polars_task(outlets=[assets.output("x")])
         def submits() -> str:
-            return compute.submit(None, "s3://b/x/", on=compute.Specs(idle_timeout_mins=10))
+            return compute.submit(None, "s3://b/x/", on=compute.Specs(cpus=1, memory_gb=1, idle_timeout_mins=10))
 
         sinks()
         submits()

@@ -13,9 +13,8 @@ import dag_policy
 import pytest
 from conftest import DAGS_FOLDER, PROJECT_ROOT
 from dag_inspection import compute_calls, is_authenticated, task_callable
-
-from {{ cookiecutter.package_name }} import compute
-from {{ cookiecutter.package_name }}.manifests import spec
+from polars_cloud_provider import compute
+from polars_cloud_provider.manifests import spec
 
 DAG_FILES = sorted(DAGS_FOLDER.glob("*.py"))
 HEAVY_MODULES = ("polars", "polars_cloud")
@@ -125,9 +124,9 @@ def _visit(dag, task_id: str, path: tuple[str, ...], done: set[str]) -> None:
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_tasks_using_polars_cloud_are_authenticated(path: Path) -> None:
     for task, fn, _ in compute_tasks(dag_of(path)):
-        assert is_authenticated(fn), (
-            f"{path.stem}.{task.task_id} calls the compute helpers without @authenticate "
-            "(put it right under @task)"
+        assert is_authenticated(task), (
+            f"{path.stem}.{task.task_id} calls the compute helpers in a plain @task: make it "
+            "a @polars_task (or put @authenticate right under @task)"
         )
 
 
@@ -135,7 +134,7 @@ def test_tasks_using_polars_cloud_are_authenticated(path: Path) -> None:
 def rules() -> dict[str, list[str]]:
     """Every DAG against the cluster and query-task rules (cluster_rules.py), at once: some
     rules (who else uses a manifest) are about all DAGs together."""
-    declared = spec.load(PROJECT_ROOT / "manifests.toml", environ={})
+    declared = spec.load(PROJECT_ROOT / "manifests.toml")
     return cluster_rules.problems(
         [dag_of(path) for path in DAG_FILES], {m.name: m for m in declared.manifests}
     )

@@ -6,9 +6,9 @@ import polars as pl
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 from polars.testing import assert_frame_equal
+from polars_cloud_provider.hooks.polars_cloud import authenticate
 
 from {{ cookiecutter.package_name }} import datasets, settings
-from {{ cookiecutter.package_name }}.auth import authenticate
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from conftest import DAG_IDS, DagRunResult, first_day, parsed_dag, run_dag
 from dag_plans import DagPlan
 from expected import OUTPUTS, assert_output_matches, output_name
 from polars.testing import assert_frame_equal
+from polars_cloud_provider import settings as provider_settings
 from sample_runs import data_root, files_in, plan_and_write_inputs, read, sample_rows
 
 from {{ cookiecutter.package_name }} import settings
@@ -27,9 +28,9 @@ def local_backend(tmp_path_factory, airflow_db):
     """The local backend for the module, intermediate results under a fresh directory."""
     base = tmp_path_factory.mktemp("e2e")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(settings.env_var("local_root"), str(base / "_intermediate"))
+        patch.setenv(provider_settings.env_var("local_root"), str(base / "_intermediate"))
         conn_id = settings.load().conn_id
-        connection = {"conn_type": "http", "extra": {"backend": "local"}}
+        connection = {"conn_type": "polars_cloud", "extra": {"backend": "local"}}
         patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
         yield base
 

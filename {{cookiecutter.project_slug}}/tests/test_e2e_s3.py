@@ -15,10 +15,11 @@ from conftest import DAG_IDS, first_day, parsed_dag, parsed_dags, run_dag
 from dag_plans import plan
 from expected import OUTPUTS, assert_output_matches, output_name
 from moto.server import ThreadedMotoServer
+from polars_cloud_provider import compute
+from polars_cloud_provider.hooks.polars_cloud import authenticate
 from sample_runs import sample_rows
 
-from {{ cookiecutter.package_name }} import compute, datasets, settings
-from {{ cookiecutter.package_name }}.auth import authenticate
+from {{ cookiecutter.package_name }} import datasets, settings
 from {{ cookiecutter.package_name }}.dev import sample_data
 
 BUCKET = "e2e-data"
@@ -48,7 +49,7 @@ def s3(tmp_path_factory, airflow_db):
                 settings.env_var("local_root"), str(tmp_path_factory.mktemp("intermediate"))
             )
             conn_id = settings.load().conn_id
-            connection = {"conn_type": "http", "extra": {"backend": "local"}}
+            connection = {"conn_type": "polars_cloud", "extra": {"backend": "local"}}
             patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
             client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
             client.create_bucket(Bucket=BUCKET)
@@ -105,7 +106,7 @@ def test_a_missing_day_on_s3_fails_its_query_naming_the_days_uri(s3, tmp_path) -
 
     @authenticate
     def copy_a_missing_day() -> str:
-        return compute.sink(datasets.source("clicks", "2030-12-31"), target, on=compute.Manifest())
+        return compute.sink(datasets.source("clicks", "2030-12-31"), target, on=settings.load().manifest_cluster())
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(datasets, "PARTITIONED_BY_DS", frozenset({"clicks"}))

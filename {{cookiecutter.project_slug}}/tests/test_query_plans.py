@@ -14,9 +14,10 @@ import pytest
 from airflow.sdk import dag
 from conftest import DAG_IDS, first_day, parsed_dag
 from dag_plans import plan
+from polars_cloud_provider import compute
+from polars_cloud_provider.decorators.polars_task import polars_task
 
-from {{ cookiecutter.package_name }} import compute, datasets
-from {{ cookiecutter.package_name }}.tasks import polars_task
+from {{ cookiecutter.package_name }} import datasets, settings
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
@@ -65,7 +66,7 @@ def _one_query_dag(builder, dataset: str = "orders"):
         def summarize(ds: str | None = None) -> str:
             query = builder(datasets.source(dataset, ds))
             target = datasets.partition_uri("summary", ds)
-            return compute.sink(query, target, on=compute.Manifest())
+            return compute.sink(query, target, on=settings.load().manifest_cluster())
 
         summarize()
 

@@ -62,7 +62,7 @@ import threading
 from pathlib import Path
 
 import polars_cloud as pc
-import fake_polars_cloud
+import polars_cloud_provider.testing as fake_polars_cloud
 
 fake = fake_polars_cloud.install(setattr)
 said = []

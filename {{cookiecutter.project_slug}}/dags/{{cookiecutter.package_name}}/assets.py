@@ -58,7 +58,7 @@ def partition_dates(name: str, triggering_asset_events: Any, ds: str | None) -> 
         return sorted(dates)
     if ds is not None:
         return [ds]
-    from {{ cookiecutter.package_name }}.compute.permanent import NoLogicalDate
+    from polars_cloud_provider.compute.permanent import NoLogicalDate
 
     raise NoLogicalDate(
         f"No partition of {name!r} to read: this run has no logical date and no asset event "

@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from polars_cloud_provider import settings as provider_settings
+
 from {{ cookiecutter.package_name }} import settings
 
 {{ cookiecutter.author_name | python_constant("OWNER") }}
@@ -24,11 +26,14 @@ EXECUTION_MARGIN = timedelta(minutes=10)
 _current = settings.load()
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": OWNER,
+    # Every @polars_task logs in with this connection (the operator's argument).
+    "polars_cloud_conn_id": _current.conn_id,
     "retries": 3,
     "retry_delay": timedelta(seconds=_current.retry_delay_s),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
-    "execution_timeout": timedelta(seconds=_current.query_timeout_s) + EXECUTION_MARGIN,
+    "execution_timeout": timedelta(seconds=provider_settings.load().query_timeout_s)
+    + EXECUTION_MARGIN,
 }
 
 

@@ -9,12 +9,12 @@ is cheap; ``source`` and ``scan`` import polars, so call them inside tasks.
 
 from __future__ import annotations
 
-import glob
 import re
 from typing import TYPE_CHECKING
 
+from polars_cloud_provider import compute
+
 from {{ cookiecutter.package_name }} import settings
-from {{ cookiecutter.package_name }}.compute.failures import record_read
 
 if TYPE_CHECKING:
     import polars as pl
@@ -32,9 +32,12 @@ def input_folder(name: str, ds: str | None = None) -> str:
     if name not in PARTITIONED_BY_DS:
         return f"raw/{name}"
     if ds is None:
-        raise ValueError(
-            f"Input {name!r} is partitioned by day (datasets.PARTITIONED_BY_DS): read the "
-            f"run's day with datasets.source({name!r}, ds), ds being the task's argument."
+        from polars_cloud_provider.compute.permanent import NoLogicalDate
+
+        raise NoLogicalDate(
+            f"Input {name!r} is partitioned by day (datasets.PARTITIONED_BY_DS) and this run "
+            "has no logical date: trigger it with one, and read the run's day with "
+            f"datasets.source({name!r}, ds), ds being the task's argument."
         )
     return f"raw/{name}/ds={_checked(ds)}"
 
@@ -47,7 +50,7 @@ def source_uri(name: str, ds: str | None = None) -> str:
 def partition_uri(name: str, ds: str | None) -> str:
     """The directory an output dataset writes for the logical date ``ds``."""
     if ds is None:
-        from {{ cookiecutter.package_name }}.compute.permanent import NoLogicalDate
+        from polars_cloud_provider.compute.permanent import NoLogicalDate
 
         raise NoLogicalDate(
             f"Cannot place {name!r}: this run has no logical date. Trigger it with a logical "
@@ -68,9 +71,7 @@ def source(name: str, ds: str | None = None) -> pl.LazyFrame:
     In a task reading a local data root, fails at once, naming the dataset, the day and the
     URI, when there is no file to read; on an object store the query's planning finds out.
     """
-    uri = source_uri(name, ds)
-    record_read(name, uri)  # failures name the datasets a task read
-    return _scan(uri, dataset=name, ds=ds)
+    return compute.scan_parquet(source_uri(name, ds), dataset=name, ds=ds)
 
 
 def output(name: str, ds: str) -> pl.LazyFrame:
@@ -80,57 +81,12 @@ def output(name: str, ds: str) -> pl.LazyFrame:
     that failures name it and the tests know to run the DAG that writes it first.
     """
     uri = f"{partition_uri(name, ds)}*.parquet"
-    record_read(name, uri)  # failures name the datasets a task read
-    return _scan(uri, dataset=name, ds=ds, produced=True)
+    return compute.scan_parquet(uri, dataset=name, ds=ds, produced=True)
 
 
 def scan(uris: str | list[str]) -> pl.LazyFrame:
-    """Lazily scan parquet at ``uris``: a glob, a directory, or result locations from XCom.
-
-    Inside an authenticated task the active backend decides the storage options: the local
-    backend reads with the configured ones, Polars Cloud with the cluster's own.
-    """
-    return _scan(uris)
-
-
-def _scan(
-    uris: str | list[str],
-    dataset: str | None = None,
-    ds: str | None = None,
-    produced: bool = False,
-) -> pl.LazyFrame:
-    import polars as pl
-
-    from {{ cookiecutter.package_name }}.compute import backend
-
-    chosen = backend.current()
-    # A backend that only plans queries (the tests' query-plan check) stands in for storage.
-    planned = getattr(chosen, "plan_scan", None)
-    if planned is not None:
-        return planned(uris, dataset, produced=produced)
-    if dataset is not None and chosen is not None and chosen.name != "cloud":
-        _require_local_files("Output" if produced else "Input", dataset, ds, uris)
-    current = settings.load()
-    options = chosen.scan_options(current) if chosen else current.storage_options
-    return pl.scan_parquet(uris, storage_options=options)
-
-
-def _require_local_files(kind: str, dataset: str, ds: str | None, uri: str) -> None:
-    """Fail now if a local input has no file. An object store is listed by the query itself,
-    within the query's time bound (and Polars Cloud lists with the cluster's credentials)."""
-    if "://" in uri and not uri.startswith("file://"):
-        return
-    if not glob.glob(uri.removeprefix("file://")):
-        day = f" for ds={ds}" if ds is not None else ""
-        raise _missing_input(f"{kind} {dataset!r}{day}: no parquet file at {uri}")
-
-
-def _missing_input(message: str) -> Exception:
-    """A failure without retries: a retry minutes later would find the same empty place."""
-    # Imported here: a process that has not loaded Airflow (a tool) pays seconds for it.
-    from {{ cookiecutter.package_name }}.compute.permanent import PermanentFailure
-
-    return PermanentFailure(message, what="missing input")
+    """Lazily scan parquet at ``uris``: a glob, a directory, or result locations from XCom."""
+    return compute.scan_parquet(uris)
 
 
 def _checked(ds: str) -> str:

@@ -21,10 +21,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import IO
 
+from polars_cloud_provider import settings as provider_settings
+
 from {{ cookiecutter.package_name }} import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-LOCAL_CONNECTION = json.dumps({"conn_type": "http", "extra": {"backend": "local"}})
+LOCAL_CONNECTION = json.dumps({"conn_type": "polars_cloud", "extra": {"backend": "local"}})
 RETRY_DELAY_S = "1"
 """A failing task here retries after a second, not after the deployed delay."""
 
@@ -42,7 +44,7 @@ def local_environment(
             "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             f"AIRFLOW_CONN_{conn_id.upper()}": LOCAL_CONNECTION,
-            settings.env_var("local_root"): str(home / "intermediate"),
+            provider_settings.env_var("local_root"): str(home / "intermediate"),
             settings.env_var("retry_delay_s"): RETRY_DELAY_S,
         }
     )

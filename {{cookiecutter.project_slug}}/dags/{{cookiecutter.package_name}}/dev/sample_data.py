@@ -18,6 +18,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from polars_cloud_provider import settings as provider_settings
+
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.dag_defaults import START_DATE
 from {{ cookiecutter.package_name }}.dev import local_airflow, samples
@@ -78,18 +80,18 @@ def write(
     # Imports Airflow: not before main() has set it up.
     from {{ cookiecutter.package_name }} import datasets
 
-    current = settings.load()
-    base = root or current.data_root
+    base = root or settings.load().data_root
+    storage_options = provider_settings.load().storage_options
     written: dict[str, list[str]] = {}
     for name in names():
         for ds in days if name in datasets.PARTITIONED_BY_DS else days[:1]:
             folder = f"{base.rstrip('/')}/{datasets.input_folder(name, ds)}"
-            if only_missing and _holds_parquet(folder, current.storage_options):
+            if only_missing and _holds_parquet(folder, storage_options):
                 continue
             if "://" not in folder:
                 Path(folder).mkdir(parents=True, exist_ok=True)
             path = f"{folder}/{PART}"
-            frame(name, rows, seed, ds).write_parquet(path, storage_options=current.storage_options)
+            frame(name, rows, seed, ds).write_parquet(path, storage_options=storage_options)
             written.setdefault(name, []).append(path)
     return written
 

@@ -15,6 +15,7 @@ through the table in ``failures``: a permanent one fails the task without retrie
 
 from __future__ import annotations
 
+import glob
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,8 +40,9 @@ from polars_cloud_provider.compute.errors import (
     QueryInterrupted,
     QueryTimedOut,
 )
-from polars_cloud_provider.compute.failures import classified
+from polars_cloud_provider.compute.failures import classified, record_read
 from polars_cloud_provider.engines.backend import Backend, active
+from polars_cloud_provider.engines.backend import current as current_backend
 
 if TYPE_CHECKING:
     import polars as pl
@@ -58,6 +60,7 @@ __all__ = [
     "Specs",
     "execute",
     "immediate_shutdown",
+    "scan_parquet",
     "shutdown",
     "sink",
     "submit",
@@ -149,6 +152,52 @@ def immediate_shutdown(cluster: Cluster) -> Iterator[Live]:
         raise
     with classified():
         live.backend.stop(live.handle)
+
+
+def scan_parquet(
+    uris: str | list[str],
+    *,
+    dataset: str | None = None,
+    ds: str | None = None,
+    produced: bool = False,
+) -> pl.LazyFrame:
+    """Lazily scan parquet at ``uris`` (a glob, a directory, or result locations from XCom)
+    with the storage options of the running task's engine: the local engine reads with the
+    configured ones, Polars Cloud with the cluster's own.
+
+    ``dataset`` names what is read (``ds``: its day; ``produced``: another task's output):
+    failures then name it, and the local engine fails at once, without retries, when a
+    local path matches no file. An object store is listed by the query itself, within the
+    query's time bound.
+    """
+    import polars as pl
+
+    if dataset is not None and isinstance(uris, str):
+        record_read(dataset, uris)  # failures name the datasets a task read
+    chosen = current_backend()
+    # An engine that only plans queries (a test's query-plan check) stands in for storage.
+    planned = getattr(chosen, "plan_scan", None)
+    if planned is not None:
+        return planned(uris, dataset, produced=produced)  # type: ignore[no-any-return]
+    if dataset is not None and chosen is not None and chosen.name != "cloud":
+        _require_local_files("Output" if produced else "Input", dataset, ds, uris)
+    current = settings.load()
+    options = chosen.scan_options(current) if chosen else current.storage_options
+    return pl.scan_parquet(uris, storage_options=options)
+
+
+def _require_local_files(kind: str, dataset: str, ds: str | None, uris: str | list[str]) -> None:
+    for uri in [uris] if isinstance(uris, str) else uris:
+        if "://" in uri and not uri.startswith("file://"):
+            continue
+        if not glob.glob(uri.removeprefix("file://")):
+            from polars_cloud_provider.compute.permanent import PermanentFailure
+
+            day = f" for ds={ds}" if ds is not None else ""
+            # Without retries: a retry minutes later would find the same empty place.
+            raise PermanentFailure(
+                f"{kind} {dataset!r}{day}: no parquet file at {uri}", what="missing input"
+            )
 
 
 def _live(on: Cluster | Live) -> Live:

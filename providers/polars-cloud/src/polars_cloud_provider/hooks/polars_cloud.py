@@ -30,6 +30,8 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 CONN_TYPE = "polars_cloud"
+MARKER = "__authenticates_polars_cloud__"
+"""Set on callables wrapped by ``authenticate``: a DAG test can tell they log in."""
 EXTRA_KEYS = ("backend", "workspace", "local_root")
 VALID_EXTRAS = (
     '{"backend": "cloud", "workspace": "<name>"} (Polars Cloud, the default) or '
@@ -115,6 +117,7 @@ def authenticate(
             with PolarsCloudHook(conn_id).activated():
                 return function(*args, **kwargs)
 
+        setattr(authenticated, MARKER, True)
         return authenticated
 
     return decorate(fn) if fn is not None else decorate

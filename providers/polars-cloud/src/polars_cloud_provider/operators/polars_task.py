@@ -42,7 +42,11 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
     """Runs a ``@polars_task`` body; see the module docstring."""
 
     template_fields: Sequence[str] = ("templates_dict", "op_args", "op_kwargs")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "templates_dict": "json",
+        "op_args": "py",
+        "op_kwargs": "py",
+    }
     custom_operator_name = "@polars_task"
     operator_extra_links = (PolarsQueryLink(),)
 

@@ -1,4 +1,7 @@
-"""A stand-in for the hosted Polars Cloud API, built from the installed polars_cloud classes.
+"""For tests of DAGs that use this provider: a stand-in for the hosted Polars Cloud API, built
+from the installed polars_cloud classes. A pytest plugin (its fixture: ``fake_cloud``)::
+
+    pytest_plugins = ["polars_cloud_provider.testing"]
 
 Every object is a ``create_autospec`` of the real class, so a call our code makes with a
 wrong name or argument raises ``TypeError`` here exactly as it would against the service.

@@ -1,0 +1,103 @@
+"""Provider test set-up: a throwaway Airflow home, one metadata DB per session, connections,
+and the stand-in for the hosted Polars Cloud API (``polars_cloud_provider.testing``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+DAGS_FOLDER = TESTS / "dags"
+"""DAG files the tests run (each defines one DAG named after its file)."""
+PROVIDER_ROOT = TESTS.parent
+CONN_ID = "polars_cloud"
+
+# Airflow reads its configuration on first import, so the home is set before any test
+# imports it. One home (and one metadata DB, created on first use) serves the session.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    }
+)
+
+pytest_plugins = ["polars_cloud_provider.testing"]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """Create the SQLite metadata DB once per session (dag.test() needs one)."""
+    from airflow.utils import db
+
+    db.initdb()
+
+
+@pytest.fixture
+def polars_cloud_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """Provide the connection the way a deployment does: ``AIRFLOW_CONN_<ID>``."""
+
+    def provide(**fields: object) -> str:
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_{CONN_ID.upper()}",
+            json.dumps({"conn_type": "polars_cloud", **fields}),
+        )
+        return CONN_ID
+
+    return provide
+
+
+@pytest.fixture
+def local_connection(polars_cloud_connection, monkeypatch, tmp_path) -> Path:
+    """The local engine (no secret), with intermediate results under a fresh directory."""
+    from polars_cloud_provider import settings
+
+    polars_cloud_connection(extra={"backend": "local"})
+    monkeypatch.setenv(settings.env_var("local_root"), str(tmp_path / "intermediate"))
+    return tmp_path / "intermediate"
+
+
+@pytest.fixture
+def cloud_connection(polars_cloud_connection) -> dict[str, str]:
+    """A complete cloud connection with dummy service-account credentials."""
+    credentials = {
+        "login": "client-id-for-tests",
+        "password": "client-secret-for-tests",  # pragma: allowlist secret
+        "extra": {"workspace": "tests"},
+    }
+    polars_cloud_connection(**credentials)
+    return credentials  # type: ignore[return-value]
+
+
+def load_dag(dag_id: str) -> Any:
+    """A fresh parse of ``tests/dags/<dag_id>.py``."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"), include_examples=False)
+    if dag_id not in bag.dags:
+        pytest.fail(f"DAG {dag_id!r} did not parse: {bag.import_errors}")
+    return bag.dags[dag_id]
+
+
+def run_dag(dag: Any, ds: str = "2026-01-01", *, retries: int = 0, on_retry=None) -> Any:
+    """``dag.test()`` for the logical date ``ds``, retries at once (``retries``)."""
+    for task in dag.tasks:
+        task.retries = retries
+        task.retry_delay = timedelta(0)
+        if on_retry is not None:
+            task.on_retry_callback = on_retry
+    return dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC))
