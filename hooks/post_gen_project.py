@@ -23,7 +23,7 @@ from pathlib import Path
 OPTIONAL_FOLDERS = (".github/workflows", ".github")
 PROVIDER = Path("providers") / "polars-cloud"
 VENDORED = Path("vendor") / "airflow-provider-polars-cloud"
-PROVIDER_FILES = ("pyproject.toml", "README.md", "CHANGELOG.md", "src")
+PROVIDER_FILES = ("pyproject.toml", "README.md", "CHANGELOG.md", "docs", "src")
 
 
 def remove_empty_folders(project: Path, folders: Iterable[str] = OPTIONAL_FOLDERS) -> list[str]:

@@ -101,3 +101,62 @@ def run_dag(dag: Any, ds: str = "2026-01-01", *, retries: int = 0, on_retry=None
         if on_retry is not None:
             task.on_retry_callback = on_retry
     return dag.test(logical_date=datetime.fromisoformat(ds).replace(tzinfo=UTC))
+
+
+def reset_secrets_backends() -> None:
+    """Airflow builds the configured secrets backends once per process: drop them so the next
+    lookup rebuilds them from the current configuration."""
+    from airflow.sdk.configuration import clear_secrets_backends_cache
+    from airflow.sdk.execution_time.cache import SecretCache
+
+    clear_secrets_backends_cache()
+    SecretCache.reset()
+
+
+class ScriptedBackend:
+    """A secrets backend whose answer a test scripts: a connection (JSON), ``None``, an exception
+    to raise, or ``hold``: wait until the test releases it (a backend that does not answer)."""
+
+    answer: object = None
+    hold: Any = None  # threading.Event
+
+    def __init__(self, **kwargs: object) -> None:
+        pass
+
+    def _set_connection_class(self, conn_class: type) -> None:
+        self.connection_class = conn_class
+
+    def get_connection(self, conn_id: str, team_name: str | None = None) -> object:
+        if self.hold is not None:
+            self.hold.wait()
+        if isinstance(self.answer, BaseException):
+            raise self.answer
+        if self.answer is None:
+            return None
+        return self.connection_class.from_json(self.answer, conn_id=conn_id)  # type: ignore[attr-defined]
+
+    def get_conn_value(self, conn_id: str, team_name: str | None = None) -> str | None:
+        return None
+
+    def get_variable(self, key: str, team_name: str | None = None) -> str | None:
+        return None
+
+    def get_config(self, key: str) -> str | None:
+        return None
+
+
+@pytest.fixture
+def scripted_backend(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Airflow configured with a ``ScriptedBackend`` (and no ``AIRFLOW_CONN_*`` for the default
+    connection); a held lookup is released at teardown."""
+    scripted = type("Scripted", (ScriptedBackend,), {"answer": None, "hold": None})
+    globals()["Scripted"] = scripted  # where Airflow imports the configured class from
+    monkeypatch.delenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", raising=False)
+    for section in ("SECRETS__BACKEND", "WORKERS__SECRETS_BACKEND"):
+        monkeypatch.setenv(f"AIRFLOW__{section}", f"{__name__}.Scripted")
+        monkeypatch.setenv(f"AIRFLOW__{section}_KWARGS", "{}")
+    reset_secrets_backends()
+    yield scripted
+    if scripted.hold is not None:
+        scripted.hold.set()
+    reset_secrets_backends()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 from polars_cloud_provider import compute
+from polars_cloud_provider.engines import backend
 from polars_cloud_provider.engines.local import LocalBackend
 
 _paused = threading.Event()
@@ -52,8 +53,8 @@ def main() -> None:
     paused = frame.with_columns(
         pl.col("n").map_batches(pause_once, return_dtype=pl.Int64, is_elementwise=True)
     )
-    with compute.backend.activated(LocalBackend()):
-        print(compute.sink(paused, target, on=compute.Manifest()), flush=True)
+    with backend.activated(LocalBackend()):
+        print(compute.sink(paused, target, on=compute.Manifest("writer")), flush=True)
 
 
 def _sizes(root: Path) -> dict[str, int]:

@@ -16,9 +16,16 @@ import threading
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
+from conftest import CONN_ID
 from polars_cloud_provider import compute, settings
 from polars_cloud_provider.engines import backend
-from polars_cloud_provider.hooks.polars_cloud import MARKER, ConnectionProblem, authenticate
+from polars_cloud_provider.hooks.polars_cloud import (
+    MARKER,
+    VALID_EXTRAS,
+    ConnectionProblem,
+    PolarsCloudHook,
+    authenticate,
+)
 from polars_cloud_provider.hooks.secrets_lookup import SecretsBackendUnavailable
 
 
@@ -50,7 +57,7 @@ def test_keeps_the_signature_airflow_inspects_and_marks_the_task() -> None:
 
 
 def test_missing_connection_says_which_and_how_to_create_it(fake_cloud, monkeypatch) -> None:
-    conn_id = settings.load().conn_id
+    conn_id = CONN_ID
     monkeypatch.delenv(f"AIRFLOW_CONN_{conn_id.upper()}", raising=False)
     with pytest.raises(ConnectionProblem) as caught:
         active_backend_name()
@@ -114,9 +121,6 @@ def test_the_secret_never_reaches_the_logs(fake_cloud, cloud_connection, caplog,
     assert cloud_connection["password"] not in everything
 
 
-VALID_EXTRAS = '{"backend": "cloud"}'
-
-
 @pytest.mark.parametrize(
     ("extra", "problem"),
     [
@@ -125,11 +129,28 @@ VALID_EXTRAS = '{"backend": "cloud"}'
         ('["local"]', "is a JSON array, not an object"),
         ('"local"', "is a JSON string, not an object"),
         ('{"backend": 1}', "'backend' is a JSON number, not a string"),
-        ('{"backend": null}', "'backend' is a JSON null, not a string"),
+        ('{"workspace": ["a", "b"]}', "'workspace' is a JSON array, not a string"),
+        ('{"local_root": false}', "'local_root' is a JSON boolean, not a string"),
         ('{"backend": ""}', "'backend' is empty"),
+        ('{"workspace": "  "}', "'workspace' is empty"),
         ('{"Backend": "local"}', "unknown key 'Backend'"),
+        ('{"region": "eu-west-1"}', "unknown key 'region'"),
+        ('{"extra__polars_cloud__region": "eu"}', "unknown key 'region'"),
     ],
-    ids=["truncated", "not-json", "array", "string", "number", "null", "empty", "misspelt-key"],
+    ids=[
+        "truncated",
+        "not-json",
+        "array",
+        "string",
+        "number",
+        "workspace-array",
+        "local-root-boolean",
+        "empty",
+        "blank-workspace",
+        "misspelt-key",
+        "unknown-key",
+        "unknown-prefixed-key",
+    ],
 )
 def test_an_unreadable_extra_fails_at_once_and_never_reaches_the_cloud(
     fake_cloud, polars_cloud_connection, extra, problem
@@ -144,7 +165,8 @@ def test_an_unreadable_extra_fails_at_once_and_never_reaches_the_cloud(
     message = str(caught.value)
     assert repr(conn_id) in message
     assert problem in message
-    assert '{"backend": "local"}' in message and VALID_EXTRAS in message  # a valid example
+    assert VALID_EXTRAS in message  # valid examples, for the cloud and for the local engine
+    assert '{"backend": "local"}' in VALID_EXTRAS and '"workspace": "<name>"' in VALID_EXTRAS
     fake_cloud.authenticate.assert_not_called()
 
 
@@ -154,10 +176,13 @@ def test_an_unreadable_extra_fails_at_once_and_never_reaches_the_cloud(
         (None, "cloud"),
         ("", "cloud"),
         ("{}", "cloud"),
-        (VALID_EXTRAS, "cloud"),
+        ('{"backend": "cloud"}', "cloud"),
         ('{"backend": " Local "}', "local"),
+        # What the connection form stores for fields left empty:
+        ('{"backend": null, "workspace": null, "local_root": null}', "cloud"),
+        ('{"extra__polars_cloud__backend": "local"}', "local"),
     ],
-    ids=["no-extra", "empty-text", "empty-object", "cloud", "local-any-case"],
+    ids=["no-extra", "empty-text", "empty-object", "cloud", "local-any-case", "nulls", "prefixed"],
 )
 def test_a_readable_extra_chooses_its_backend(
     fake_cloud, polars_cloud_connection, extra, expected
@@ -234,3 +259,128 @@ def test_the_secret_from_the_secrets_backend_is_masked_in_logs(
     scripted_backend.answer = json.dumps({"conn_type": "http", "login": "id", "password": secret})
     assert active_backend_name() == "cloud"
     assert secret not in str(redact(f"the secret is {secret}"))
+
+
+# PolarsCloudHook: what ``get_conn`` returns, the connection's extras, the UI's Test button.
+
+
+def test_the_hook_returns_the_connections_engine_logged_in(fake_cloud, cloud_connection) -> None:
+    chosen = PolarsCloudHook().get_conn()
+    assert (chosen.name, chosen.workspace, chosen.local_root) == ("cloud", "tests", None)
+    fake_cloud.authenticate.assert_called_once_with(
+        client_id=cloud_connection["login"],
+        client_secret=cloud_connection["password"],
+        interactive=False,
+    )
+    with pytest.raises(compute.NotAuthenticated):
+        backend.active()  # get_conn alone activates nothing
+
+
+def test_the_hook_reads_the_connection_its_conn_id_names(fake_cloud, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ANOTHER_POLARS",
+        json.dumps(
+            {"conn_type": "polars_cloud", "login": "other-id", "password": "other-secret"}
+        ),  # pragma: allowlist secret
+    )
+    hook = PolarsCloudHook(polars_cloud_conn_id="another_polars")
+    with hook.activated() as chosen:
+        assert backend.active() is chosen
+    with pytest.raises(compute.NotAuthenticated):
+        backend.active()
+    assert fake_cloud.authenticate.call_args.kwargs["client_id"] == "other-id"
+    assert chosen.workspace is None  # none in this connection: the cluster must name one
+
+
+def test_the_hook_is_the_one_airflow_lists_for_the_connection_type() -> None:
+    from polars_cloud_provider.get_provider_info import get_provider_info
+
+    [declared] = get_provider_info()["connection-types"]
+    assert declared["connection-type"] == PolarsCloudHook.conn_type == "polars_cloud"
+    hook_class = declared["hook-class-name"]
+    assert hook_class == f"{PolarsCloudHook.__module__}.{PolarsCloudHook.__qualname__}"
+    assert PolarsCloudHook.default_conn_name == CONN_ID == settings.DEFAULT_CONN_ID
+    assert PolarsCloudHook().polars_cloud_conn_id == CONN_ID
+    assert set(declared["conn-fields"]) == {"backend", "workspace", "local_root"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "workspace", "local_root"),
+    [
+        ({"workspace": "analytics"}, "analytics", None),
+        ({"workspace": " analytics "}, "analytics", None),
+        # The connection form stores its fields with the prefix:
+        ({"extra__polars_cloud__workspace": "analytics"}, "analytics", None),
+        (
+            {"backend": "local", "extra__polars_cloud__local_root": "s3://bucket/tmp"},
+            None,
+            "s3://bucket/tmp",
+        ),
+        ({"backend": "local", "workspace": "w", "local_root": "/data/x"}, "w", "/data/x"),
+    ],
+    ids=["workspace", "stripped", "prefixed-workspace", "prefixed-local-root", "both"],
+)
+def test_the_workspace_and_local_root_extras_reach_the_engine(
+    fake_cloud, polars_cloud_connection, extra, workspace, local_root
+) -> None:
+    polars_cloud_connection(login="id", password="secret", extra=extra)  # pragma: allowlist secret
+    chosen = PolarsCloudHook().get_conn()
+    assert (chosen.workspace, chosen.local_root) == (workspace, local_root)
+
+
+def test_the_local_root_extra_is_where_the_local_engine_writes(
+    polars_cloud_connection, local_connection, tmp_path
+) -> None:
+    import polars as pl
+
+    polars_cloud_connection(extra={"backend": "local", "local_root": str(tmp_path / "extra")})
+    with PolarsCloudHook().activated():
+        [location] = compute.execute(pl.LazyFrame({"a": [1]}), on=compute.Specs(1, 1))
+    assert location.startswith(str(tmp_path / "extra"))  # not the setting's folder
+    assert not local_connection.exists()
+    assert pl.read_parquet(location)["a"].to_list() == [1]
+
+
+def test_the_test_button_logs_in_with_the_service_account(fake_cloud, cloud_connection) -> None:
+    assert PolarsCloudHook().test_connection() == (
+        True,
+        "Authenticated: the cloud backend is ready.",
+    )
+    fake_cloud.authenticate.assert_called_once()
+
+
+def test_the_test_button_accepts_the_local_engine_without_a_secret(local_connection) -> None:
+    assert PolarsCloudHook().test_connection() == (
+        True,
+        "Authenticated: the local backend is ready.",
+    )
+
+
+def test_the_test_button_says_why_without_echoing_the_secret(fake_cloud, cloud_connection) -> None:
+    secret = cloud_connection["password"]
+    fake_cloud.authenticate.side_effect = RuntimeError(f"401 invalid_client {secret}")
+    ok, message = PolarsCloudHook().test_connection()
+    assert not ok
+    assert "did not accept the service account" in message and "invalid_client ***" in message
+    assert secret not in message
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        (None, "was not found"),
+        ({"login": "id"}, "has no password (client secret)"),
+        ({"extra": {"workspaces": "w"}}, "unknown key 'workspaces'"),
+    ],
+    ids=["missing", "no-secret", "unknown-extra"],
+)
+def test_the_test_button_names_what_is_wrong_with_the_connection(
+    fake_cloud, polars_cloud_connection, monkeypatch, fields, problem
+) -> None:
+    if fields is None:
+        monkeypatch.delenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", raising=False)
+    else:
+        polars_cloud_connection(**fields)
+    ok, message = PolarsCloudHook().test_connection()
+    assert not ok and problem in message and repr(CONN_ID) in message
+    fake_cloud.authenticate.assert_not_called()

@@ -17,13 +17,14 @@ from pathlib import Path
 import polars as pl
 import polars_cloud as pc
 import pytest
-from conftest import DAGS_FOLDER
 from polars.testing import assert_frame_equal
-from polars_cloud_provider import compute, datasets, settings
+from polars_cloud_provider import compute, settings
 from polars_cloud_provider.hooks.polars_cloud import authenticate
 
 FRAME = pl.LazyFrame({"category": ["a", "b", "a"], "amount": [1.0, 2.0, 3.0]})
 TOTALS = FRAME.group_by("category").agg(pl.sum("amount")).sort("category")
+MANIFEST = compute.Manifest("local-tests")
+SPECS = compute.Specs(cpus=1, memory_gb=1, idle_timeout_mins=10)
 
 
 @authenticate
@@ -46,12 +47,12 @@ def test_local_mode_needs_no_secret_and_never_calls_polars_cloud(local_connectio
 
     monkeypatch.setattr(pc, "authenticate", refuse)
     monkeypatch.setattr(pc, "ComputeContext", refuse)
-    assert run(compute.execute, FRAME, on=compute.Manifest())
+    assert run(compute.execute, FRAME, on=MANIFEST)
 
 
 @pytest.mark.parametrize("mode", [compute.SINGLE_NODE, compute.DISTRIBUTED])
 def test_sink_writes_the_result_and_nothing_else(local_connection, target, mode) -> None:
-    query_id = run(compute.sink, TOTALS, str(target), on=compute.Manifest(), mode=mode)
+    query_id = run(compute.sink, TOTALS, str(target), on=MANIFEST, mode=mode)
 
     assert query_id.startswith("local-")
     assert files_under(target.parent) == ["ds=2026-01-01/part-0.parquet"]
@@ -60,9 +61,9 @@ def test_sink_writes_the_result_and_nothing_else(local_connection, target, mode)
 
 def test_a_rerun_replaces_its_partition_instead_of_appending(local_connection, target) -> None:
     neighbour = target.parent / "ds=2025-12-31"
-    run(compute.sink, TOTALS, str(neighbour), on=compute.Manifest())
-    run(compute.sink, FRAME, str(target), on=compute.Manifest())
-    run(compute.sink, TOTALS, str(target), on=compute.Manifest())
+    run(compute.sink, TOTALS, str(neighbour), on=MANIFEST)
+    run(compute.sink, FRAME, str(target), on=MANIFEST)
+    run(compute.sink, TOTALS, str(target), on=MANIFEST)
 
     assert files_under(target.parent) == [
         "ds=2025-12-31/part-0.parquet",
@@ -77,10 +78,10 @@ def test_a_failing_query_fails_with_the_polars_error_and_writes_nothing(
     source = tmp_path / "bad.parquet"
     pl.DataFrame({"amount": ["1", "not a number"]}).write_parquet(source)
     failing = pl.scan_parquet(source).with_columns(pl.col("amount").cast(pl.Int64, strict=True))
-    run(compute.sink, TOTALS, str(target), on=compute.Manifest())  # yesterday's good output
+    run(compute.sink, TOTALS, str(target), on=MANIFEST)  # yesterday's good output
 
     with pytest.raises(compute.QueryFailed) as caught:
-        run(compute.sink, failing, str(target), on=compute.Manifest())
+        run(compute.sink, failing, str(target), on=MANIFEST)
 
     assert caught.value.status == "FAILED"
     assert caught.value.query_id.startswith("local-")
@@ -92,18 +93,18 @@ def test_a_failing_query_fails_with_the_polars_error_and_writes_nothing(
 
 def test_a_query_that_cannot_be_planned_fails_the_same_way(local_connection, target) -> None:
     with pytest.raises(compute.QueryFailed, match="ColumnNotFoundError"):
-        run(compute.sink, FRAME.select("no_such_column"), str(target), on=compute.Manifest())
+        run(compute.sink, FRAME.select("no_such_column"), str(target), on=MANIFEST)
     assert not target.parent.exists()
 
 
 def test_execute_returns_parquet_locations_another_task_can_scan(local_connection) -> None:
-    first = run(compute.execute, TOTALS, on=compute.Manifest(), mode=compute.SINGLE_NODE)
-    second = run(compute.execute, TOTALS, on=compute.Manifest(), mode=compute.SINGLE_NODE)
+    first = run(compute.execute, TOTALS, on=MANIFEST, mode=compute.SINGLE_NODE)
+    second = run(compute.execute, TOTALS, on=MANIFEST, mode=compute.SINGLE_NODE)
 
     assert isinstance(first, list) and all(isinstance(p, str) for p in first)
     assert first != second, "two queries must never share intermediate files"
     assert all(Path(p).is_relative_to(local_connection) for p in first + second)
-    assert_frame_equal(datasets.scan(first).collect(), TOTALS.collect())
+    assert_frame_equal(compute.scan_parquet(first).collect(), TOTALS.collect())
 
 
 def test_a_query_past_the_timeout_is_cancelled_and_leaves_nothing(
@@ -114,7 +115,7 @@ def test_a_query_past_the_timeout_is_cancelled_and_leaves_nothing(
     slow = rows.join(rows, how="cross").sort("x")  # 9M rows: far more than a millisecond
 
     with pytest.raises(compute.QueryTimedOut, match=r"local-\w+ did not finish within 0.001 s"):
-        run(compute.sink, slow, str(target), on=compute.Manifest())
+        run(compute.sink, slow, str(target), on=MANIFEST)
     assert not target.parent.exists() or files_under(target.parent) == []
 
 
@@ -141,7 +142,7 @@ def test_an_execution_timeout_cancels_the_query_and_leaves_nothing(local_connect
     )
     alarm.start()
     with pytest.raises(AirflowTaskTimeout) as caught, timeout(120):
-        run(compute.sink, endless, str(target), on=compute.Manifest())
+        run(compute.sink, endless, str(target), on=MANIFEST)
     alarm.join()
 
     notes = getattr(caught.value, "__notes__", [])
@@ -165,7 +166,6 @@ class Writer:
         self.tag = tag
         self.process = subprocess.Popen(
             [sys.executable, str(WRITER), str(target), tag, str(rows), str(target.parents[2])],
-            env={**os.environ, "PYTHONPATH": str(DAGS_FOLDER)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -238,7 +238,7 @@ def test_a_write_in_progress_or_killed_is_invisible_to_readers_of_its_dataset(
     """Whatever glob reads a dataset, it sees published partitions only: never a write in
     progress, nor what a write killed mid-way (out of memory, SIGKILL) left behind."""
     yesterday = target.with_name("ds=2025-12-31")
-    run(compute.sink, TOTALS, str(yesterday), on=compute.Manifest())
+    run(compute.sink, TOTALS, str(yesterday), on=MANIFEST)
     dataset = target.parent
 
     def every_read_sees_yesterday_only() -> None:
@@ -260,7 +260,7 @@ def test_the_next_write_of_any_partition_clears_what_a_killed_write_left(
     assert parquet_files(tmp_path), "the killed write left nothing to clear"
 
     other = tmp_path / "curated" / "other_dataset" / "ds=2026-01-02"
-    run(compute.sink, TOTALS, str(other), on=compute.Manifest())
+    run(compute.sink, TOTALS, str(other), on=MANIFEST)
 
     assert parquet_files(tmp_path) == ["curated/other_dataset/ds=2026-01-02/part-0.parquet"]
 
@@ -287,8 +287,8 @@ def test_without_an_atomic_exchange_a_rewrite_still_replaces_the_partition(
     from polars_cloud_provider.engines import local_staging
 
     monkeypatch.setattr(local_staging, "exchange", lambda a, b: False)
-    run(compute.sink, FRAME, str(target), on=compute.Manifest())
-    run(compute.sink, TOTALS, str(target), on=compute.Manifest())
+    run(compute.sink, FRAME, str(target), on=MANIFEST)
+    run(compute.sink, TOTALS, str(target), on=MANIFEST)
 
     assert parquet_files(tmp_path / "curated") == ["totals/ds=2026-01-01/part-0.parquet"]
     assert_frame_equal(pl.read_parquet(target / "part-0.parquet"), TOTALS.collect())
@@ -300,21 +300,24 @@ def test_intermediate_results_older_than_the_retention_are_removed(
     """Polars Cloud deletes intermediate results after some hours; locally, each query
     removes those older than the retention setting first."""
     monkeypatch.setenv(settings.env_var("local_retention_hours"), "1")
-    old, recent = (run(compute.execute, TOTALS, on=compute.Manifest())[0] for _ in range(2))
+    old, recent = (run(compute.execute, TOTALS, on=MANIFEST)[0] for _ in range(2))
     two_hours_ago = time.time() - 2 * 3600
     for path in (Path(old), Path(old).parent):
         os.utime(path, (two_hours_ago, two_hours_ago))
 
-    newest = run(compute.execute, TOTALS, on=compute.Manifest())[0]
+    newest = run(compute.execute, TOTALS, on=MANIFEST)[0]
 
     assert not Path(old).parent.exists()
     assert Path(recent).exists() and Path(newest).exists()
 
 
+SILENT_ORDERS = "s3://silent-bucket/data/raw/orders/*.parquet"
+
+
 @pytest.fixture
 def silent_store(monkeypatch) -> Iterator[str]:
     """An S3 endpoint on 127.0.0.1 that accepts connections and never answers, as a frozen
-    (SIGSTOP'ed) store does; the data root and storage options point at it."""
+    (SIGSTOP'ed) store does; the storage options point at it (and ``SILENT_ORDERS`` is in it)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -327,7 +330,6 @@ def silent_store(monkeypatch) -> Iterator[str]:
         "aws_secret_access_key": "silent-store-secret",  # pragma: allowlist secret
     }
     monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(options))
-    monkeypatch.setenv(settings.env_var("data_root"), "s3://silent-bucket/data")
     yield endpoint
     listener.close()
 
@@ -368,7 +370,8 @@ def _sink_orders_bounded(target: Path) -> BaseException | None:
 
     @authenticate
     def sink_orders() -> None:
-        compute.sink(datasets.source("orders"), str(target), on=compute.Manifest())
+        orders = compute.scan_parquet(SILENT_ORDERS, dataset="orders")
+        compute.sink(orders, str(target), on=MANIFEST)
 
     def call() -> None:
         try:
@@ -388,20 +391,20 @@ def _sink_orders_bounded(target: Path) -> BaseException | None:
 def test_fire_and_forget_finishes_locally_and_only_logs_a_failure(
     local_connection, target, caplog
 ) -> None:
-    assert run(compute.submit, TOTALS, str(target), on=compute.Specs(idle_timeout_mins=10))
+    assert run(compute.submit, TOTALS, str(target), on=SPECS)
     assert files_under(target.parent) == ["ds=2026-01-01/part-0.parquet"]
 
     broken = FRAME.select(pl.col("amount").str.len_chars())
-    assert run(compute.submit, broken, str(target), on=compute.Specs(idle_timeout_mins=10))
+    assert run(compute.submit, broken, str(target), on=SPECS)
     assert "Fire-and-forget query failed" in caplog.text
 
 
 def test_shutdown_and_immediate_shutdown_are_no_ops_that_succeed(local_connection, target) -> None:
-    assert run(compute.shutdown) is False
+    assert run(compute.shutdown, MANIFEST) is False
 
     @authenticate
     def block() -> str:
-        with compute.immediate_shutdown(compute.Specs()) as cluster:
+        with compute.immediate_shutdown(SPECS) as cluster:
             return compute.sink(TOTALS, str(target), on=cluster)
 
     assert block().startswith("local-")
@@ -410,7 +413,7 @@ def test_shutdown_and_immediate_shutdown_are_no_ops_that_succeed(local_connectio
 def test_an_error_inside_immediate_shutdown_is_the_one_reported(local_connection) -> None:
     @authenticate
     def block() -> None:
-        with compute.immediate_shutdown():
+        with compute.immediate_shutdown(SPECS):
             raise LookupError("original")
 
     with pytest.raises(LookupError, match="original"):
@@ -426,10 +429,10 @@ def test_scans_use_the_configured_storage_options_locally(local_connection, monk
     monkeypatch.setattr(
         pl, "scan_parquet", lambda uris, storage_options=None: seen.append(storage_options)
     )
-    run(datasets.scan, "s3://bucket/x/*.parquet")
+    run(compute.scan_parquet, "s3://bucket/x/*.parquet")
 
     monkeypatch.setenv(settings.env_var("storage_options"), '{"timeout": "5s"}')
-    run(datasets.scan, "s3://bucket/x/*.parquet")
+    run(compute.scan_parquet, "s3://bucket/x/*.parquet")
 
     bound = {"timeout": "20000ms", "retry_timeout_ms": 20000}
     assert seen == [{**bound, "aws_region": "eu-west-1"}, {**bound, "timeout": "5s"}]
