@@ -80,15 +80,20 @@ def test_default_bake_has_the_promised_layout(default_project: Path) -> None:
     ):
         assert (default_project / relative).is_file(), relative
     for module in (
-        "auth.py",
         "settings.py",
         "queries/orders.py",
         "queries/daily_report.py",
         "datasets.py",
-        "compute/cloud.py",
-        "manifests/__main__.py",
+        "dag_defaults.py",
     ):
         assert (package / module).is_file(), module
+    # The plumbing is the provider's, vendored whole until it is published.
+    for plumbing in ("auth.py", "compute", "manifests", "tasks.py", "task_operator.py"):
+        assert not (package / plumbing).exists(), plumbing
+    vendored = default_project / "vendor" / "airflow-provider-polars-cloud"
+    assert (vendored / "src" / "polars_cloud_provider" / "hooks" / "polars_cloud.py").is_file()
+    assert not (vendored / "tests").exists()
+    assert not list(vendored.rglob("__pycache__"))
     assert {p.name for p in (default_project / "dags").glob("*.py")} == EXAMPLE_DAGS
 
 
@@ -187,8 +192,8 @@ def test_the_secret_scan_finds_nothing(baked) -> None:
 
 
 def test_the_manifests_command_runs_from_the_project_root(default_project: Path) -> None:
-    command = [sys.executable, "-m", "polars_cloud_pipelines.manifests", "--dry-run"]
-    result = run(command, default_project, timeout=120, PYTHONPATH="dags")
+    command = [sys.executable, "-m", "polars_cloud_provider.manifests", "--dry-run"]
+    result = run(command, default_project, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "airflow-production           would register workspace=playground cpus=8 memory=16 "
@@ -198,8 +203,9 @@ def test_the_manifests_command_runs_from_the_project_root(default_project: Path)
         "2 manifests: 2 would register",
     ]
     makefile = (default_project / "Makefile").read_text()
-    assert "uv run python -m polars_cloud_pipelines.manifests $(ARGS)" in makefile
-    assert "uv run python -m polars_cloud_pipelines.manifests --check" in makefile
+    manifests = "uv run python -m polars_cloud_provider.manifests --conn-id polars_cloud"
+    assert f"{manifests} $(ARGS)" in makefile
+    assert f"{manifests} --check" in makefile
 
 
 def test_generated_pins_match_the_environment_that_tests_them(default_project: Path) -> None:

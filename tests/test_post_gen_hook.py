@@ -36,14 +36,34 @@ def test_only_the_listed_folders_are_touched(tmp_path: Path) -> None:
     assert (tmp_path / ".github" / "ISSUE_TEMPLATE").is_dir()
 
 
-def test_main_tidies_the_current_folder(tmp_path: Path, monkeypatch) -> None:
+def test_main_vendors_the_provider_and_tidies_the_current_folder(
+    tmp_path: Path, monkeypatch
+) -> None:
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
-    assert hook.main() == 0
+    assert hook.main(str(TEMPLATE)) == 0
     assert not (tmp_path / ".github").exists()
+    vendored = tmp_path / "vendor" / "airflow-provider-polars-cloud"
+    source = TEMPLATE / "providers" / "polars-cloud"
+    assert (vendored / "pyproject.toml").read_bytes() == (source / "pyproject.toml").read_bytes()
+    copied = {p.relative_to(vendored) for p in vendored.rglob("*.py")}
+    shipped = {p.relative_to(source) for p in (source / "src").rglob("*.py")}
+    assert copied == shipped
 
 
-def test_the_hook_reads_no_answers() -> None:
+def test_a_template_without_the_provider_stops_the_bake(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    assert hook.main(str(tmp_path / "not-a-template")) == 1
+    assert "could not copy the provider" in capsys.readouterr().err
+    assert not (project / "vendor").exists()
+
+
+def test_the_hook_reads_only_the_template_folder_as_json() -> None:
     source = (TEMPLATE / "hooks" / "post_gen_project.py").read_text()
-    assert "{{" not in source
+    assert source.count("{{") == 1
+    assert "{{ template_dir | tojson }}" in source
     assert "{%" not in source

@@ -27,7 +27,6 @@ from dag_inspection import STARTS_A_CLUSTER, clusters, compute_calls, task_calla
 from polars_cloud_provider import compute
 from polars_cloud_provider.operators.polars_task import PolarsTaskOperator
 
-
 WAITS = frozenset({"sink", "execute"})
 POLARS_DEFAULT_IDLE_MINS = 60  # what Polars Cloud uses when a manifest declares none
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import cluster_rules
 import pytest
 from airflow.sdk import DAG, TriggerRule, task, teardown
+from polars_cloud_provider import compute
 from polars_cloud_provider.decorators.polars_task import polars_task, shutdown_cluster
 from polars_cloud_provider.hooks.polars_cloud import authenticate
 from polars_cloud_provider.manifests.spec import ManifestSpec
 
-from polars_cloud_provider import compute
 from {{ cookiecutter.package_name }} import assets
 
 SHARED = compute.Manifest("shared")
@@ -110,7 +110,8 @@ def test_a_shutdown_that_is_not_downstream_of_every_query() -> None:
 
 
 def test_an_unnamed_cluster_outside_immediate_shutdown() -> None:
-    [message] = found(build("unnamed", lambda: query_on(compute.Specs(cpus=1, memory_gb=1))))["bounded"]
+    unnamed = compute.Specs(cpus=1, memory_gb=1)
+    [message] = found(build("unnamed", lambda: query_on(unnamed)))["bounded"]
     assert "compute.immediate_shutdown(CLUSTER)" in message
 
 
@@ -141,7 +142,8 @@ def test_a_sink_without_an_outlet_and_a_submit_with_one() -> None:
 
         @polars_task(outlets=[assets.output("x")])
         def submits() -> str:
-            return compute.submit(None, "s3://b/x/", on=compute.Specs(cpus=1, memory_gb=1, idle_timeout_mins=10))
+            cluster = compute.Specs(cpus=1, memory_gb=1, idle_timeout_mins=10)
+            return compute.submit(None, "s3://b/x/", on=cluster)
 
         sinks()
         submits()

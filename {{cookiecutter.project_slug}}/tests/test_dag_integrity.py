@@ -123,7 +123,7 @@ def _visit(dag, task_id: str, path: tuple[str, ...], done: set[str]) -> None:
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_tasks_using_polars_cloud_are_authenticated(path: Path) -> None:
-    for task, fn, _ in compute_tasks(dag_of(path)):
+    for task, _, _ in compute_tasks(dag_of(path)):
         assert is_authenticated(task), (
             f"{path.stem}.{task.task_id} calls the compute helpers in a plain @task: make it "
             "a @polars_task (or put @authenticate right under @task)"

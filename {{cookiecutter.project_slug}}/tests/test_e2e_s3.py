@@ -106,7 +106,8 @@ def test_a_missing_day_on_s3_fails_its_query_naming_the_days_uri(s3, tmp_path) -
 
     @authenticate
     def copy_a_missing_day() -> str:
-        return compute.sink(datasets.source("clicks", "2030-12-31"), target, on=settings.load().manifest_cluster())
+        cluster = settings.load().manifest_cluster()
+        return compute.sink(datasets.source("clicks", "2030-12-31"), target, on=cluster)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(datasets, "PARTITIONED_BY_DS", frozenset({"clicks"}))

@@ -1,5 +1,5 @@
 """The compute helpers against Polars Cloud, every call checked against the installed
-polars_cloud signatures (see fake_polars_cloud.py)."""
+polars_cloud signatures (the ``fake_cloud`` fixture of ``polars_cloud_provider.testing``)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ import polars_cloud as pc
 import pytest
 from airflow.sdk.exceptions import AirflowTaskTimeout
 from polars_cloud.polars_cloud import AuthLoadError
-from polars_cloud_provider import compute, datasets, settings
+from polars_cloud_provider import compute, settings
 from polars_cloud_provider.engines.cloud import ManifestDrift
 from polars_cloud_provider.hooks.polars_cloud import authenticate
 
 TARGET = "s3://bucket/curated/orders_by_status/ds=2026-01-01/"
 FRAME = pl.LazyFrame({"status": ["active", "shipped"]})
+WORKSPACE = "tests"
+"""The ``workspace`` extra of the ``cloud_connection`` fixture."""
+MANIFEST = compute.Manifest("etl-small")
+SPECS = compute.Specs(cpus=2, memory_gb=8)
 
 
 @pytest.fixture
@@ -41,12 +45,10 @@ def test_the_fake_rejects_calls_the_real_client_would_reject(fake_cloud) -> None
 
 
 def test_sink_on_a_manifest_single_node(fake_cloud, current) -> None:
-    query_id = run(compute.sink, FRAME, TARGET, on=compute.Manifest(), mode=compute.SINGLE_NODE)
+    query_id = run(compute.sink, FRAME, TARGET, on=MANIFEST, mode=compute.SINGLE_NODE)
 
     assert query_id == fake_cloud.query_id
-    fake_cloud.ComputeContext.assert_called_once_with(
-        workspace=current.workspace, name=current.manifest
-    )
+    fake_cloud.ComputeContext.assert_called_once_with(workspace=WORKSPACE, name=MANIFEST.name)
     fake_cloud.LazyFrameRemote.assert_called_once_with(FRAME, context=fake_cloud.context)
     fake_cloud.LazyFrameRemote.return_value.single_node.assert_called_once_with()
     fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
@@ -54,32 +56,49 @@ def test_sink_on_a_manifest_single_node(fake_cloud, current) -> None:
 
 
 def test_sink_distributed_adds_the_trailing_slash(fake_cloud, current) -> None:
-    run(compute.sink, FRAME, TARGET.rstrip("/"), on=compute.Manifest(), mode=compute.DISTRIBUTED)
+    run(compute.sink, FRAME, TARGET.rstrip("/"), on=MANIFEST, mode=compute.DISTRIBUTED)
     fake_cloud.LazyFrameRemote.return_value.distributed.assert_called_once_with()
     fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
 
 
 def test_sink_refuses_a_file_name_target(fake_cloud, current) -> None:
     with pytest.raises(ValueError, match="directory"):
-        run(compute.sink, FRAME, "s3://bucket/out/report.parquet", on=compute.Manifest())
+        run(compute.sink, FRAME, "s3://bucket/out/report.parquet", on=MANIFEST)
     fake_cloud.plan.sink_parquet.assert_not_called()
 
 
 def test_specs_size_an_unnamed_cluster(fake_cloud, current) -> None:
-    run(compute.sink, FRAME, TARGET, on=compute.Specs(cpus=4, idle_timeout_mins=15))
+    specs = compute.Specs(cpus=4, memory_gb=16, cluster_size=2, idle_timeout_mins=15)
+    run(compute.sink, FRAME, TARGET, on=specs)
     fake_cloud.ComputeContext.assert_called_once_with(
-        workspace=current.workspace,
-        cpus=4,
-        memory=current.memory_gb,
-        cluster_size=current.cluster_size,
-        idle_timeout_mins=15,
+        workspace=WORKSPACE, cpus=4, memory=16, cluster_size=2, idle_timeout_mins=15
     )
 
 
-@pytest.mark.parametrize("bad", [{"cpus": 0}, {"cluster_size": -1}, {"idle_timeout_mins": 5}])
+def test_specs_default_to_one_node_and_the_shortest_idle_timeout(fake_cloud, current) -> None:
+    run(compute.sink, FRAME, TARGET, on=SPECS)
+    fake_cloud.ComputeContext.assert_called_once_with(
+        workspace=WORKSPACE, cpus=2, memory=8, cluster_size=1, idle_timeout_mins=10
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"cpus": 0}, {"memory_gb": "8"}, {"cluster_size": -1}, {"idle_timeout_mins": 5}],
+)
 def test_specs_refuse_sizes_polars_cloud_would_refuse(bad) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
-        compute.Specs(**bad)
+        compute.Specs(**{"cpus": 2, "memory_gb": 8, **bad})
+
+
+def test_specs_need_a_size_and_a_manifest_needs_a_name() -> None:
+    with pytest.raises(TypeError, match="memory_gb"):
+        compute.Specs(cpus=2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="name"):
+        compute.Manifest()  # type: ignore[call-arg]
+    for blank in ("", "  ", None):
+        with pytest.raises(ValueError, match="needs the name of a registered manifest"):
+            compute.Manifest(blank)  # type: ignore[arg-type]
 
 
 def test_a_failed_query_fails_the_task_with_its_id_and_the_polars_error(
@@ -88,7 +107,7 @@ def test_a_failed_query_fails_the_task_with_its_id_and_the_polars_error(
     error = pl.exceptions.ColumnNotFoundError("unable to find column 'amount'")
     fake_cloud.finish(pc.QueryStatus.FAILED, error=error)
     with pytest.raises(compute.QueryFailed) as caught:
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
     assert caught.value.query_id == fake_cloud.query_id
     assert caught.value.status == "FAILED"
     assert "ColumnNotFoundError" in str(caught.value) and fake_cloud.query_id in str(caught.value)
@@ -104,14 +123,14 @@ def test_any_status_but_success_fails_the_task(fake_cloud, current, status) -> N
     with pytest.raises(
         compute.QueryFailed, match=f"{fake_cloud.query_id} ended with status {status.name}"
     ):
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
 
 
 def test_execute_returns_the_result_locations(fake_cloud, current) -> None:
     fake_cloud.finish(
         pc.QueryStatus.SUCCESS, locations=["s3://tmp/a.parquet", "s3://tmp/b.parquet"]
     )
-    locations = run(compute.execute, FRAME, on=compute.Manifest(), mode=compute.SINGLE_NODE)
+    locations = run(compute.execute, FRAME, on=MANIFEST, mode=compute.SINGLE_NODE)
     assert locations == ["s3://tmp/a.parquet", "s3://tmp/b.parquet"]
     fake_cloud.plan.execute.assert_called_once_with(blocking=False)
 
@@ -119,18 +138,18 @@ def test_execute_returns_the_result_locations(fake_cloud, current) -> None:
 def test_execute_without_locations_fails(fake_cloud, current) -> None:
     fake_cloud.finish(pc.QueryStatus.SUCCESS, locations=None)
     with pytest.raises(compute.QueryFailed, match="no result locations"):
-        run(compute.execute, FRAME, on=compute.Manifest())
+        run(compute.execute, FRAME, on=MANIFEST)
 
 
 def test_execute_that_was_canceled_fails(fake_cloud, current) -> None:
     fake_cloud.finish(pc.QueryStatus.CANCELED, locations=["s3://tmp/a.parquet"])
     with pytest.raises(compute.QueryFailed, match="CANCELED"):
-        run(compute.execute, FRAME, on=compute.Manifest())
+        run(compute.execute, FRAME, on=MANIFEST)
 
 
 def test_submit_does_not_wait(fake_cloud, current) -> None:
     assert (
-        run(compute.submit, FRAME, TARGET, on=compute.Specs(idle_timeout_mins=10))
+        run(compute.submit, FRAME, TARGET, on=SPECS)
         == fake_cloud.query_id
     )
     fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
@@ -143,14 +162,14 @@ def test_a_query_past_the_timeout_is_cancelled_and_named(fake_cloud, current, mo
     with pytest.raises(
         compute.QueryTimedOut, match=f"{fake_cloud.query_id} did not finish within 0.05 s"
     ):
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
     fake_cloud.query.cancel.assert_called_once_with()
     fake_cloud.query.await_result.assert_not_called()
 
 
 def test_the_wait_polls_until_the_query_is_done(fake_cloud, current) -> None:
     fake_cloud.running(polls=2)
-    assert run(compute.sink, FRAME, TARGET, on=compute.Manifest()) == fake_cloud.query_id
+    assert run(compute.sink, FRAME, TARGET, on=MANIFEST) == fake_cloud.query_id
     assert fake_cloud.query.get_status.call_count == 3
     fake_cloud.query.await_result.assert_called_once_with(raise_on_failure=False)
 
@@ -167,7 +186,7 @@ def test_a_wait_cut_short_cancels_the_query(fake_cloud, current, interruption) -
     race it for the same partition."""
     fake_cloud.query.get_status.side_effect = interruption
     with pytest.raises(type(interruption)) as caught:
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
     assert caught.value is interruption
     fake_cloud.query.cancel.assert_called_once_with()
     assert f"Polars query {fake_cloud.query_id} was cancelled." in caught.value.__notes__
@@ -180,14 +199,14 @@ def test_a_timeout_reported_as_runtime_error_is_the_query_timeout(fake_cloud, cu
         "Error calling gRPC endpoint, The operation was cancelled, Timeout expired"
     )
     with pytest.raises(compute.QueryTimedOut, match=fake_cloud.query_id):
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
     fake_cloud.query.cancel.assert_called_once_with()
 
 
 def test_other_runtime_errors_are_not_mistaken_for_a_timeout(fake_cloud, current) -> None:
     fake_cloud.query.await_result.side_effect = RuntimeError("context status is STOPPING")
     with pytest.raises(RuntimeError, match="STOPPING"):
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
 
 
 def test_a_cancel_that_never_answers_does_not_hold_the_task(
@@ -206,7 +225,7 @@ def test_a_cancel_that_never_answers_does_not_hold_the_task(
 
     def sink() -> None:
         try:
-            run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+            run(compute.sink, FRAME, TARGET, on=MANIFEST)
         except BaseException as error:
             outcome.append(error)
 
@@ -224,7 +243,7 @@ def test_manifest_drift_says_to_re_register(fake_cloud, current) -> None:
 
     fake_cloud.ComputeContext.side_effect = ComputeClusterMisspecified("polars 1.0 != 2.0")
     with pytest.raises(ManifestDrift, match="Re-register"):
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
 
 
 def test_cloud_scans_never_ship_the_workers_storage_credentials(
@@ -237,13 +256,13 @@ def test_cloud_scans_never_ship_the_workers_storage_credentials(
         pl, "scan_parquet", lambda uris, storage_options=None: seen.append(storage_options)
     )
 
-    run(datasets.scan, "s3://bucket/x/*.parquet")
+    run(compute.scan_parquet, "s3://bucket/x/*.parquet")
     assert seen == [None]
 
 
 def test_helpers_outside_authenticate_say_what_to_do(fake_cloud) -> None:
     with pytest.raises(compute.NotAuthenticated, match="@authenticate"):
-        compute.sink(FRAME, TARGET, on=compute.Manifest())
+        compute.sink(FRAME, TARGET, on=MANIFEST)
     fake_cloud.ComputeContext.assert_not_called()
 
 
@@ -258,27 +277,25 @@ def test_helpers_outside_authenticate_say_what_to_do(fake_cloud) -> None:
 )
 def test_shutdown_with_nothing_running_succeeds(fake_cloud, current, status) -> None:
     fake_cloud.cluster(status)
-    assert run(compute.shutdown, compute.Manifest()) is False
+    assert run(compute.shutdown, MANIFEST) is False
     fake_cloud.context.stop.assert_not_called()
 
 
 def test_shutdown_stops_a_live_cluster(fake_cloud, current) -> None:
     fake_cloud.cluster(pc.ComputeContextStatus.IDLE)
-    assert run(compute.shutdown) is True
-    fake_cloud.ComputeContext.assert_called_once_with(
-        workspace=current.workspace, name=current.manifest
-    )
+    assert run(compute.shutdown, MANIFEST) is True
+    fake_cloud.ComputeContext.assert_called_once_with(workspace=WORKSPACE, name=MANIFEST.name)
     fake_cloud.context.stop.assert_called_once_with()
 
 
 def test_shutdown_refuses_an_unnamed_cluster(fake_cloud, current) -> None:
     with pytest.raises(TypeError, match="named manifest"):
-        run(compute.shutdown, compute.Specs())
+        run(compute.shutdown, SPECS)
 
 
 @authenticate
 def query_inside_immediate_shutdown(fail_with: Exception | None = None) -> str:
-    with compute.immediate_shutdown(compute.Specs()) as cluster:
+    with compute.immediate_shutdown(SPECS) as cluster:
         query_id = compute.sink(FRAME, TARGET, on=cluster)
         if fail_with is not None:
             raise fail_with
@@ -314,7 +331,7 @@ def test_immediate_shutdown_with_no_query_run_succeeds(fake_cloud, current, capl
 
     @authenticate
     def nothing_to_do() -> None:
-        with compute.immediate_shutdown(compute.Specs()):
+        with compute.immediate_shutdown(SPECS):
             pass
 
     nothing_to_do()
@@ -327,7 +344,7 @@ def test_rejected_credentials_fail_without_retries(fake_cloud, cloud_connection)
 
     fake_cloud.authenticate.side_effect = RuntimeError("401 Unauthorized: invalid_client")
     with pytest.raises(AirflowFailException, match="did not accept"):
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
 
 
 @pytest.mark.parametrize(
@@ -350,7 +367,7 @@ def test_an_unreachable_login_is_retried(fake_cloud, cloud_connection, unreachab
 
     fake_cloud.authenticate.side_effect = unreachable
     with pytest.raises(compute.ComputeError, match="Could not reach") as caught:
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
     assert not isinstance(caught.value, AirflowFailException)
 
 
@@ -359,14 +376,14 @@ def test_an_unknown_workspace_is_named_and_not_retried(fake_cloud, current) -> N
     from polars_cloud.exceptions import WorkspaceResolveError
 
     fake_cloud.ComputeContext.side_effect = WorkspaceResolveError("Workspace does not exist")
-    with pytest.raises(AirflowFailException, match=repr(current.workspace)) as caught:
-        run(compute.sink, FRAME, TARGET, on=compute.Specs())
-    assert settings.env_var("workspace") in str(caught.value)
+    with pytest.raises(AirflowFailException, match=repr(WORKSPACE)) as caught:
+        run(compute.sink, FRAME, TARGET, on=SPECS)
+    assert "connection's extra 'workspace'" in str(caught.value)
 
 
 def test_a_directory_whose_name_has_a_dot_is_a_directory(fake_cloud, current) -> None:
     """polars-cloud looks only after the last "/" (query/_utils.py): s3://b/v1.2/ is fine."""
-    run(compute.sink, FRAME, "s3://bucket/v1.2/", on=compute.Manifest())
+    run(compute.sink, FRAME, "s3://bucket/v1.2/", on=MANIFEST)
     fake_cloud.plan.sink_parquet.assert_called_once_with("s3://bucket/v1.2/")
 
 
@@ -382,7 +399,7 @@ def test_a_sibling_waits_for_a_named_cluster_that_is_starting(fake_cloud, curren
     fake_cloud.plan.sink_parquet.side_effect = lambda uri: (
         submitted_at.append(fake_cloud.context.get_status.call_count) or fake_cloud.query
     )
-    run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    run(compute.sink, FRAME, TARGET, on=MANIFEST)
     assert submitted_at == [3], "submitted before the cluster was running"
 
 
@@ -391,15 +408,15 @@ def test_a_cluster_that_never_starts_fails_with_a_bound(fake_cloud, current, mon
 
     monkeypatch.setenv(settings.env_var("cluster_start_timeout_s"), "0.05")
     fake_cloud.cluster(pc.ComputeContextStatus.STARTING)
-    with pytest.raises(ClusterNotReady, match=f"{current.manifest!r}.*STARTING after 0.05 s"):
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+    with pytest.raises(ClusterNotReady, match=f"{MANIFEST.name!r}.*STARTING after 0.05 s"):
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
     fake_cloud.plan.sink_parquet.assert_not_called()
 
 
 def test_a_cluster_being_stopped_is_replaced_by_a_fresh_one(fake_cloud, current) -> None:
     fake_cloud.cluster(pc.ComputeContextStatus.STOPPING, pc.ComputeContextStatus.STOPPED)
-    run(compute.sink, FRAME, TARGET, on=compute.Manifest())
-    lookup = {"workspace": current.workspace, "name": current.manifest}
+    run(compute.sink, FRAME, TARGET, on=MANIFEST)
+    lookup = {"workspace": WORKSPACE, "name": MANIFEST.name}
     assert [c.kwargs for c in fake_cloud.ComputeContext.call_args_list] == [lookup, lookup]
 
 
@@ -414,7 +431,7 @@ def test_a_query_carries_its_airflow_identity_as_labels(fake_cloud, current) -> 
         series=1,
     )
     with execution.running(task_run):
-        run(compute.sink, FRAME, TARGET, on=compute.Manifest())
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
     [labels] = fake_cloud.LazyFrameRemote.return_value.labels.call_args.args
     assert labels[:3] == ["airflow", "dag:a_dag", labels[2]]
     assert all(0 < len(label.encode()) <= 32 for label in labels) and len(labels) <= 64
@@ -433,7 +450,8 @@ def test_a_query_is_found_again_from_its_reference(fake_cloud, current) -> None:
     from polars_cloud_provider.engines.cloud import CloudBackend
 
     chosen = CloudBackend()
-    handle = chosen.connect(compute.Manifest(), current)
+    chosen.workspace = WORKSPACE  # what the hook sets from the connection's extra
+    handle = chosen.connect(MANIFEST, current)
     reference = chosen.reference(chosen.start(handle, FRAME, compute.DISTRIBUTED, TARGET))
     assert reference == {
         "backend": "cloud",
@@ -450,3 +468,59 @@ def test_a_query_is_found_again_from_its_reference(fake_cloud, current) -> None:
         f"https://cloud.pola.rs/portal/{fake_cloud.workspace_id}/{fake_cloud.compute_id}"
         f"/queries/{fake_cloud.query_id}"
     )
+
+
+# The workspace: the cluster's own, else the connection's extra, else a clear failure.
+
+
+@pytest.mark.parametrize(
+    ("cluster", "arguments"),
+    [
+        (
+            compute.Manifest("etl-small", workspace="finance"),
+            {"workspace": "finance", "name": "etl-small"},
+        ),
+        (
+            compute.Specs(cpus=2, memory_gb=8, workspace="finance"),
+            {
+                "workspace": "finance",
+                "cpus": 2,
+                "memory": 8,
+                "cluster_size": 1,
+                "idle_timeout_mins": 10,
+            },
+        ),
+    ],
+    ids=["manifest", "specs"],
+)
+def test_the_clusters_own_workspace_wins_over_the_connections(
+    fake_cloud, current, cluster, arguments
+) -> None:
+    run(compute.sink, FRAME, TARGET, on=cluster)
+    fake_cloud.ComputeContext.assert_called_once_with(**arguments)
+
+
+@pytest.mark.parametrize("extra", [{"workspace": "analytics"}, {"extra__polars_cloud__workspace": "analytics"}], ids=["plain", "prefixed"])
+def test_the_connections_workspace_extra_names_the_clusters_workspace(
+    fake_cloud, polars_cloud_connection, extra
+) -> None:
+    polars_cloud_connection(login="id", password="secret", extra=extra)  # pragma: allowlist secret
+    run(compute.sink, FRAME, TARGET, on=MANIFEST)
+    fake_cloud.ComputeContext.assert_called_once_with(workspace="analytics", name=MANIFEST.name)
+
+
+@pytest.mark.parametrize("cluster", [MANIFEST, SPECS], ids=["manifest", "specs"])
+def test_a_cluster_with_no_workspace_anywhere_fails_naming_both_places(
+    fake_cloud, polars_cloud_connection, cluster
+) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    polars_cloud_connection(login="id", password="secret")  # pragma: allowlist secret
+    with pytest.raises(compute.ComputeError) as caught:
+        run(compute.sink, FRAME, TARGET, on=cluster)
+    message = str(caught.value)
+    assert "No Polars Cloud workspace" in message
+    assert 'the connection the extra {"workspace": "<name>"}' in message
+    assert "workspace= to the Manifest or Specs" in message
+    assert isinstance(caught.value, AirflowFailException)  # retrying cannot find one
+    fake_cloud.ComputeContext.assert_not_called()

@@ -18,19 +18,29 @@ from pathlib import Path
 import polars as pl
 import polars_cloud as pc
 import pytest
-from conftest import first_day, run_dag
-from dag_plans import plan
+from conftest import DAGS_FOLDER, run_dag
 from polars_cloud.exceptions import WorkspaceResolveError
 from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
-
-from polars_cloud_provider import compute, datasets, settings
-from polars_cloud_provider.hooks.polars_cloud import authenticate
+from polars_cloud_provider import compute, settings
 from polars_cloud_provider.compute import failures
 from polars_cloud_provider.compute.errors import ManifestDrift
 from polars_cloud_provider.compute.permanent import NoLogicalDate, PermanentFailure
-from {{ cookiecutter.package_name }}.dag_defaults import DEFAULT_ARGS, EXECUTION_MARGIN
-from {{ cookiecutter.package_name }}.dev import sample_data
+from polars_cloud_provider.hooks.polars_cloud import authenticate
 
+DAG_ID = "failures_orders_by_status"
+"""tests/dags/: reads raw/orders under $FAILURES_DATA_ROOT and sinks a partition."""
+CLOUD_ORDERS = "s3://bucket/raw/orders/*.parquet"
+
+
+def write_orders(root: Path, rows: int = 20) -> Path:
+    """Sample orders at ``root/raw/orders/part-0.parquet``; the glob that reads them."""
+    folder = root / "raw" / "orders"
+    folder.mkdir(parents=True, exist_ok=True)
+    statuses = ["open", "shipped", "returned"]
+    pl.DataFrame(
+        {"order_id": range(rows), "status": [statuses[i % 3] for i in range(rows)]}
+    ).write_parquet(folder / "part-0.parquet")
+    return folder / "*.parquet"
 
 def _raised(action: Callable[[], object]) -> BaseException:
     try:
@@ -245,8 +255,9 @@ def test_an_error_the_table_does_not_know_keeps_its_retries() -> None:
 
 
 @authenticate
-def _sink_orders(target: str) -> str:
-    return compute.sink(datasets.source("orders"), target, on=compute.Manifest())
+def _sink_orders(source: str, target: str) -> str:
+    orders = compute.scan_parquet(source, dataset="orders")
+    return compute.sink(orders, target, on=compute.Manifest("failures"))
 
 
 def test_a_corrupt_input_fails_at_once_naming_the_dataset_and_the_file(
@@ -254,19 +265,18 @@ def test_a_corrupt_input_fails_at_once_naming_the_dataset_and_the_file(
 ) -> None:
     """Polars says "File out of specification"; the failure says which file of which
     dataset, fails without retries, and is still a failed query to code that catches one."""
-    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
-    sample_data.write(str(tmp_path), rows=20)
+    source = write_orders(tmp_path)
     valid = (tmp_path / "raw" / "orders" / "part-0.parquet").read_bytes()
     corrupt = tmp_path / "raw" / "orders" / "part-9.parquet"
     corrupt.write_bytes(valid[: len(valid) // 2] + valid[-8:])  # cut short, footer magic kept
 
     with pytest.raises(PermanentFailure) as caught:
-        _sink_orders(str(tmp_path / "curated" / "out" / "ds=2026-01-01"))
+        _sink_orders(str(source), str(tmp_path / "curated" / "out" / "ds=2026-01-01"))
 
     message = str(caught.value)
     assert message.startswith("Corrupt input, not retried: Polars query local-")
     assert f"not a parquet file: {corrupt}" in message
-    assert f"read dataset 'orders' at {datasets.source_uri('orders')}" in message
+    assert f"read dataset 'orders' at {source}" in message
     assert isinstance(caught.value, compute.QueryFailed) and caught.value.status == "FAILED"
     assert "\n" not in message
     assert not list((tmp_path / "curated").rglob("*.parquet"))
@@ -277,7 +287,7 @@ def test_a_cloud_query_failing_on_its_data_fails_at_once(fake_cloud, cloud_conne
     fake_cloud.finish(pc.QueryStatus.FAILED, error=error)
 
     with pytest.raises(PermanentFailure, match="Schema mismatch, not retried") as caught:
-        _sink_orders("s3://bucket/curated/out/ds=2026-01-01/")
+        _sink_orders(CLOUD_ORDERS, "s3://bucket/curated/out/ds=2026-01-01/")
     assert caught.value.__cause__ is error
     assert caught.value.query_id == fake_cloud.query_id
     assert "writing s3://bucket/curated/out/ds=2026-01-01/" in str(caught.value)
@@ -288,7 +298,7 @@ def test_a_transient_cloud_error_is_left_to_retries(fake_cloud, cloud_connection
     fake_cloud.query.await_result.side_effect = unavailable
 
     with pytest.raises(RuntimeError) as caught:
-        _sink_orders("s3://bucket/curated/out/ds=2026-01-01/")
+        _sink_orders(CLOUD_ORDERS, "s3://bucket/curated/out/ds=2026-01-01/")
     assert caught.value is unavailable
     assert "Failure transient (service unavailable): Airflow retries this task." in (
         unavailable.__notes__
@@ -296,16 +306,21 @@ def test_a_transient_cloud_error_is_left_to_retries(fake_cloud, cloud_connection
 
 
 @pytest.fixture
-def dag_with_inputs(dagbag, airflow_db, local_connection, tmp_path, monkeypatch):
-    """The smallest DAG of this project that reads inputs and sinks a partition, and sample
-    inputs for it."""
-    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
-    sample_data.write(str(tmp_path), rows=20)
-    for dag in sorted(dagbag.dags.values(), key=lambda d: (len(d.tasks), d.dag_id)):
-        planned = plan(dag, first_day(dag))
-        if planned.inputs and any("sink" in task.calls for task in planned.tasks.values()):
-            return dag
-    pytest.skip("no DAG in dags/ reads an input and sinks a partition")
+def dag_with_inputs(airflow_db, local_connection, tmp_path, monkeypatch):
+    """A DAG that reads an input and sinks a partition, and sample inputs for it."""
+    monkeypatch.setenv("FAILURES_DATA_ROOT", str(tmp_path))
+    write_orders(tmp_path)
+    return _load_dag(DAG_ID)
+
+
+def _load_dag(dag_id: str):
+    """A fresh parse of ``tests/dags/<dag_id>.py`` (conftest.load_dag passes DagBag an
+    argument Airflow 3.3 no longer takes)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
+    assert dag_id in bag.dags, bag.import_errors
+    return bag.dags[dag_id]
 
 
 def _assert_failed_at_once(run) -> None:
@@ -316,54 +331,48 @@ def _assert_failed_at_once(run) -> None:
 
 
 def test_a_corrupt_input_fails_its_dag_run_at_once(dag_with_inputs, tmp_path) -> None:
-    for name in sample_data.sample_frames(rows=1):
-        (tmp_path / "raw" / name / "part-9.parquet").write_bytes(b"half a file")
+    (tmp_path / "raw" / "orders" / "part-9.parquet").write_bytes(b"half a file")
 
-    run, _ = run_dag(dag_with_inputs.dag_id, retries=2)
-
-    _assert_failed_at_once(run)
-
-
-def test_a_run_without_a_logical_date_fails_at_once(dag_with_inputs, tmp_path) -> None:
-    run, _ = run_dag(dag_with_inputs.dag_id, ds=None, retries=2)
+    run = run_dag(dag_with_inputs, retries=2)
 
     _assert_failed_at_once(run)
     assert not list((tmp_path / "curated").rglob("*.parquet"))
 
 
-def test_retries_back_off_from_the_retry_delay_setting() -> None:
-    current = settings.load()
-    assert DEFAULT_ARGS["retries"] >= 2
-    assert DEFAULT_ARGS["retry_delay"] == timedelta(seconds=current.retry_delay_s)
-    assert DEFAULT_ARGS["retry_exponential_backoff"] > 1
-    assert DEFAULT_ARGS["max_retry_delay"] >= DEFAULT_ARGS["retry_delay"]
+def test_the_same_dag_run_succeeds_on_sound_inputs(dag_with_inputs, tmp_path) -> None:
+    """The control for the two tests around it: only the input or the date is wrong there."""
+    run = run_dag(dag_with_inputs, retries=2)
+
+    assert run.state == "success"
+    written = pl.read_parquet(tmp_path / "curated/orders_by_status/ds=2026-01-01/*.parquet")
+    assert written["orders"].sum() == 20
 
 
-def test_every_task_gets_more_time_than_its_query_timeout(dagbag) -> None:
-    """The query timeout fires first and names the query; Airflow's execution_timeout is the
-    backstop for everything around it (starting a cluster, planning)."""
-    query_timeout = timedelta(seconds=settings.load().query_timeout_s)
-    assert DEFAULT_ARGS["execution_timeout"] == query_timeout + EXECUTION_MARGIN
-    short = {
-        f"{dag.dag_id}.{task.task_id}": task.execution_timeout
-        for dag in dagbag.dags.values()
-        for task in dag.tasks
-        if task.execution_timeout is None or task.execution_timeout <= query_timeout
-    }
-    assert short == {}
+def test_a_run_without_a_logical_date_fails_at_once(dag_with_inputs, tmp_path) -> None:
+    for task in dag_with_inputs.tasks:  # as run_dag does, for a run with no logical date
+        task.retries, task.retry_delay = 2, timedelta(0)
+    run = dag_with_inputs.test(logical_date=None)
+
+    _assert_failed_at_once(run)
+    [ti] = run.get_task_instances()
+    assert ti.state == "failed"
+    assert not list((tmp_path / "curated").rglob("*.parquet"))
 
 
 def test_the_datasets_read_are_recorded_once_each() -> None:
-    def read() -> list[str]:
+    def read() -> list[tuple[str, str]]:
         for name in ("orders", "orders", "returns"):
-            datasets.source(name)
-        return [name for name, _ in failures.reads()]
+            compute.scan_parquet(f"/data/raw/{name}/*.parquet", dataset=name)
+        return list(failures.reads())
 
-    assert contextvars.Context().run(read) == ["orders", "returns"]
+    assert contextvars.Context().run(read) == [
+        ("orders", "/data/raw/orders/*.parquet"),
+        ("returns", "/data/raw/returns/*.parquet"),
+    ]
 
 
 def test_settings_for_failures_refuse_values_that_would_not_bound_anything(monkeypatch) -> None:
-    for field in ("query_timeout_s", "retry_delay_s", "storage_timeout_s", "local_retention_hours"):
+    for field in ("query_timeout_s", "storage_timeout_s", "local_retention_hours"):
         for bad in ("0", "-1", "soon", "", "inf"):
             monkeypatch.setenv(settings.env_var(field), bad)
             with pytest.raises(settings.SettingsError, match=settings.env_var(field)):

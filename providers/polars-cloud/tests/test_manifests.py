@@ -1,15 +1,17 @@
 """Manifests as code: manifests.toml is checked, then registered against the autospec of the
-installed polars_cloud.ComputeContext (see fake_polars_cloud.py)."""
+installed polars_cloud.ComputeContext (the ``fake_manifests`` fixture of
+``polars_cloud_provider.testing``)."""
 
 from __future__ import annotations
 
 import io
+import json
+import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT
-from polars_cloud_provider import settings
+from conftest import CONN_ID
 from polars_cloud_provider.manifests import spec
 from polars_cloud_provider.manifests.__main__ import (
     FAILED,
@@ -45,6 +47,8 @@ TWO_MANIFESTS = """
     requirements = "cluster-requirements.txt"
     env_vars = { POLARS_VERBOSE = "1", API_TOKEN = "token-value-never-printed" }
 """
+WORKER_FILE = Path(__file__).parent / "data" / "manifests_worker" / "manifests.toml"
+"""A deployed manifests.toml: what ``worker.register`` (the register_manifests DAG) reads."""
 
 
 class Run:
@@ -73,24 +77,57 @@ def run(*argv: str, path: Path | None = None, environ: dict[str, str] | None = N
     return Run(code, out.getvalue(), err.getvalue())
 
 
-def test_the_rendered_file_declares_the_prompted_manifest() -> None:
-    declared = spec.load(PROJECT_ROOT / "manifests.toml", environ={})
-    defaults = settings.load({})
-    assert declared.workspace == defaults.workspace
-    [manifest] = [m for m in declared.manifests if m.name == defaults.manifest]
-    assert manifest.context_arguments() == {
-        "workspace": defaults.workspace,
-        "cpus": defaults.cpus,
-        "memory": defaults.memory_gb,
-        "cluster_size": defaults.cluster_size,
-        "idle_timeout_mins": defaults.idle_timeout_mins,
-    }
-    assert manifest.name == defaults.manifest
+def test_a_file_declares_each_manifest_with_its_context_arguments() -> None:
+    declared = spec.load(WORKER_FILE)
+    assert declared.workspace == "analytics"
+    assert declared.names() == ["etl-small", "etl-small-pipeline"]
+    assert [m.context_arguments() for m in declared.manifests] == [
+        {"workspace": "analytics", "cpus": 2, "memory": 8, "cluster_size": 1, "idle_timeout_mins": 10},
+        {"workspace": "finance", "cpus": 4, "memory": 16, "cluster_size": 2, "idle_timeout_mins": 15},
+    ]
 
 
-def test_the_workspace_override_of_the_dags_applies_to_registration(manifests_file) -> None:
-    declared = spec.load(manifests_file(), environ={settings.env_var("workspace"): "staging"})
+def test_a_workspace_given_to_load_replaces_the_files_default_only(manifests_file) -> None:
+    declared = spec.load(manifests_file(), workspace="staging")
+    assert declared.workspace == "staging"
     assert [m.workspace for m in declared.manifests] == ["staging", "finance"]
+    assert [m.workspace for m in spec.load(manifests_file()).manifests] == [
+        "analytics",
+        "finance",
+    ]
+
+
+def test_the_workspace_option_applies_to_registration(fake_manifests, manifests_file) -> None:
+    result = run("--workspace", "staging", path=manifests_file())
+    assert result.code == OK, result.err
+    assert fake_manifests.lookups() == [("staging", "etl-small"), ("finance", "reports-large")]
+    assert set(fake_manifests.registered) == {
+        ("staging", "etl-small"),
+        ("finance", "reports-large"),
+    }
+
+
+def test_a_file_without_a_workspace_needs_the_option(fake_manifests, manifests_file) -> None:
+    text = textwrap.dedent(TWO_MANIFESTS).replace('workspace = "analytics"\n', "", 1)
+    path = manifests_file(text)
+
+    refused = run(path=path)
+    assert refused.code == INVALID
+    assert 'names no workspace: add workspace = "<name>" at the top' in refused.err
+    assert fake_manifests.lookups() == []
+
+    given = run("--workspace", "staging", path=path)
+    assert given.code == OK, given.err
+    assert ("staging", "etl-small") in fake_manifests.registered
+
+
+def test_an_invalid_workspace_option_is_refused_like_the_files(
+    fake_cloud, manifests_file
+) -> None:
+    result = run("--workspace", "no spaces", path=manifests_file())
+    assert result.code == INVALID
+    assert "workspace must be 1-63 letters" in result.err
+    fake_cloud.authenticate.assert_not_called()
 
 
 def test_registers_each_manifest_with_its_exact_arguments(
@@ -372,10 +409,39 @@ def test_authenticates_with_the_airflow_connection_like_the_dags(
     assert cloud_connection["password"] not in result.out + result.err
 
 
+def test_the_conn_id_option_names_the_airflow_connection(
+    fake_cloud, fake_manifests, manifests_file, cloud_connection, monkeypatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_REGISTRAR",
+        json.dumps(
+            {
+                "conn_type": "polars_cloud",
+                "login": "registrar-id",
+                "password": "registrar-secret",  # pragma: allowlist secret
+            }
+        ),
+    )
+    result = run("--conn-id", "registrar", path=manifests_file(), environ={})
+
+    assert result.code == OK, result.err
+    fake_cloud.authenticate.assert_called_once_with(
+        client_id="registrar-id", client_secret="registrar-secret", interactive=False
+    )
+    assert "Authenticated with the Airflow connection 'registrar'." in result.out
+
+
+def test_an_unknown_conn_id_is_named(fake_cloud, fake_manifests, manifests_file) -> None:
+    result = run("--conn-id", "nowhere", path=manifests_file(), environ={})
+    assert result.code == NOT_AUTHENTICATED
+    assert "Airflow connection 'nowhere' for Polars Cloud was not found" in result.err
+    fake_cloud.ComputeContext.assert_not_called()
+
+
 def test_without_credentials_it_stops_before_touching_anything(
     fake_cloud, fake_manifests, manifests_file, monkeypatch
 ) -> None:
-    monkeypatch.delenv(f"AIRFLOW_CONN_{settings.load().conn_id.upper()}", raising=False)
+    monkeypatch.delenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", raising=False)
 
     result = run(path=manifests_file(), environ={})
 
@@ -443,20 +509,53 @@ def test_the_workers_python_still_warns_about_the_patch(fake_manifests, manifest
 def test_the_workers_register_the_manifests_from_a_task(
     fake_cloud, fake_manifests, cloud_connection
 ) -> None:
-    """What the register_manifests DAG runs: the project's manifests.toml, the task's login."""
+    """What a register_manifests DAG runs: the deployed manifests.toml, the task's login."""
     from polars_cloud_provider.hooks.polars_cloud import authenticate
     from polars_cloud_provider.manifests import worker
 
-    lines = authenticate(worker.register)()
+    dags_folder = WORKER_FILE.parent  # the file inside the DAGs folder
+    lines = authenticate(worker.register)(dags_folder)
 
-    declared = spec.load(PROJECT_ROOT / "manifests.toml", environ={})
+    declared = spec.load(WORKER_FILE)
     assert [line.split()[:2] for line in lines] == [
         [m.name, "registered"] for m in declared.manifests
     ]
     assert set(fake_manifests.registered) == {(m.workspace, m.name) for m in declared.manifests}
-    assert [line.split()[1] for line in authenticate(worker.register)(check_only=True)] == [
-        "ok"
-    ] * len(declared.manifests)
+    assert [
+        line.split()[1] for line in authenticate(worker.register)(dags_folder, check_only=True)
+    ] == ["ok"] * len(declared.manifests)
+    fake_cloud.authenticate.assert_called_with(
+        client_id=cloud_connection["login"],
+        client_secret=cloud_connection["password"],
+        interactive=False,
+    )
+
+
+def test_a_task_finds_the_file_beside_the_dags_folder_first(tmp_path) -> None:
+    from polars_cloud_provider.compute.errors import ComputeError
+    from polars_cloud_provider.manifests import worker
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    with pytest.raises(ComputeError, match="No manifests.toml found at .* or .*: deploy it"):
+        worker.manifests_file(dags)
+    shutil.copy(WORKER_FILE, dags / "manifests.toml")
+    assert worker.manifests_file(dags) == dags / "manifests.toml"
+    shutil.copy(WORKER_FILE, tmp_path / "manifests.toml")
+    assert worker.manifests_file(dags) == tmp_path / "manifests.toml"
+
+
+def test_a_task_fails_naming_the_manifests_that_failed(
+    fake_cloud, fake_manifests, cloud_connection
+) -> None:
+    from polars_cloud_provider.compute.errors import ComputeError
+    from polars_cloud_provider.hooks.polars_cloud import authenticate
+    from polars_cloud_provider.manifests import worker
+
+    fake_manifests.refuse["etl-small-pipeline"] = RuntimeError("quota exceeded")
+    with pytest.raises(ComputeError, match=r"1 manifest\(s\) failed: etl-small-pipeline"):
+        authenticate(worker.register)(WORKER_FILE.parent)
+    assert ("analytics", "etl-small") in fake_manifests.registered
 
 
 def test_with_the_local_backend_the_task_only_lists_the_manifests(
@@ -465,6 +564,6 @@ def test_with_the_local_backend_the_task_only_lists_the_manifests(
     from polars_cloud_provider.hooks.polars_cloud import authenticate
     from polars_cloud_provider.manifests import worker
 
-    lines = authenticate(worker.register)()
-    assert lines and all("would register" in line for line in lines)
+    lines = authenticate(worker.register)(WORKER_FILE.parent)
+    assert len(lines) == 2 and all("would register" in line for line in lines)
     fake_cloud.ComputeContext.assert_not_called()

@@ -1,13 +1,14 @@
 """@polars_task under real Airflow (dag.test(), which runs triggers inline): deferral query by
 query, reattach on retry, the query timeout while deferred, XCom, the link, asset events.
 
-Polars Cloud is the autospec fake (fake_polars_cloud.py); the local backend runs real Polars,
+Polars Cloud is the autospec fake (polars_cloud_provider.testing); the local backend runs real Polars,
 deferred queries in child processes. The DAGs are built here, small and to the point.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import create_autospec
@@ -15,16 +16,25 @@ from unittest.mock import create_autospec
 import polars as pl
 import polars_cloud as pc
 import pytest
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Asset
 from conftest import DAGS_FOLDER
-
-from {{ cookiecutter.package_name }} import assets, compute, datasets, settings
-from polars_cloud_provider.compute import execution, local_runner
+from polars_cloud_provider import compute, settings
+from polars_cloud_provider.compute import execution
 from polars_cloud_provider.decorators.polars_task import polars_task
+from polars_cloud_provider.engines import local_runner
 
 DS = "2026-01-01"
 TARGET = "s3://bucket/curated/sums/ds=2026-01-01/"
 NUMBERS = pl.LazyFrame({"x": [1, 2, 3]})
+MANIFEST = compute.Manifest("tests")
+SPECS = compute.Specs(cpus=1, memory_gb=1)
+DATA_ROOT = "POLARS_TASK_TEST_DATA_ROOT"
+"""The environment variable telling the task bodies where the local data root is."""
+
+
+def partition(name: str, ds: str | None) -> str:
+    """The directory the output ``name`` writes for the day ``ds`` under the data root."""
+    return f"{os.environ[DATA_ROOT]}/curated/{name}/ds={ds}/"
 
 
 class Failures(list):
@@ -78,15 +88,15 @@ def xcom(ti, key: str):
 @pytest.fixture
 def local_data(local_connection, tmp_path, monkeypatch) -> Path:
     root = tmp_path / "data"
-    monkeypatch.setenv(settings.env_var("data_root"), str(root))
+    monkeypatch.setenv(DATA_ROOT, str(root))
     return root
 
 
 def sum_of_two_steps(ds: str | None = None) -> str:
     """Two queries in one body: the second reads what the first left."""
-    locations = compute.execute(NUMBERS, on=compute.Manifest())
-    total = datasets.scan(locations).select(pl.col("x").sum())
-    return compute.sink(total, datasets.partition_uri("sums", ds), on=compute.Manifest())
+    locations = compute.execute(NUMBERS, on=MANIFEST)
+    total = compute.scan_parquet(locations).select(pl.col("x").sum())
+    return compute.sink(total, partition("sums", ds), on=MANIFEST)
 
 
 def test_a_deferred_task_resumes_query_by_query(airflow_db, local_data) -> None:
@@ -108,8 +118,8 @@ def test_a_deferred_task_resumes_query_by_query(airflow_db, local_data) -> None:
 
 def test_queries_inside_immediate_shutdown_are_never_deferred(airflow_db, local_data) -> None:
     def inside_the_block(ds: str | None = None) -> str:
-        with compute.immediate_shutdown(compute.Specs()) as cluster:
-            return compute.sink(NUMBERS, datasets.partition_uri("numbers", ds), on=cluster)
+        with compute.immediate_shutdown(SPECS) as cluster:
+            return compute.sink(NUMBERS, partition("numbers", ds), on=cluster)
 
     dag, failures = build("immediate_not_deferred", inside_the_block, deferrable=True)
     dag_run, ti = run(dag)
@@ -122,7 +132,7 @@ def test_queries_inside_immediate_shutdown_are_never_deferred(airflow_db, local_
 def test_a_deferred_query_fails_the_task_exactly_as_a_blocking_one(airflow_db, local_data) -> None:
     def bad_cast(ds: str | None = None) -> str:
         broken = pl.LazyFrame({"x": ["a"]}).select(pl.col("x").cast(pl.Int64, strict=True))
-        return compute.sink(broken, datasets.partition_uri("broken", ds), on=compute.Manifest())
+        return compute.sink(broken, partition("broken", ds), on=MANIFEST)
 
     messages = {}
     for deferrable in (False, True):
@@ -138,7 +148,7 @@ def test_a_deferred_query_fails_the_task_exactly_as_a_blocking_one(airflow_db, l
 
 
 def cloud_sink(ds: str | None = None) -> str:
-    return compute.sink(NUMBERS, TARGET, on=compute.Manifest())
+    return compute.sink(NUMBERS, TARGET, on=MANIFEST)
 
 
 def test_a_deferred_cloud_query_resumes_with_its_link_labels_and_ids(
@@ -215,8 +225,8 @@ def test_a_retry_reuses_a_query_that_succeeded(airflow_db, fake_cloud, cloud_con
     fake_cloud.plan.execute.return_value = second
 
     def sink_then_execute(ds: str | None = None) -> list[str]:
-        compute.sink(NUMBERS, TARGET, on=compute.Manifest())
-        return compute.execute(NUMBERS, on=compute.Manifest())
+        compute.sink(NUMBERS, TARGET, on=MANIFEST)
+        return compute.execute(NUMBERS, on=MANIFEST)
 
     dag, failures = build("reuse_success", sink_then_execute, retries=1)
     dag_run, ti = run(dag)
@@ -310,7 +320,7 @@ def test_a_sink_outlet_event_names_the_partitions_it_wrote(airflow_db, local_dat
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    dag, failures = build("asset_event", sum_of_two_steps, outlets=[assets.output("sums")])
+    dag, failures = build("asset_event", sum_of_two_steps, outlets=[Asset("sums")])
     assert run(dag)[0].state == "success", failures
 
     with create_session() as session:
@@ -320,7 +330,7 @@ def test_a_sink_outlet_event_names_the_partitions_it_wrote(airflow_db, local_dat
             .where(AssetModel.name == "sums", AssetEvent.source_dag_id == "asset_event")
         ).all()
     assert extra["ds"] == [DS]
-    assert extra["partitions"] == [datasets.partition_uri("sums", DS)]
+    assert extra["partitions"] == [partition("sums", DS)]
 
 
 def test_a_shutdown_leaves_the_cluster_while_another_run_of_the_dag_is_active(

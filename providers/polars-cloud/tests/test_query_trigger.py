@@ -12,7 +12,7 @@ import time
 
 import polars_cloud as pc
 import pytest
-from conftest import DAGS_FOLDER, PROJECT_ROOT
+from conftest import CONN_ID
 from polars_cloud_provider import settings
 from polars_cloud_provider.triggers import query as trigger_module
 from polars_cloud_provider.triggers.query import QueryTrigger
@@ -28,10 +28,10 @@ def reference(fake_cloud) -> dict:
     }
 
 
-def make(reference: dict, deadline: float | None = None) -> QueryTrigger:
+def make(reference: dict, deadline: float | None = None, conn_id: str = CONN_ID) -> QueryTrigger:
     return QueryTrigger(
         reference=reference,
-        conn_id=settings.load().conn_id,
+        conn_id=conn_id,
         step=1,
         deadline=deadline,
         timeout_s=None if deadline is None else 0.2,
@@ -58,12 +58,12 @@ print(json.dumps({"serialized": trigger.serialize(), "heavy": heavy}))
 
 
 def test_the_trigger_imports_as_a_deployed_triggerer_imports_it(reference, tmp_path) -> None:
-    """The triggerer is another process: it imports the trigger by its dotted path, with the
-    DAGs folder on PYTHONPATH (as the image sets it) and nothing of this project loaded."""
+    """The triggerer is another process: it imports the trigger by its dotted path from the
+    installed provider, with no DAGs folder on its path and nothing of a project loaded."""
     classpath, kwargs = make(reference).serialize()
+    assert classpath == "polars_cloud_provider.triggers.query.QueryTrigger"
     airflow = ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__LOAD_EXAMPLES")
     environment = {
-        "PYTHONPATH": str(DAGS_FOLDER),
         "PATH": "/usr/bin:/bin",
         **{name: os.environ[name] for name in airflow},
     }
@@ -80,9 +80,41 @@ def test_the_trigger_imports_as_a_deployed_triggerer_imports_it(reference, tmp_p
     assert seen["heavy"] == [], "the trigger's import pulls polars into the triggerer"
 
 
-def test_the_image_puts_the_dags_folder_on_the_triggerers_path() -> None:
-    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
-    assert "ENV PYTHONPATH=/opt/airflow/dags" in dockerfile
+def test_the_provider_declares_the_triggers_module_to_airflow() -> None:
+    """Airflow's providers manager lists the triggers of each installed provider from its
+    ``apache_airflow_provider`` entry point: the serialized class path must be one of them."""
+    from importlib.metadata import entry_points
+
+    [entry] = [
+        e
+        for e in entry_points(group="apache_airflow_provider")
+        if e.value.startswith("polars_cloud_provider.")
+    ]
+    info = entry.load()()
+    modules = [m for t in info["triggers"] for m in t["python-modules"]]
+    classpath, _ = make({"backend": "cloud", "query_id": "x"}).serialize()
+    assert classpath.rpartition(".")[0] in modules
+
+
+def test_the_triggerer_logs_in_with_the_connection_the_task_named(
+    fake_cloud, cloud_connection, reference, monkeypatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TEAM_POLARS",
+        json.dumps(
+            {
+                "conn_type": "polars_cloud",
+                "login": "team-id",
+                "password": "team-secret",  # pragma: allowlist secret
+            }
+        ),
+    )
+    trigger = make(reference, conn_id="team_polars")
+    assert trigger.serialize()[1]["conn_id"] == "team_polars"
+    assert first_event(trigger)["status"] == "SUCCESS"
+    fake_cloud.authenticate.assert_called_once_with(
+        client_id="team-id", client_secret="team-secret", interactive=False
+    )
 
 
 def test_a_finished_query_fires_one_event_with_the_journal(

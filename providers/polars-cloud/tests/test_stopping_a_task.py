@@ -3,9 +3,10 @@ marked failed while it waits; Airflow sends it SIGTERM; the query must be cancel
 
 Airflow 3 answers SIGTERM by calling the operator's on_kill() and returning
 (task_runner.py ~l.1544); a plain @task's on_kill does nothing, and the supervisor escalates
-to SIGKILL 5 s later (supervisor.py ~l.1094). The task here is a real one from dags/ (the
-first that waits on a query from a task with no upstream), Polars Cloud is the autospec fake,
-and the whole process tree runs without network (unshare) where the system allows it.
+to SIGKILL 5 s later (supervisor.py ~l.1094). The task is the one of tests/dags/
+stop_waiting_task.py (a @polars_task with nothing upstream that waits on its query), Polars
+Cloud is the autospec fake, and the whole process tree runs without network (unshare) where
+the system allows it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ import sys
 import threading
 from datetime import UTC, datetime
 
-import pytest
-from conftest import DAGS_FOLDER, PROJECT_ROOT
-from dag_inspection import compute_calls, task_callable
-from polars_cloud_provider.engines import backend
+from conftest import DAGS_FOLDER
 
-WAITS = {"sink", "execute"}
+DAG_ID, TASK_ID = "stop_waiting_task", "wait_for_query"
 
 # Runs in its own process: the fake, then one task under Airflow's supervisor, which forks
 # the task process (it inherits the fake) and heartbeats to the API every second.
@@ -30,12 +28,12 @@ import os
 import sys
 from uuid import UUID
 
-dags, tests, dag_id, task_id, run_id, ti_id, dag_version_id = sys.argv[1:8]
-sys.path[:0] = [dags, *tests.split(os.pathsep)]
+dags, fake_dir, dag_id, task_id, run_id, ti_id, dag_version_id = sys.argv[1:8]
+sys.path[:0] = [dags, fake_dir]
 # Polars is not fork-safe (a child forked after importing it hangs at exit), so the fake
 # is installed in the task process, when its backend is first chosen: nothing in this
 # (the supervisor's) process imports polars, as in a deployment.
-from __PACKAGE__.compute import backend
+from polars_cloud_provider.engines import backend
 
 backend.BACKENDS["cloud"] = "stopped_task_fake:CloudBackend"
 
@@ -53,7 +51,7 @@ supervise_task(
     token="",
     client=InProcessTestSupervisor._api_client(),
 )
-""".replace("__PACKAGE__", backend.__name__.split(".")[0])
+"""
 
 # Imported by the task process: the fake Polars Cloud, whose query never ends.
 _FAKE = """
@@ -87,18 +85,8 @@ fake.query.cancel.side_effect = lambda: Path(os.environ["STOPPED_TASK_RECORD"]).
     "cancelled"
 )
 
-from __PACKAGE__.compute.cloud import CloudBackend  # noqa: E402
-""".replace("__PACKAGE__", backend.__name__.split(".")[0])
-
-
-def _a_root_task_waiting_on_a_query(dagbag) -> tuple[str, str]:
-    for dag_id in sorted(dagbag.dags):
-        for task in dagbag.dags[dag_id].tasks:
-            fn = task_callable(task)
-            calls = compute_calls(fn) if fn is not None else set()
-            if calls & WAITS and "immediate_shutdown" not in calls and not task.upstream_task_ids:
-                return dag_id, task.task_id
-    pytest.skip("no DAG has a task waiting on a query with nothing upstream")
+from polars_cloud_provider.engines.cloud import CloudBackend  # noqa: E402
+"""
 
 
 def _without_network() -> list[str]:
@@ -145,14 +133,14 @@ def _queued(dag_id: str, task_id: str):
 
 
 def test_a_task_marked_failed_while_it_waits_cancels_its_query(
-    dagbag, airflow_db, cloud_connection, tmp_path
+    airflow_db, cloud_connection, tmp_path
 ) -> None:
     from airflow import settings
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
     from sqlalchemy import update
 
-    dag_id, task_id = _a_root_task_waiting_on_a_query(dagbag)
+    dag_id, task_id = DAG_ID, TASK_ID
     ready, record = tmp_path / "ready", tmp_path / "cancelled"
     os.mkfifo(ready)
     (tmp_path / "stopped_task_fake.py").write_text(_FAKE)
@@ -163,7 +151,6 @@ def test_a_task_marked_failed_while_it_waits_cancels_its_query(
         "STOPPED_TASK_READY": str(ready),
         "STOPPED_TASK_RECORD": str(record),
     }
-    tests = os.pathsep.join([str(PROJECT_ROOT / "tests"), str(tmp_path)])
     process = subprocess.Popen(
         [
             *_without_network(),
@@ -171,7 +158,7 @@ def test_a_task_marked_failed_while_it_waits_cancels_its_query(
             "-c",
             _SUPERVISED_RUN,
             str(DAGS_FOLDER),
-            tests,
+            str(tmp_path),
             dag_id,
             task_id,
             *_queued(dag_id, task_id),
