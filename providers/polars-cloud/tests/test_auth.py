@@ -280,8 +280,12 @@ def test_the_hook_reads_the_connection_its_conn_id_names(fake_cloud, monkeypatch
     monkeypatch.setenv(
         "AIRFLOW_CONN_ANOTHER_POLARS",
         json.dumps(
-            {"conn_type": "polars_cloud", "login": "other-id", "password": "other-secret"}
-        ),  # pragma: allowlist secret
+            {
+                "conn_type": "polars_cloud",
+                "login": "other-id",
+                "password": "other-secret",  # pragma: allowlist secret
+            }
+        ),
     )
     hook = PolarsCloudHook(polars_cloud_conn_id="another_polars")
     with hook.activated() as chosen:
@@ -384,3 +388,29 @@ def test_the_test_button_names_what_is_wrong_with_the_connection(
     ok, message = PolarsCloudHook().test_connection()
     assert not ok and problem in message and repr(CONN_ID) in message
     fake_cloud.authenticate.assert_not_called()
+
+
+def test_the_hook_imports_as_airflows_providers_manager_imports_it(tmp_path) -> None:
+    """A fresh process (the webserver listing connection types, a worker) imports the hook by
+    the class path the provider declares, before anything else of the provider."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from airflow._shared.module_loading import import_string\n"
+        "from polars_cloud_provider.get_provider_info import get_provider_info\n"
+        "[declared] = get_provider_info()['connection-types']\n"
+        "hook = import_string(declared['hook-class-name'])\n"
+        "print(hook.conn_type)\n"
+    )
+    airflow = ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__LOAD_EXAMPLES")
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", **{name: os.environ[name] for name in airflow}},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["polars_cloud"]

@@ -148,10 +148,7 @@ def test_execute_that_was_canceled_fails(fake_cloud, current) -> None:
 
 
 def test_submit_does_not_wait(fake_cloud, current) -> None:
-    assert (
-        run(compute.submit, FRAME, TARGET, on=SPECS)
-        == fake_cloud.query_id
-    )
+    assert run(compute.submit, FRAME, TARGET, on=SPECS) == fake_cloud.query_id
     fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
     fake_cloud.query.await_result.assert_not_called()
 
@@ -500,7 +497,11 @@ def test_the_clusters_own_workspace_wins_over_the_connections(
     fake_cloud.ComputeContext.assert_called_once_with(**arguments)
 
 
-@pytest.mark.parametrize("extra", [{"workspace": "analytics"}, {"extra__polars_cloud__workspace": "analytics"}], ids=["plain", "prefixed"])
+@pytest.mark.parametrize(
+    "extra",
+    [{"workspace": "analytics"}, {"extra__polars_cloud__workspace": "analytics"}],
+    ids=["plain", "prefixed"],
+)
 def test_the_connections_workspace_extra_names_the_clusters_workspace(
     fake_cloud, polars_cloud_connection, extra
 ) -> None:

@@ -42,6 +42,7 @@ def write_orders(root: Path, rows: int = 20) -> Path:
     ).write_parquet(folder / "part-0.parquet")
     return folder / "*.parquet"
 
+
 def _raised(action: Callable[[], object]) -> BaseException:
     try:
         action()

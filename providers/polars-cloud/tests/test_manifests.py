@@ -82,8 +82,20 @@ def test_a_file_declares_each_manifest_with_its_context_arguments() -> None:
     assert declared.workspace == "analytics"
     assert declared.names() == ["etl-small", "etl-small-pipeline"]
     assert [m.context_arguments() for m in declared.manifests] == [
-        {"workspace": "analytics", "cpus": 2, "memory": 8, "cluster_size": 1, "idle_timeout_mins": 10},
-        {"workspace": "finance", "cpus": 4, "memory": 16, "cluster_size": 2, "idle_timeout_mins": 15},
+        {
+            "workspace": "analytics",
+            "cpus": 2,
+            "memory": 8,
+            "cluster_size": 1,
+            "idle_timeout_mins": 10,
+        },
+        {
+            "workspace": "finance",
+            "cpus": 4,
+            "memory": 16,
+            "cluster_size": 2,
+            "idle_timeout_mins": 15,
+        },
     ]
 
 
@@ -121,9 +133,7 @@ def test_a_file_without_a_workspace_needs_the_option(fake_manifests, manifests_f
     assert ("staging", "etl-small") in fake_manifests.registered
 
 
-def test_an_invalid_workspace_option_is_refused_like_the_files(
-    fake_cloud, manifests_file
-) -> None:
+def test_an_invalid_workspace_option_is_refused_like_the_files(fake_cloud, manifests_file) -> None:
     result = run("--workspace", "no spaces", path=manifests_file())
     assert result.code == INVALID
     assert "workspace must be 1-63 letters" in result.err
@@ -537,7 +547,7 @@ def test_a_task_finds_the_file_beside_the_dags_folder_first(tmp_path) -> None:
 
     dags = tmp_path / "dags"
     dags.mkdir()
-    with pytest.raises(ComputeError, match="No manifests.toml found at .* or .*: deploy it"):
+    with pytest.raises(ComputeError, match=r"No manifests\.toml found at .* or .*: deploy it"):
         worker.manifests_file(dags)
     shutil.copy(WORKER_FILE, dags / "manifests.toml")
     assert worker.manifests_file(dags) == dags / "manifests.toml"

@@ -1,8 +1,8 @@
 """@polars_task under real Airflow (dag.test(), which runs triggers inline): deferral query by
 query, reattach on retry, the query timeout while deferred, XCom, the link, asset events.
 
-Polars Cloud is the autospec fake (polars_cloud_provider.testing); the local backend runs real Polars,
-deferred queries in child processes. The DAGs are built here, small and to the point.
+Polars Cloud is the autospec fake (polars_cloud_provider.testing); the local backend runs real
+Polars, deferred queries in child processes. The DAGs are built here, small and to the point.
 """
 
 from __future__ import annotations
@@ -343,7 +343,6 @@ def test_a_shutdown_leaves_the_cluster_while_another_run_of_the_dag_is_active(
     from airflow.utils.session import create_session
     from airflow.utils.state import DagRunState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
-
     from polars_cloud_provider.decorators.polars_task import shutdown_cluster
 
     own = compute.Manifest("own")

@@ -21,14 +21,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from polars_cloud_provider.compute.clusters import Cluster, Mode
-from polars_cloud_provider.compute.errors import NotAuthenticated, QueryTimedOut
-
 log = logging.getLogger(__name__)
 
+# Nothing of ``compute`` is imported at load time: ``compute`` imports this module, so a
+# process whose first import is this one (the hook's, the triggerer's) would find it half
+# initialised. The errors are imported where they are raised.
 if TYPE_CHECKING:
     import polars as pl
 
+    from polars_cloud_provider.compute.clusters import Cluster, Mode
     from polars_cloud_provider.settings import Settings
 
 DEFAULT_BACKEND = "cloud"
@@ -154,6 +155,8 @@ def current() -> Backend | None:
 
 
 def active() -> Backend:
+    from polars_cloud_provider.compute.errors import NotAuthenticated
+
     chosen = _active.get()
     if chosen is None:
         raise NotAuthenticated(
@@ -185,6 +188,8 @@ def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Out
     cancelled and ``QueryTimedOut`` raised; an interruption cancels it too, then propagates
     with a note naming the query.
     """
+    from polars_cloud_provider.compute.errors import QueryTimedOut
+
     query_id = chosen.query_id(query)
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     pause = threading.Event()  # never set: its wait() is an interruptible sleep
