@@ -437,11 +437,16 @@ def test_image_pyproject_and_lock_agree_on_airflow_and_python(project: Path) -> 
 
 def test_the_image_installs_the_locked_runtime_dependencies(project: Path, tmp_path: Path) -> None:
     """The export step, run as the build runs it: on the copied files only."""
-    [args] = [a for k, a in dockerfile(project) if k == "COPY" and "${LOCK_DIR}" in a]
-    *sources, destination = [word for word in shlex.split(args) if not word.startswith("--")]
-    assert destination == "${LOCK_DIR}/"
-    for source in sources:
-        shutil.copy(project / source, tmp_path / source)
+    copies = [a for k, a in dockerfile(project) if k == "COPY" and "${LOCK_DIR}" in a]
+    for args in copies:
+        *sources, destination = [word for word in shlex.split(args) if not word.startswith("--")]
+        for source in sources:
+            if (project / source).is_dir():  # COPY dir/ ${LOCK_DIR}/dir/: the same folder
+                assert destination == f"${{LOCK_DIR}}/{source}"
+                shutil.copytree(project / source, tmp_path / source)
+            else:
+                assert destination == "${LOCK_DIR}/"
+                shutil.copy(project / source, tmp_path / source)
 
     ok(run(tmp_path, runs(project, "uv export"), LOCK_DIR=str(tmp_path)))
 
@@ -451,6 +456,9 @@ def test_the_image_installs_the_locked_runtime_dependencies(project: Path, tmp_p
         "dependencies"
     ]
     project_pins = dict(d.split("==") for d in dependencies if "==" in d)
+    # The provider comes from its vendored copy, by a path relative to the lock's folder.
+    assert project_pins.pop("airflow-provider-polars-cloud")
+    assert "./vendor/airflow-provider-polars-cloud" in requirements.splitlines()
     assert {name: pinned.get(name) for name in project_pins} == project_pins
     assert not pinned.keys() & {*dev_group(project), "pytest"}, "the dev group stays out"
     assert "--hash=sha256:" in requirements
@@ -499,10 +507,11 @@ def test_the_build_context_holds_what_the_dockerfile_copies_and_nothing_else(
         context = exclude_paths(str(project), patterns)
     finally:
         (project / ".env").unlink()
-    copied = {"pyproject.toml", "uv.lock", "dags", "manifests.toml"}
+    copied = {"pyproject.toml", "uv.lock", "vendor", "dags", "manifests.toml"}
     assert {path.split("/")[0] for path in context} == copied | {"Dockerfile", ".dockerignore"}
     package = next(p for p in (project / "dags").iterdir() if (p / "__init__.py").is_file())
-    assert f"dags/{package.name}/compute/cloud.py" in context
+    assert f"dags/{package.name}/datasets.py" in context
+    assert "vendor/airflow-provider-polars-cloud/pyproject.toml" in context
     assert "dags/.airflowignore" in context
     assert not [path for path in context if "__pycache__" in path]
     sources = {
