@@ -270,7 +270,9 @@ def _signals_interrupt(query_id: str) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous: dict[int, Any] = {
+        number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)
+    }
 
     def interrupt(number: int, frame: Any) -> None:
         handler = previous[number]

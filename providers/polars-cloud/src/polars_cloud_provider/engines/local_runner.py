@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from polars_cloud_provider.compute.clusters import DISTRIBUTED, SINGLE_NODE
 from polars_cloud_provider.compute.errors import QueryFailed, RemoteError
 from polars_cloud_provider.engines.backend import UNKNOWN, Outcome, wait_by_polling
 from polars_cloud_provider.engines.local import LocalBackend
@@ -199,7 +200,8 @@ def _write_result(run_dir: Path, result: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    run_dir, mode, sink_uri = Path(argv[0]), argv[1], argv[2] or None
+    run_dir, sink_uri = Path(argv[0]), argv[2] or None
+    mode: Mode = SINGLE_NODE if argv[1] == SINGLE_NODE else DISTRIBUTED
     os.nice(NICENESS)  # before Polars starts its threads, which inherit it
 
     def cancelled(signum: int, frame: Any) -> None:

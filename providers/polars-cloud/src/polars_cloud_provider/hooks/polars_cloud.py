@@ -211,7 +211,8 @@ def _json_type(value: object) -> str:
     for python_type, name in ((bool, "boolean"), (int, "number"), (float, "number")):
         if isinstance(value, python_type):
             return name
-    return {dict: "object", list: "array", str: "string"}.get(type(value), "null")
+    names: dict[type, str] = {dict: "object", list: "array", str: "string"}
+    return names.get(type(value), "null")
 
 
 def _require_credentials(connection: Any, conn_id: str) -> None:
