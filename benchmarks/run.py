@@ -289,12 +289,12 @@ def _throughput_rows(work: Path, project: Path, sizes: Sizes) -> list[Row]:
         work / "airflow-home-throughput",
         PYTHONPATH=str(project / "dags"),
         AIRFLOW_CONN_BENCHMARK_LOCAL=json.dumps(
-            {"conn_type": "http", "extra": {"backend": "local"}}
+            {"conn_type": "polars_cloud", "extra": {"backend": "local"}}
         ),
         **{
             f"{prefix}CONN_ID": "benchmark_local",
             f"{prefix}DATA_ROOT": str(data_root),
-            f"{prefix}LOCAL_ROOT": str(work / "throughput-intermediate"),
+            "AIRFLOW__POLARS_CLOUD__LOCAL_ROOT": str(work / "throughput-intermediate"),
         },
     )
     results = _run_json(

@@ -7,7 +7,7 @@ Cloud connection set to ``{"backend": "local"}``, as
 For each row count it writes the project's sample data (``dev/sample_data.py``), then runs
 three of the project's queries both ways on the same LazyFrame:
 
-- helper: a function decorated with the project's ``@authenticate`` calling ``compute.sink``
+- helper: a function decorated with the provider's ``@authenticate`` calling ``compute.sink``
   to a fresh ``ds=`` partition, as a DAG task does (connection lookup, staging directory,
   swap into place: all counted);
 - direct: ``lf.sink_parquet`` to a fresh directory.
@@ -44,17 +44,18 @@ QUERIES = {
 def main() -> None:
     package, data_root, repetitions = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     row_counts = [int(rows) for rows in sys.argv[4:]]
-    compute = importlib.import_module(f"{package}.compute")
+    compute = importlib.import_module("polars_cloud_provider.compute")
     datasets = importlib.import_module(f"{package}.datasets")
     queries = importlib.import_module(f"{package}.queries")
     for module in ("orders", "daily_report"):
         importlib.import_module(f"{package}.queries.{module}")
     sample_data = importlib.import_module(f"{package}.dev.sample_data")
-    authenticate = importlib.import_module(f"{package}.auth").authenticate
+    authenticate = importlib.import_module("polars_cloud_provider.hooks.polars_cloud").authenticate
+    conn_id = importlib.import_module(f"{package}.settings").load().conn_id
 
-    @authenticate
+    @authenticate(conn_id=conn_id)
     def task(lf, target: str) -> str:
-        return compute.sink(lf, target, on=compute.Manifest())
+        return compute.sink(lf, target, on=compute.Manifest("benchmark"))
 
     results = []
     for rows in row_counts:

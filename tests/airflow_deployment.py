@@ -385,12 +385,16 @@ def _log_line(line: Any) -> str:
 _PROJECT_ENVIRONMENT = """
 import json, sys
 from pathlib import Path
+from polars_cloud_provider import settings as provider_settings
 from {package} import settings
 from {package}.dev.local_airflow import local_environment
 
 base = json.loads(sys.argv[2])
 env = local_environment(Path(sys.argv[1]), base)
-names = {{field: settings.env_var(field) for field in json.loads(sys.argv[3])}}
+names = {{
+    field: (settings if field in settings.DEFAULTS else provider_settings).env_var(field)
+    for field in json.loads(sys.argv[3])
+}}
 print(json.dumps({{"env": env, "names": names}}))
 """
 

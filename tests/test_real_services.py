@@ -62,7 +62,8 @@ CHECK_OUTPUTS = """
 import sys
 import polars as pl
 from expected import assert_output_matches
-from {package} import datasets, settings
+from polars_cloud_provider import settings
+from {package} import datasets
 from {package}.dev import sample_data
 
 ds, rows, outputs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]

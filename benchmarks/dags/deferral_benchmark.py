@@ -23,9 +23,10 @@ import os
 from typing import TYPE_CHECKING
 
 from airflow.sdk import dag
-from polars_cloud_pipelines import compute, datasets
+from polars_cloud_pipelines import datasets, settings
 from polars_cloud_pipelines.dag_defaults import DEFAULT_ARGS, START_DATE, tags
-from polars_cloud_pipelines.tasks import polars_task
+from polars_cloud_provider import compute
+from polars_cloud_provider.decorators.polars_task import polars_task
 
 if TYPE_CHECKING:
     import polars as pl
@@ -93,6 +94,9 @@ WORKLOADS = {
 }
 
 
+CLUSTER = settings.load().manifest_cluster()
+
+
 def benchmark_dag(workload: str, mode: str, deferrable: bool) -> None:
     @dag(
         dag_id=f"deferral_benchmark_{workload}_{mode}",
@@ -109,7 +113,7 @@ def benchmark_dag(workload: str, mode: str, deferrable: bool) -> None:
         def query(number: int, ds: str | None = None) -> str:
             target = datasets.partition_uri(f"deferral_benchmark_{workload}_{mode}_{number}", ds)
             lf = WORKLOADS[workload](datasets.source(INPUT))
-            return compute.sink(lf, target, on=compute.Manifest(), mode=compute.SINGLE_NODE)
+            return compute.sink(lf, target, on=CLUSTER, mode=compute.SINGLE_NODE)
 
         for number in range(TASKS):
             query.override(task_id=f"query_{number}")(number)
