@@ -622,7 +622,8 @@ class Deployment:
                 finally:
                     stopping = time.monotonic()
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            if not os.environ.get("KEEP_DEPLOYMENT"):  # set it to read the logs afterwards
+                shutil.rmtree(workdir, ignore_errors=True)
             if stopping is not None:
                 phases["stop: services, PostgreSQL, data"] = time.monotonic() - stopping
 

@@ -48,7 +48,6 @@ from polars_cloud_provider.engines.backend import (
     cancel_within,
 )
 from polars_cloud_provider.engines.backend import current as active_backend
-from polars_cloud_provider.links.query import LINK_XCOM_KEY
 
 if TYPE_CHECKING:
     import polars as pl
@@ -57,6 +56,10 @@ if TYPE_CHECKING:
     from polars_cloud_provider.compute.clusters import Mode
 
 log = logging.getLogger(__name__)
+
+LINK_XCOM_KEY = "_link_PolarsQueryLink"
+"""Where Airflow keeps the link of ``links.query.PolarsQueryLink`` (``_link_<class name>``).
+Defined here, not there: this module is imported by processes that never load Airflow."""
 
 JOURNAL_KEY = "polars_queries"
 """The task_state_store key holding the journal, and the XCom key listing the queries."""

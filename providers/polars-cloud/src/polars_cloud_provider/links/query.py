@@ -6,8 +6,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperatorLink
 
-LINK_XCOM_KEY = "_link_PolarsQueryLink"
-"""Where Airflow keeps the link of ``PolarsQueryLink`` (``_link_<class name>``)."""
+from polars_cloud_provider.compute.execution import LINK_XCOM_KEY
 
 
 class PolarsQueryLink(BaseOperatorLink):

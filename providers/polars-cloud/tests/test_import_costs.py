@@ -1,0 +1,43 @@
+"""What each entry point imports: the local engine's child process and the command-line
+tools never load Airflow (seconds, and in a task's child process it cannot even start: the
+task's environment hides the metadata database), and nothing a DAG file imports loads polars
+or polars_cloud (the DAG processor parses every file often)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+NO_AIRFLOW = [
+    "polars_cloud_provider.engines.local_runner",
+    "polars_cloud_provider.compute",
+    "polars_cloud_provider.settings",
+    "polars_cloud_provider.manifests.spec",
+]
+NO_POLARS = [
+    "polars_cloud_provider.decorators.polars_task",
+    "polars_cloud_provider.compute",
+    "polars_cloud_provider.operators.polars_task",
+]
+
+
+def loaded_after(module: str) -> set[str]:
+    code = f"import sys, {module}; print(' '.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    return set(result.stdout.split())
+
+
+@pytest.mark.parametrize("module", NO_AIRFLOW)
+def test_loads_no_airflow(module: str) -> None:
+    assert not {m for m in loaded_after(module) if m == "airflow" or m.startswith("airflow.")}
+
+
+@pytest.mark.parametrize("module", NO_POLARS)
+def test_loads_neither_polars_nor_polars_cloud(module: str) -> None:
+    loaded = loaded_after(module)
+    assert "polars" not in loaded
+    assert "polars_cloud" not in loaded
