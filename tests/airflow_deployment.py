@@ -314,6 +314,20 @@ class Api:
             raise DeploymentError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None
 
+    def connection_types(self) -> list[dict[str, Any]]:
+        """What the UI's connection form offers per connection type (its own endpoint)."""
+        response = self._client.get("/ui/connections/hook_meta")
+        if response.status_code == 401:
+            self.login()
+            response = self._client.get("/ui/connections/hook_meta")
+        if response.is_error:
+            raise DeploymentError(f"GET hook_meta: {response.status_code} {response.text}")
+        return response.json()
+
+    def providers(self) -> dict[str, str]:
+        listed = self.request("GET", "/providers", params={"limit": 1000})["providers"]
+        return {provider["package_name"]: provider["version"] for provider in listed}
+
     def health(self) -> dict[str, Any]:
         """The components' health; empty while the api-server does not answer yet."""
         try:

@@ -182,6 +182,20 @@ def test_every_dag_file_imports_without_errors(deployment: Deployment) -> None:
     assert {Path(name).stem for name in EXAMPLE_DAGS} <= deployment.api.dag_ids()
 
 
+def test_the_provider_and_its_connection_form_are_served(deployment: Deployment) -> None:
+    """The api-server knows the provider, installed from the project's lock, and offers its
+    connection type with the fields its provider info declares."""
+    assert deployment.api.providers()["airflow-provider-polars-cloud"]
+    [form] = [
+        t for t in deployment.api.connection_types() if t["connection_type"] == "polars_cloud"
+    ]
+    assert form["hook_name"] == "Polars Cloud"
+    # The UI stores them in the extra under these names, the keys the hook reads.
+    assert set(form["extra_fields"]) == {"workspace", "backend", "local_root"}
+    assert form["standard_fields"]["login"]["title"] == "Client ID"
+    assert form["standard_fields"]["host"]["hidden"] is True
+
+
 def test_the_pipelines_succeed_deferred_and_their_outputs_are_correct(
     deployment: Deployment,
 ) -> None:
