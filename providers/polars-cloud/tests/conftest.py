@@ -87,7 +87,7 @@ def load_dag(dag_id: str) -> Any:
     """A fresh parse of ``tests/dags/<dag_id>.py``."""
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"), include_examples=False)
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
     if dag_id not in bag.dags:
         pytest.fail(f"DAG {dag_id!r} did not parse: {bag.import_errors}")
     return bag.dags[dag_id]

@@ -37,6 +37,26 @@ def partition(name: str, ds: str | None) -> str:
     return f"{os.environ[DATA_ROOT]}/curated/{name}/ds={ds}/"
 
 
+MAX_DEFERRALS = 10
+
+
+@pytest.fixture(autouse=True)
+def deferrals(monkeypatch) -> list[str]:
+    """The query id of each deferral. A task that defers over and over (a resumed body that
+    cannot find its query again submits it anew) fails its test instead of hanging it."""
+    seen: list[str] = []
+    defer = execution.TaskRun._defer
+
+    def counted(task_run: execution.TaskRun, index: int, step: execution.Step) -> None:
+        seen.append(step.query_id)
+        if len(seen) > MAX_DEFERRALS:
+            raise AssertionError(f"the task deferred {len(seen)} times: {seen}")
+        defer(task_run, index, step)
+
+    monkeypatch.setattr(execution.TaskRun, "_defer", counted)
+    return seen
+
+
 class Failures(list):
     """An on_failure_callback keeping the exception each failed try ended with."""
 
@@ -99,7 +119,7 @@ def sum_of_two_steps(ds: str | None = None) -> str:
     return compute.sink(total, partition("sums", ds), on=MANIFEST)
 
 
-def test_a_deferred_task_resumes_query_by_query(airflow_db, local_data) -> None:
+def test_a_deferred_task_resumes_query_by_query(airflow_db, local_data, deferrals) -> None:
     dag, failures = build("deferred_two_steps", sum_of_two_steps, deferrable=True)
     dag_run, ti = run(dag)
 
@@ -110,6 +130,7 @@ def test_a_deferred_task_resumes_query_by_query(airflow_db, local_data) -> None:
     ]
     queries = xcom(ti, execution.JOURNAL_KEY)
     assert [q["kind"] for q in queries] == ["execute", "sink"]
+    assert deferrals == [q["query_id"] for q in queries]  # one deferral, one query, each
     for query in queries:  # each ran in a child process, which the trigger polled
         assert query["run_dir"], query
         result = json.loads((Path(query["run_dir"]) / local_runner.RESULT).read_text())
@@ -152,15 +173,19 @@ def cloud_sink(ds: str | None = None) -> str:
 
 
 def test_a_deferred_cloud_query_resumes_with_its_link_labels_and_ids(
-    airflow_db, fake_cloud, cloud_connection
+    airflow_db, fake_cloud, cloud_connection, deferrals
 ) -> None:
     from uuid import UUID
 
-    fake_cloud.running(polls=2)
+    # INPROGRESS twice, then SUCCESS for ever (running(polls=2) runs out of answers, and a
+    # StopIteration inside the trigger hangs dag.test() instead of failing it).
+    polls = iter([pc.QueryStatus.INPROGRESS] * 2)
+    fake_cloud.query.get_status.side_effect = lambda: next(polls, pc.QueryStatus.SUCCESS)
     dag, failures = build("deferred_cloud", cloud_sink, deferrable=True)
     dag_run, ti = run(dag)
 
     assert dag_run.state == "success", failures
+    assert deferrals == [fake_cloud.query_id]
     # The trigger found the query again from its ids (in the triggerer: another process).
     fake_cloud.ProxyQuery.assert_called_with(
         UUID(fake_cloud.query_id), UUID(fake_cloud.workspace_id)
@@ -320,17 +345,22 @@ def test_a_sink_outlet_event_names_the_partitions_it_wrote(airflow_db, local_dat
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    dag, failures = build("asset_event", sum_of_two_steps, outlets=[Asset("sums")])
+    outlets = [Asset("sums"), Asset("sum")]  # "sum": in no sink's path as /sum/
+    dag, failures = build("asset_event", sum_of_two_steps, outlets=outlets)
     assert run(dag)[0].state == "success", failures
 
     with create_session() as session:
-        [extra] = session.scalars(
-            select(AssetEvent.extra)
-            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-            .where(AssetModel.name == "sums", AssetEvent.source_dag_id == "asset_event")
-        ).all()
-    assert extra["ds"] == [DS]
-    assert extra["partitions"] == [partition("sums", DS)]
+        extras = dict(
+            session.execute(
+                select(AssetModel.name, AssetEvent.extra)
+                .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+                .where(AssetEvent.source_dag_id == "asset_event")
+            ).all()
+        )
+    assert extras["sums"]["ds"] == [DS]
+    assert extras["sums"]["partitions"] == [partition("sums", DS)]
+    assert len(extras["sums"]["query_ids"]) == 1
+    assert "partitions" not in extras["sum"] and "ds" not in extras["sum"]
 
 
 def test_a_shutdown_leaves_the_cluster_while_another_run_of_the_dag_is_active(
