@@ -4,8 +4,8 @@ The compute helpers run inside ``classified``. An error the table calls *permane
 data or the query is wrong, or the configuration is) fails the task at once, without
 retries, as a ``PermanentFailure`` (an ``AirflowFailException``) that names the datasets the
 task read and the URI it was writing. A *transient* one (network, a busy or throttling
-service, a cluster that did not start, a query past its time limit) is re-raised as it is,
-with a note, and Airflow retries it with exponential backoff (``dag_defaults``). An error
+service, a cluster that did not start) is re-raised as it is, with a note, and Airflow
+retries it with exponential backoff (``dag_defaults``). An error
 the table does not know is retried too: a needless retry costs minutes, a run failed for a
 blip costs a day.
 
