@@ -10,6 +10,7 @@ Only the answers (statuses, locations) are scripted by the tests.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,13 +60,16 @@ class FakeCloud:
         self.result.raise_err.side_effect = error
 
     def running(self, polls: int | None = None) -> None:
-        """Keep the query INPROGRESS for ``polls`` status polls (None: for ever)."""
+        """Keep the query INPROGRESS for ``polls`` status polls (None: for ever), then report
+        its final status to every later poll, as the service does."""
         final = self.result.status
         if polls is None:
             self.query.get_status.side_effect = None
             self.query.get_status.return_value = pc.QueryStatus.INPROGRESS
         else:
-            self.query.get_status.side_effect = [pc.QueryStatus.INPROGRESS] * polls + [final]
+            self.query.get_status.side_effect = itertools.chain(
+                [pc.QueryStatus.INPROGRESS] * polls, itertools.repeat(final)
+            )
 
     def cluster(self, *statuses: pc.ComputeContextStatus) -> None:
         """Script the status(es) ``get_status`` reports for the cluster, the last for ever."""
@@ -77,6 +81,10 @@ class FakeCloud:
 
 @pytest.fixture
 def fake_cloud(monkeypatch: pytest.MonkeyPatch) -> FakeCloud:
+    from polars_cloud_provider.engines import backend
+
+    # The fake's query ids repeat from test to test: forget which ones an earlier test cancelled.
+    monkeypatch.setattr(backend, "_cancel_requested", set())
     return install(monkeypatch.setattr)
 
 

@@ -78,12 +78,21 @@ class Live:
     handle: Any
 
 
-def sink(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRIBUTED) -> str:
+def sink(
+    lf: pl.LazyFrame,
+    to: str,
+    *,
+    on: Cluster | Live,
+    mode: Mode = DISTRIBUTED,
+    retry_timeout: bool = False,
+) -> str:
     """Run ``lf`` on ``on``, write it under the directory ``to`` and wait for SUCCESS.
 
     Returns the query id. Any other final status fails the task with the id and status.
+    A query past the query timeout is cancelled and fails the task without retries, unless
+    ``retry_timeout=True``: then Airflow's retries submit it again.
     """
-    with classified(writing=to):
+    with classified(writing=to, retry_timeout=retry_timeout):
         live = _live(on)
         outcome = execution.run(live, lf, _mode(mode), _directory(to))
     log.info("Query %s wrote %s", outcome.query_id, to)
@@ -103,13 +112,16 @@ def submit(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRI
     return query_id
 
 
-def execute(lf: pl.LazyFrame, *, on: Cluster | Live, mode: Mode = DISTRIBUTED) -> list[str]:
+def execute(
+    lf: pl.LazyFrame, *, on: Cluster | Live, mode: Mode = DISTRIBUTED, retry_timeout: bool = False
+) -> list[str]:
     """Run ``lf`` to intermediate storage, wait for SUCCESS and return the result locations.
 
     The locations are parquet files another task can scan (pass them through XCom).
     Polars Cloud deletes intermediate results after some hours: sink what must persist.
+    ``retry_timeout``: as for ``sink``.
     """
-    with classified():
+    with classified(retry_timeout=retry_timeout):
         live = _live(on)
         outcome = execution.run(live, lf, _mode(mode), None)
     if not outcome.locations:

@@ -17,6 +17,43 @@ class QueryFailed(ComputeError):
         super().__init__(f"{message}: {detail}" if detail else message)
 
 
+class QueryCancelled(QueryFailed):
+    """A query ended CANCELED though this task never asked to cancel it: someone cancelled it
+    outside Airflow (the Polars Cloud UI, its API, another client). Not retried."""
+
+    def __init__(self, query_id: str) -> None:
+        super().__init__(
+            query_id,
+            "CANCELED",
+            "cancelled outside Airflow (in the Polars Cloud UI or through its API), not by "
+            "this task",
+        )
+
+
+class QueryNotFound(ComputeError):
+    """Polars Cloud answered that it does not know the query (HTTP 404 or gRPC NOT_FOUND)."""
+
+    def __init__(self, query_id: str, workspace_id: str, detail: str = "") -> None:
+        self.query_id = query_id
+        super().__init__(
+            f"Polars Cloud does not know query {query_id} in workspace {workspace_id}"
+            + (f" ({detail})" if detail else "")
+        )
+
+
+class QueryStatusUnreadable(ComputeError):
+    """The status of a query an earlier try submitted could not be read, even after a cancel:
+    it may still run, so it is not submitted again; the task is retried."""
+
+    def __init__(self, query_id: str, detail: str) -> None:
+        self.query_id = query_id
+        super().__init__(
+            f"The status of Polars query {query_id}, submitted by an earlier try, could not be "
+            f"read ({detail}); it may still be running, so it is not submitted a second time. "
+            "A later try asks again"
+        )
+
+
 class RemoteError(Exception):
     """An error raised where the query ran (a child process), kept as its message and the
     names of its class and bases, so that the failure table classifies it as if raised here."""

@@ -14,7 +14,11 @@ journal is kept where a later run of the same body can read it:
 - **Retries.** The journal is also written to the task's ``task_state_store`` (kept by
   Airflow across the tries of one task instance). A retry asks each recorded query how it
   is: still running, it waits for it again instead of submitting a duplicate; succeeded, it
-  reuses the result; failed, cancelled or unknown, it submits again. A journal written before
+  reuses the result; failed, cancelled or confirmed absent (the service answered "not
+  found"), it submits again. A status that cannot be read is none of these: the query may
+  still run, so it is cancelled (bounded) and asked again, and unless it is then known
+  finished the try fails naming it (retried) rather than submit a second copy. A journal
+  written before
   a user cleared the task (another *series* of tries) is not reused: its running queries are
   cancelled and everything is submitted afresh.
 - **Being stopped.** When Airflow stops the task (marked failed, cleared, lost heartbeat),
@@ -38,8 +42,13 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from polars_cloud_provider import settings
-from polars_cloud_provider.compute.errors import ComputeError, QueryTimedOut
+from polars_cloud_provider.compute.errors import (
+    ComputeError,
+    QueryStatusUnreadable,
+    QueryTimedOut,
+)
 from polars_cloud_provider.engines.backend import (
+    CANCELED,
     NOT_DONE,
     SUCCESS,
     UNKNOWN,
@@ -182,7 +191,7 @@ class TaskRun:
         if step.done or chosen is None or chosen.name != step.reference.get("backend"):
             return
         query = chosen.reattach(step.reference)
-        if query is not None and _status(chosen, query) in NOT_DONE:
+        if query is not None and _status(chosen, query) in (*NOT_DONE, None):  # None: unread
             log.info("Cancelling query %s of the earlier series", step.query_id)
             cancel_within(chosen, query)
 
@@ -307,7 +316,14 @@ class TaskRun:
         if event is not None and event.get("step") == index and event.get("state") == "timeout":
             cancel_within(chosen, query)
             raise QueryTimedOut(step.query_id, float(event.get("timeout_s") or 0))
-        status = _status(chosen, query)
+        errors: list[Exception] = []
+        status = _status(chosen, query, errors)
+        if status is None:  # unreadable is not gone: it may run on beside a second copy
+            status = _status_after_cancel(chosen, query, step, errors)
+            if status in (CANCELED, UNKNOWN):
+                log.info("Query %s is %s now: submitting it again", step.query_id, status)
+                return None
+            event = {"step": index}  # finished on its own: its outcome decides
         if status in NOT_DONE:
             remaining = step.remaining_s()
             if remaining is not None and remaining <= 0:
@@ -436,9 +452,28 @@ def fit_label(text: str) -> str:
     return prefix + suffix
 
 
-def _status(chosen: Backend, query: Any) -> str:
+def _status(chosen: Backend, query: Any, errors: list[Exception] | None = None) -> str | None:
+    """The query's status; None when it could not be read (UNKNOWN is "confirmed absent")."""
     try:
         return chosen.status(query)
     except Exception as error:
         log.warning("Could not ask query %s for its status: %s", chosen.query_id(query), error)
-        return UNKNOWN
+        if errors is not None:
+            errors.append(error)
+        return None
+
+
+def _status_after_cancel(chosen: Backend, query: Any, step: Step, errors: list[Exception]) -> str:
+    """Cancel a query whose status could not be read (bounded), then ask again: a finished
+    one (SUCCESS, FAILED, CANCELED, or absent) is returned; otherwise the try fails naming it,
+    without submitting a second copy (retried: a later try asks again)."""
+    cancelled = cancel_within(chosen, query)
+    status = _status(chosen, query, errors)
+    if status is not None and status not in NOT_DONE:
+        return status
+    last = f"{type(errors[-1]).__name__}: {errors[-1]}".splitlines()[0] if errors else ""
+    raise QueryStatusUnreadable(
+        step.query_id,
+        f"{last}; a cancel was {'sent and answered' if cancelled else 'sent, not answered'}"
+        + (f", and it is still {status}" if status is not None else ""),
+    )

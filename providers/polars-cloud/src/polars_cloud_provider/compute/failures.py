@@ -4,20 +4,30 @@ The compute helpers run inside ``classified``. An error the table calls *permane
 data or the query is wrong, or the configuration is) fails the task at once, without
 retries, as a ``PermanentFailure`` (an ``AirflowFailException``) that names the datasets the
 task read and the URI it was writing. A *transient* one (network, a busy or throttling
-service, a cluster that did not start, a query past its time limit) is re-raised as it is,
-with a note, and Airflow retries it with exponential backoff (``dag_defaults``). An error
+service, a cluster that did not start) is re-raised as it is, with a note, and Airflow
+retries it with exponential backoff (``dag_defaults``). An error
 the table does not know is retried too: a needless retry costs minutes, a run failed for a
 blip costs a day.
 
 The table is matched rule by rule, in order, against the error and everything it was
 raised from (``__cause__``/``__context__``, exception groups): a typed rule wins over a
 message pattern, so a column named "throttle" cannot pass for a throttled request.
+
+Polars Cloud's own errors are matched on their class and on the status code the library's
+compiled client puts in a fixed place of the message (``service_code``): an HTTP status
+(``ValueError``/``NotFoundError`` "Status 401 Unauthorized with body: ...") or a gRPC code
+(``RuntimeError`` "Error calling gRPC endpoint, <the code's description>, ..."). The
+evidence for each rule is in docs/failure-modes.md.
+
+A query timeout fails without retries unless the helper was called with
+``retry_timeout=True`` (``classified(retry_timeout=True)``).
 """
 
 from __future__ import annotations
 
 import functools
 import glob
+import json
 import os
 import re
 import sys
@@ -31,7 +41,10 @@ from polars_cloud_provider.compute.errors import (
     ComputeError,
     ManifestDrift,
     ManifestNotRegistered,
+    QueryCancelled,
     QueryInterrupted,
+    QueryNotFound,
+    QueryStatusUnreadable,
     QueryTimedOut,
 )
 
@@ -42,6 +55,52 @@ _PERMANENT = "polars_cloud_provider.compute.permanent."
 
 
 _P = "polars.exceptions."
+_PC = "polars_cloud."  # the compiled client's classes (polars_cloud.pyi ~l.703-713)
+
+TIMED_OUT = "query timed out"
+AUTHENTICATION = "authentication failure"
+
+# How polars-cloud 0.12's compiled client words a failed call (strings of polars_cloud.abi3.so:
+# "Error calling REST endpoint: ", "Status ", " with body: ", "Error calling gRPC endpoint, ";
+# the texts below were raised by it against loopback REST and gRPC stubs). A REST answer
+# other than 2xx raises ValueError (404: NotFoundError) with a JSON message; a gRPC status
+# raises RuntimeError with tonic's description of its code.
+_HTTP_STATUS = re.compile(r"\bStatus (\d{3})\b[^\n]*? with body: ")
+_GRPC_PREFIX = "Error calling gRPC endpoint, "
+_GRPC_CODES = {
+    "The request does not have valid authentication credentials": "UNAUTHENTICATED",
+    "The caller does not have permission to execute the specified operation": "PERMISSION_DENIED",
+    "Some requested entity was not found": "NOT_FOUND",
+    "The service is currently unavailable": "UNAVAILABLE",
+    "Some resource has been exhausted": "RESOURCE_EXHAUSTED",
+    "Deadline expired before operation could complete": "DEADLINE_EXCEEDED",
+    "The operation was cancelled": "CANCELLED",
+    "The operation was aborted": "ABORTED",
+}
+_REST_ERRORS = {"builtins.ValueError", _PC + "NotFoundError"}
+
+
+def service_code(error: BaseException) -> str | None:
+    """``"HTTP 401"``, ``"gRPC UNAUTHENTICATED"``...: the status a Polars Cloud call failed
+    with, read from where the library's client writes it; None for any other error."""
+    text = str(error)
+    names = _names(type(error))
+    if "builtins.RuntimeError" in names and text.startswith(_GRPC_PREFIX):
+        code = _GRPC_CODES.get(text.removeprefix(_GRPC_PREFIX).split(",", 1)[0].strip())
+        return f"gRPC {code}" if code else None
+    if names & _REST_ERRORS and (found := _HTTP_STATUS.search(_service_message(text))):
+        return f"HTTP {found.group(1)}"
+    return None
+
+
+def _service_message(text: str) -> str:
+    """The ``message`` of the library's JSON error text; the text itself otherwise."""
+    if text.lstrip().startswith("{"):
+        try:
+            return str(json.loads(text)["message"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    return text
 
 
 @dataclass(frozen=True)
@@ -50,16 +109,95 @@ class Rule:
     permanent: bool
     types: tuple[type[BaseException] | str, ...] = ()  # classes, or dotted names
     pattern: str = ""  # searched in the message (case-insensitive); with types: both
-    fix: str = ""
+    fix: str = ""  # "{conn_id}", "{timeout_setting}": filled in from the settings
+    codes: tuple[str, ...] = ()  # service_code() values; with types or pattern: all
 
     def matches(self, error: BaseException) -> bool:
         names = _names(type(error)) | set(getattr(error, "type_names", ()))  # RemoteError
         if self.types and not names & {_name(t) for t in self.types}:
             return False
+        if self.codes and service_code(error) not in self.codes:
+            return False
         return not self.pattern or re.search(self.pattern, str(error), re.IGNORECASE) is not None
 
 
+_CHECK_ACCOUNT = (
+    "Check the service account in Airflow connection {conn_id!r} (login = client id, password "
+    "= client secret) and its access to the workspace, then clear the task."
+)
+
 RULES: tuple[Rule, ...] = (
+    # Polars Cloud, matched on its classes and status codes before any message pattern.
+    Rule(
+        "login endpoint unreachable",
+        False,
+        (_PC + "AuthLoadError",),
+        # The HTTP client's own error, as the library formats it (Debug of reqwest::Error):
+        # kind Request is a request that got no answer (DNS, connect, TLS, timeout).
+        r"reqwest::Error \{ kind: Request\b|ConnectError\(|dns error|timed out",
+    ),
+    Rule(
+        AUTHENTICATION,
+        True,
+        codes=("HTTP 401", "HTTP 403", "gRPC UNAUTHENTICATED", "gRPC PERMISSION_DENIED"),
+        fix=_CHECK_ACCOUNT,
+    ),
+    Rule(AUTHENTICATION, True, (_PC + "AuthLoadError",), fix=_CHECK_ACCOUNT),
+    Rule(
+        "query cancelled outside Airflow",
+        True,
+        (QueryCancelled,),
+        fix="Someone cancelled it in Polars Cloud: clear the task to run it again.",
+    ),
+    Rule(
+        TIMED_OUT,
+        True,
+        (QueryTimedOut,),
+        fix="Raise {timeout_setting} if the query needs longer (or call the helper with "
+        "retry_timeout=True to retry a timeout), then clear the task.",
+    ),
+    Rule(
+        "query not found",
+        True,
+        (QueryNotFound,),
+        fix="It was deleted, or is asked for in another workspace: clear the task to submit "
+        "it again.",
+    ),
+    Rule(
+        "manifest not registered",
+        True,
+        (ManifestNotRegistered,),
+        fix="Register the manifests (make manifests, or trigger the register_manifests DAG), "
+        "then clear the task.",
+    ),
+    Rule(
+        "workspace not found",
+        True,
+        (_PC + "exceptions.WorkspaceResolveError",),
+        fix="Set the workspace name in {workspace_setting}, then clear the task.",
+    ),
+    Rule(
+        "not found",
+        True,
+        (_PC + "NotFoundError",),
+        fix="Polars Cloud does not know something this task named (its workspace, manifest or "
+        "query; the error above says which call): fix the settings, then clear the task.",
+    ),
+    Rule(
+        "not found",
+        True,
+        codes=("gRPC NOT_FOUND",),
+        fix="Polars Cloud does not know something this task named (its workspace, manifest or "
+        "query; the error above says which call): fix the settings, then clear the task.",
+    ),
+    Rule("throttling", False, codes=("HTTP 429", "gRPC RESOURCE_EXHAUSTED")),
+    Rule(
+        "service unavailable",
+        False,
+        codes=("HTTP 500", "HTTP 502", "HTTP 503", "HTTP 504", "gRPC UNAVAILABLE", "gRPC ABORTED"),
+    ),
+    Rule("network", False, codes=("gRPC DEADLINE_EXCEEDED", "gRPC CANCELLED")),
+    Rule("status unreadable", False, (QueryStatusUnreadable,)),
     # Permanent: the data, the query or the configuration.
     Rule(
         "no logical date",
@@ -145,17 +283,12 @@ RULES: tuple[Rule, ...] = (
         True,
         (
             ManifestDrift,
-            ManifestNotRegistered,
-            "polars_cloud.exceptions.WorkspaceResolveError",
-            "polars_cloud.exceptions.OrganizationResolveError",
-            "polars_cloud.NotFoundError",
-            "polars_cloud.AuthLoadError",
-            "polars_cloud.ComputeClusterMisspecified",
+            _PC + "exceptions.OrganizationResolveError",
+            _PC + "ComputeClusterMisspecified",
         ),
         fix="Fix the workspace or manifest (make manifests), then clear the task.",
     ),
     # Transient: something outside the data that a later try may not meet.
-    Rule("query timed out", False, (QueryTimedOut,)),
     Rule("interrupted", False, (QueryInterrupted,)),
     Rule(
         "network",
@@ -177,8 +310,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "network",
         False,
-        pattern=r"error sending request|error calling (rest|grpc) endpoint|timed? ?out"
-        r"|connection (refused|reset|closed)|dns error",
+        pattern=r"error sending request|timed? ?out|connection (refused|reset|closed)|dns error",
     ),
 )
 
@@ -193,8 +325,12 @@ def classify(error: BaseException) -> Rule | None:
 
 
 @contextmanager
-def classified(writing: str | None = None) -> Iterator[None]:
-    """Raise a permanent error as a ``PermanentFailure``; note a transient one and let it go."""
+def classified(writing: str | None = None, *, retry_timeout: bool = False) -> Iterator[None]:
+    """Raise a permanent error as a ``PermanentFailure``; note a transient one and let it go.
+
+    ``retry_timeout``: a query timeout is left to Airflow's retries instead of failing the
+    task (the query was cancelled; the retry submits it again and waits as long again).
+    """
     try:
         yield
     except Exception as error:
@@ -202,6 +338,8 @@ def classified(writing: str | None = None) -> Iterator[None]:
         if airflow and isinstance(error, airflow.AirflowFailException):  # fails, no retries
             raise
         rule = classify(error)
+        if rule is not None and rule.what == TIMED_OUT and retry_timeout:
+            rule = Rule(TIMED_OUT, False)
         if rule is not None and rule.permanent:
             cause = next(link for link in _chain(error) if rule.matches(link))
             raise permanent(rule, error, writing) from cause
@@ -225,13 +363,29 @@ def permanent(rule: Rule, error: BaseException, writing: str | None) -> Permanen
     if writing:
         parts.append(f"writing {writing}")
     failure = _permanent_class(type(error))(
-        f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {rule.fix}",
+        f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {_fix(rule.fix)}",
         what=rule.what,
         uris=(*(uri for _, uri in read), *([writing] if writing else [])),
     )
     if isinstance(error, ComputeError):
         failure.__dict__.update({k: v for k, v in vars(error).items() if k not in vars(failure)})
     return failure
+
+
+def _fix(text: str) -> str:
+    """``text`` with the settings it names filled in (the connection id, the env variables)."""
+    if "{" not in text:
+        return text
+    from polars_cloud_provider import settings
+    from polars_cloud_provider.engines.backend import current
+
+    chosen = current()
+    conn_id = getattr(chosen, "conn_id", None) or "(the task's polars_cloud_conn_id)"
+    return text.format(
+        conn_id=conn_id,
+        timeout_setting=settings.env_var("query_timeout_s"),
+        workspace_setting="the connection's 'workspace' extra (or workspace= of the cluster)",
+    )
 
 
 @functools.cache
@@ -319,7 +473,7 @@ def _name(cls: type | str) -> str:
 
 
 def _first_line(error: BaseException, *, with_type: bool = False) -> str:
-    lines = str(error).strip().splitlines()
+    lines = _service_message(str(error)).strip().splitlines()
     line = lines[0].rstrip(".") if lines else ""
     if with_type and not isinstance(error, ComputeError):
         return f"{type(error).__name__}: {line}"

@@ -42,8 +42,11 @@ BACKENDS = {
 NOT_DONE = ("QUEUED", "SCHEDULED", "INPROGRESS")
 """Query states that are not final (the names of ``polars_cloud.QueryStatus``)."""
 SUCCESS = "SUCCESS"
+CANCELED = "CANCELED"
 UNKNOWN = "UNKNOWN"
-"""The query cannot be found or asked any more (its process died, its id is unknown)."""
+"""The query is confirmed absent (its process died, the service answered "not found").
+
+A status that could not be read at all is not UNKNOWN: ``status`` raises then."""
 
 CANCEL_TIMEOUT_S = 3.0
 """How long a cancel request may take before the task gives up waiting for the answer.
@@ -67,6 +70,7 @@ class Outcome:
 
 class Backend(Protocol):
     name: str
+    conn_id: str | None
     workspace: str | None
     local_root: str | None
 
@@ -215,6 +219,15 @@ def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Out
     return chosen.outcome(query)
 
 
+_cancel_requested: set[str] = set()
+
+
+def cancel_requested(query_id: str) -> bool:
+    """Whether this process (Airflow's task, on a timeout or a stop) asked to cancel the query:
+    a CANCELED query it did not ask to cancel was cancelled outside Airflow."""
+    return query_id in _cancel_requested
+
+
 def cancel_within(chosen: Backend, query: Any, timeout_s: float | None = None) -> bool:
     """Send a cancel request and wait at most ``CANCEL_TIMEOUT_S`` for it to be answered.
 
@@ -222,6 +235,7 @@ def cancel_within(chosen: Backend, query: Any, timeout_s: float | None = None) -
     been answered in time goes on in a daemon thread; the task does not wait for it.
     """
     query_id = chosen.query_id(query)
+    _cancel_requested.add(query_id)
     outcome: list[BaseException | None] = []
 
     def send() -> None:

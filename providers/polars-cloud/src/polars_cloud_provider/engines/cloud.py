@@ -31,12 +31,16 @@ from polars_cloud_provider.compute.errors import (
     ComputeError,
     ManifestDrift,
     ManifestNotRegistered,
+    QueryCancelled,
     QueryFailed,
+    QueryNotFound,
     QueryTimedOut,
 )
+from polars_cloud_provider.compute.failures import classify, service_code
 from polars_cloud_provider.engines.backend import (
     UNKNOWN,
     Outcome,
+    cancel_requested,
     cancel_within,
     poll_delays,
     wait_by_polling,
@@ -53,21 +57,6 @@ RESULT_TIMEOUT_S = 120.0
 """Bound on fetching a finished query's result (``await_result`` on a done query)."""
 
 _TIMEOUT_MARKERS = ("timeout expired", "timed out", "deadline exceeded", "polars_timeout_ms")
-# Authentication errors that mean "try again later", not "these credentials are wrong".
-_TRANSIENT_MARKERS = (
-    "connect",
-    "timed out",
-    "timeout",
-    "temporar",
-    "unavailable",
-    "dns",
-    "resolve host",
-    "network",
-    "502",
-    "503",
-    "504",
-    "429",
-)
 
 
 class CredentialsRejected(ComputeError, AirflowFailException):
@@ -94,7 +83,8 @@ class CloudQuery:
 
 class CloudBackend:
     name = "cloud"
-    # The connection's extras, set by the hook:
+    # The connection (its id and extras), set by the hook:
+    conn_id: str | None = None
     workspace: str | None = None
     local_root: str | None = None  # local engine: overrides the local_root setting
 
@@ -177,13 +167,24 @@ class CloudBackend:
         return wait_by_polling(self, query, timeout_s)
 
     def status(self, query: CloudQuery) -> str:
-        return query.query.get_status().name
+        try:
+            return query.query.get_status().name
+        except Exception as error:
+            if not _not_found(error):
+                raise  # unreadable is not gone: the caller must not resubmit on it
+            log.warning("Polars Cloud does not know query %s: %s", query.query_id, error)
+            return UNKNOWN
 
     def outcome(self, query: CloudQuery) -> Outcome:
         try:
             with _polars_timeout(RESULT_TIMEOUT_S):
                 result = query.query.await_result(raise_on_failure=False)
-        except (TimeoutError, RuntimeError) as error:
+        except Exception as error:
+            if _not_found(error):
+                detail = service_code(error) or type(error).__name__
+                raise QueryNotFound(query.query_id, query.workspace_id, detail) from error
+            if not isinstance(error, TimeoutError | RuntimeError):
+                raise
             # In direct mode the wait ends in the compiled client, which reports an expired
             # POLARS_TIMEOUT_MS as RuntimeError("... Timeout expired") more often than not.
             if not isinstance(error, TimeoutError) and not _mentions(error, _TIMEOUT_MARKERS):
@@ -309,6 +310,10 @@ def _workspace_named(workspace: str) -> Iterator[None]:
 
 def _raise_failure(result: pc.QueryResult, query_id: str) -> None:
     status = result.status.name
+    if result.status == pc.QueryStatus.CANCELED:
+        if not cancel_requested(query_id):
+            raise QueryCancelled(query_id)
+        raise QueryFailed(query_id, status, "cancelled by Airflow: this task asked to cancel it")
     if result.status == pc.QueryStatus.FAILED:
         try:
             result.raise_err()
@@ -325,12 +330,18 @@ def _mentions(error: BaseException, markers: tuple[str, ...]) -> bool:
 
 
 def _transient(error: Exception) -> bool:
-    # polars-cloud raises AuthLoadError both for refused credentials and for an auth endpoint
-    # it could not reach ("Error getting access token: Reqwest(... ConnectError(\"dns
-    # error\" ...", seen without network): the message tells them apart.
-    if isinstance(error, ConnectionError | TimeoutError):
-        return True
-    return _mentions(error, _TRANSIENT_MARKERS)
+    # The failure table decides, as for every other call: AuthLoadError for an auth endpoint
+    # it could not reach ("Error getting access token: Reqwest(reqwest::Error { kind: Request,
+    # ... ConnectError(\"dns error\" ...", seen without network) is transient; HTTP 401/403,
+    # gRPC UNAUTHENTICATED/PERMISSION_DENIED and any other AuthLoadError are not.
+    rule = classify(error)
+    return rule is not None and not rule.permanent
+
+
+def _not_found(error: BaseException) -> bool:
+    """Polars Cloud answered that it does not know the query: REST 404 raises NotFoundError
+    (ProxyQuery), gRPC NOT_FOUND a RuntimeError (DirectQuery, results)."""
+    return isinstance(error, NotFoundError) or service_code(error) == "gRPC NOT_FOUND"
 
 
 @contextmanager

@@ -86,7 +86,8 @@ class LocalQuery:
 
 class LocalBackend:
     name = "local"
-    # The connection's extras, set by the hook:
+    # The connection (its id and extras), set by the hook:
+    conn_id: str | None = None
     workspace: str | None = None
     local_root: str | None = None  # local engine: overrides the local_root setting
 

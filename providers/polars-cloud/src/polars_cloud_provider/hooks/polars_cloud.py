@@ -128,6 +128,7 @@ def connected(connection: Any, conn_id: str) -> backend.Backend:
     chosen = _backend_for(connection, conn_id)
     if chosen.name != "local":
         _require_credentials(connection, conn_id)
+    chosen.conn_id = conn_id
     chosen.authenticate(conn_id, connection.login, connection.password)
     return chosen
 
