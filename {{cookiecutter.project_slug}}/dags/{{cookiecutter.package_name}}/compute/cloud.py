@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -319,9 +320,11 @@ def _transient(error: Exception) -> bool:
     # polars-cloud raises AuthLoadError both for refused credentials and for an auth endpoint
     # it could not reach ("Error getting access token: Reqwest(... ConnectError(\"dns
     # error\" ...", seen without network): the message tells them apart.
+    # URLs are left out: a refusal names the token endpoint, ".../openid-connect/token".
     if isinstance(error, ConnectionError | TimeoutError):
         return True
-    return _mentions(error, _TRANSIENT_MARKERS)
+    text = re.sub(r"https?://\S+", "", str(error)).lower()
+    return any(marker in text for marker in _TRANSIENT_MARKERS)
 
 
 @contextmanager
