@@ -22,6 +22,7 @@ from polars.testing import assert_frame_equal
 
 from {{ cookiecutter.package_name }} import compute, datasets, settings
 from {{ cookiecutter.package_name }}.auth import authenticate
+from {{ cookiecutter.package_name }}.compute import local_staging
 
 FRAME = pl.LazyFrame({"category": ["a", "b", "a"], "amount": [1.0, 2.0, 3.0]})
 TOTALS = FRAME.group_by("category").agg(pl.sum("amount")).sort("category")
@@ -441,3 +442,36 @@ def test_storage_options_errors_never_echo_the_value(monkeypatch) -> None:
     with pytest.raises(settings.SettingsError) as caught:
         settings.load()
     assert "aws_secret_access_key" not in str(caught.value)
+
+
+def test_staging_is_outside_every_tree_a_reader_globs(
+    local_connection, target, tmp_path, monkeypatch
+) -> None:
+    """Readers of a whole tree (``curated/**/*.parquet``, ``raw/``, the intermediates) never
+    meet a write in progress, nor what a write killed mid-way (SIGKILL) left behind."""
+    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
+    raw = tmp_path / "raw" / "orders" / "part-0.parquet"
+    raw.parent.mkdir(parents=True)
+    FRAME.collect().write_parquet(raw)
+    run(compute.execute, FRAME, on=compute.Manifest())  # an intermediate result
+    run(compute.sink, TOTALS, str(target.with_name("ds=2025-12-31")), on=compute.Manifest())
+    trees = {
+        tmp_path / "curated": TOTALS.collect(),
+        tmp_path / "raw": FRAME.collect(),
+        local_connection: FRAME.collect(),
+    }
+
+    def every_tree_reads_whole() -> None:
+        for tree, expected in trees.items():
+            for pattern in ("**/*.parquet", "**/part-0.parquet"):
+                assert_frame_equal(pl.read_parquet(f"{tree}/{pattern}"), expected)
+
+    writer = Writer(target, "today", rows=0).paused()
+    try:
+        every_tree_reads_whole()
+        staged = parquet_files(tmp_path / local_staging.STAGING)
+        assert staged, "the write in progress is not staged at the data root"
+    finally:
+        writer.kill()
+    assert parquet_files(tmp_path / local_staging.STAGING) == staged  # the killed write's debris
+    every_tree_reads_whole()
