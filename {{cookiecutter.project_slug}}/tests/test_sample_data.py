@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import socket
 import threading
+from unittest import mock
 
 import boto3
 import polars as pl
@@ -269,3 +271,18 @@ def test_a_silent_store_stops_the_probe_within_the_storage_timeout_naming_it(
     assert isinstance(error, sample_data.SampleDataRefused), error
     assert f"at {silent_store} (storage timeout 1 s)" in str(error)
     assert "s3://silent/root/raw/" in str(error)
+
+
+def test_the_command_refuses_in_one_line_and_writes_nothing_over_real_input(
+    tmp_path, capsys
+) -> None:
+    name = NAMES[0]
+    mine = tmp_path / datasets.input_folder(name, DAY) / "mine.parquet"
+    mine.parent.mkdir(parents=True)
+    pl.DataFrame({"mine": [1]}).write_parquet(mine)
+
+    with mock.patch.dict(os.environ):  # main() points this process at the local Airflow
+        assert sample_data.main(["--root", str(tmp_path), "--rows", "10"]) == 1
+
+    assert capsys.readouterr().err.startswith(f"Input {name!r}")
+    assert [p.name for p in (tmp_path / "raw" / name).rglob("*") if p.is_file()] == [mine.name]

@@ -21,6 +21,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import sys
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -233,7 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help="data root (default: the local one, .airflow/data)")
     args = parser.parse_args(argv)
     os.environ.update(local_airflow.local_environment())
-    for name, paths in write(args.root, args.rows, args.seed, args.ds).items():
+    try:
+        written = write(args.root, args.rows, args.seed, args.ds)
+    except SampleDataRefused as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    for name, paths in written.items():
         for path in paths:
             print(f"{name:<10} {path}")
     return 0
