@@ -457,7 +457,8 @@ def test_credentials_polars_cloud_refuses_are_a_credentials_problem(
 ) -> None:
     """Refusals the installed polars-cloud raises offline, from the token itself."""
     value = {
-        "expired": "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMDAwMDAwMDB9.c2ln",  # exp in 2001
+        # A JWT whose payload is {"exp": 1000000000}: expired in 2001.
+        "expired": "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMDAwMDAwMDB9.c2ln",  # pragma: allowlist secret
         "garbage": "not-a-jwt",
     }[token]
     monkeypatch.setenv("POLARS_CLOUD_ACCESS_TOKEN", value)
