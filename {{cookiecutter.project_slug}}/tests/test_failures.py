@@ -288,7 +288,7 @@ def test_a_full_disk_is_named_with_the_path_not_blamed_on_the_input(
 ) -> None:
     """The staged file is /dev/full: Polars' write fails with ENOSPC ("File out of
     specification: underlying IO error: No space left on device"), as on a full disk."""
-    from polars_cloud_pipelines.compute import local_staging
+    from {{ cookiecutter.package_name }}.compute import local_staging
 
     monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
     sample_data.write(str(tmp_path), rows=20)
