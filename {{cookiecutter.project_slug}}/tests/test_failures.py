@@ -120,6 +120,7 @@ CASES: dict[str, tuple[Callable[..., BaseException], bool, str]] = {
         True,
         "disk full",
     ),
+    "object-store-full": (lambda f, s3: s3(507, "XMinioStorageFull"), True, "disk full"),
     "disk-full-os-error": (
         lambda f, s3: OSError(28, "No space left on device", "/data/curated/x/part-0.parquet"),
         True,
