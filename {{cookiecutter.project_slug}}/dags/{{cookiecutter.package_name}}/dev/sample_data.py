@@ -120,8 +120,8 @@ def write(
                 Path(folder).mkdir(parents=True, exist_ok=True)
             path = f"{folder}/{PART}"
             try:
+                _mark(dataset, options)  # first: a write cut short leaves sample data marked
                 frame(name, rows, seed, ds).write_parquet(path, storage_options=options)
-                _mark(dataset, options)
             except Exception as error:
                 raise _unreadable(f"writing {path}", error, options, current) from error
             written.setdefault(name, []).append(path)
@@ -218,10 +218,12 @@ def _unreadable(
     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
     where = local_storage.endpoint(options, [doing.split(" ", 1)[1]])
     store = f" at {where} (storage timeout {current.storage_timeout_s:g} s)" if where else ""
-    return SampleDataRefused(
-        f"Stopped {doing}{store}: {type(error).__name__}: {first}. No sample data was written "
-        "there: it is written only where the store says nothing exists."
+    why = (
+        "No sample data was written there: it is written only where the store says nothing exists."
+        if doing.startswith("reading")
+        else "The sample data was not written."
     )
+    return SampleDataRefused(f"Stopped {doing}{store}: {type(error).__name__}: {first}. {why}")
 
 
 def main(argv: list[str] | None = None) -> int:
