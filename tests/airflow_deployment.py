@@ -691,6 +691,7 @@ class Deployment:
         passwords.chmod(0o600)
         settings = {"data_root": str(workdir / "data"), **(settings or {})}
         settings["local_root"] = str(workdir / "intermediate")
+        settings.setdefault("local_data_root", settings["data_root"])  # where writes are staged
         env, names = project_environment(project, clean_base_env(), list(settings))
         env.update({names[name]: value for name, value in settings.items()})
         env.update(

@@ -23,6 +23,7 @@ def data_root(root: Path) -> Iterator[Path]:
     """Point the settings' data root at ``root`` for the block."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(settings.env_var("data_root"), str(root))
+        patch.setenv("AIRFLOW__POLARS_CLOUD__LOCAL_DATA_ROOT", str(root))  # staging's place
         yield root
 
 

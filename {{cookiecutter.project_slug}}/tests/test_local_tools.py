@@ -155,3 +155,42 @@ def test_the_docs_say_where_local_data_lives_and_how_to_go_to_polars_cloud() -> 
     customize = readme.split("## Customize", 1)[1].split("\n## ", 1)[0]
     topics = ("Add a DAG", "Delete a DAG", "Rename a DAG", "A new input dataset", "Run one DAG")
     assert [topic for topic in topics if f"**{topic}**" not in customize] == []
+
+
+def test_make_run_fails_on_a_day_missing_from_real_input_without_running_airflow(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """Sample data never fills in a day of the user's own dataset: the run stops before
+    Airflow, naming the dataset, the day and the URI, and writes nothing there."""
+    from {{ cookiecutter.package_name }} import datasets
+    from {{ cookiecutter.package_name }}.dev import sample_data
+
+    partitioned = sorted(datasets.PARTITIONED_BY_DS & set(sample_data.names()))
+    if not partitioned:
+        pytest.skip("no input partitioned by day")
+    name, day, missing = partitioned[0], "2026-01-01", "2026-01-02"
+    theirs = tmp_path / "data" / datasets.input_folder(name, day) / "export.parquet"
+    theirs.parent.mkdir(parents=True)
+    sample_data.frame(name, 10, ds=day).write_parquet(theirs)
+    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path / "data"))
+    monkeypatch.setattr(local_airflow, "migrate", lambda env, log: True)
+    ran = []
+
+    def airflow(*args, **kwargs) -> SimpleNamespace:
+        ran.append(args)
+        return SimpleNamespace(returncode=0)
+
+    monkeypatch.setattr(local_airflow, "airflow", airflow)
+    monkeypatch.setattr(run, "_show", lambda *args: None)
+
+    code = run.run_dags([("their_pipeline", missing)], {"AIRFLOW_HOME": str(tmp_path)}, "x.log")
+
+    err = capsys.readouterr().err
+    uri = f"{tmp_path / 'data'}/{datasets.input_folder(name, missing)}/*.parquet"
+    assert code == 1 and ran == []
+    assert err.startswith(
+        f"FAILED before running their_pipeline for {missing}: Input {name!r} for ds={missing}: "
+        f"no parquet file at {uri}"
+    )
+    files = [p.name for p in (tmp_path / "data" / "raw" / name).rglob("*") if p.is_file()]
+    assert files == ["export.parquet"]

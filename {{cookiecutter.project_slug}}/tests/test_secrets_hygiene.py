@@ -27,6 +27,8 @@ CREDENTIAL = re.compile(
     r"""(?i)["']?\b(password|client_secret|secret|token|[a-z_]*_(?:secret|token))\b["']?"""
     r"""[ \t]*[:=][ \t]*["']?([^"'\s,}|`]+)"""
 )
+# The password of a connection URI (.env.example's form): scheme://login:<password>@host
+URI_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@/\s]+)@", re.IGNORECASE)
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -59,7 +61,10 @@ def credential_keys(text: str) -> list[tuple[int, str]]:
     return [
         (number, key)
         for number, line in enumerate(text.splitlines(), start=1)
-        for key, value in CREDENTIAL.findall(line)
+        for key, value in [
+            *CREDENTIAL.findall(line),
+            *(("uri password", v) for v in URI_PASSWORD.findall(line)),
+        ]
         if not value.startswith("<")
     ]
 
@@ -80,6 +85,9 @@ def test_the_credential_scan_finds_a_planted_secret() -> None:
     assert credential_keys("x\nvault kv put secret/x password=hunter22") == [(2, "password")]
     assert credential_keys("CLIENT_SECRET=abc123") == [(1, "CLIENT_SECRET")]
     assert credential_keys("password='<client secret>'") == []
+    planted_uri = "A=http://id:s3cr%2Fet@/?backend=cloud"  # pragma: allowlist secret
+    assert credential_keys(planted_uri) == [(1, "uri password")]
+    assert credential_keys("A=http://<client-id>:<client-secret>@/?backend=cloud") == []
 
 
 def plant_project(root: Path, value: str) -> None:

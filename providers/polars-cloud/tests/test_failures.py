@@ -126,6 +126,17 @@ CASES: dict[str, tuple[Callable[..., BaseException], bool, str]] = {
         True,
         "corrupt input",
     ),
+    "disk-full": (  # /dev/full answers every write with ENOSPC, as a full disk does
+        lambda f, s3: _raised(lambda: pl.LazyFrame({"a": [1]}).sink_parquet("/dev/full")),
+        True,
+        "disk full",
+    ),
+    "object-store-full": (lambda f, s3: s3(507, "XMinioStorageFull"), True, "disk full"),
+    "disk-full-os-error": (
+        lambda f, s3: OSError(28, "No space left on device", "/data/curated/x/part-0.parquet"),
+        True,
+        "disk full",
+    ),
     "empty-glob": (
         lambda f, s3: _raised(pl.scan_parquet(f / "absent" / "*.parquet").collect),
         True,
@@ -281,6 +292,39 @@ def test_a_corrupt_input_fails_at_once_naming_the_dataset_and_the_file(
     assert isinstance(caught.value, compute.QueryFailed) and caught.value.status == "FAILED"
     assert "\n" not in message
     assert not list((tmp_path / "curated").rglob("*.parquet"))
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_is_named_with_the_path_not_blamed_on_the_input(
+    local_connection, tmp_path, monkeypatch
+) -> None:
+    """The staged file is /dev/full: Polars' write fails with ENOSPC ("File out of
+    specification: underlying IO error: No space left on device"), as on a full disk."""
+    from {{ cookiecutter.package_name }}.compute import local_staging
+
+    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
+    sample_data.write(str(tmp_path), rows=20)
+    real_stage = local_staging.stage
+
+    def stage_on_a_full_disk(final, query_id):
+        staged = real_stage(final, query_id)
+        (staged.directory / "part-0.parquet").symlink_to("/dev/full")
+        return staged
+
+    monkeypatch.setattr(local_staging, "stage", stage_on_a_full_disk)
+    target = str(tmp_path / "curated" / "out" / "ds=2026-01-01")
+
+    with pytest.raises(PermanentFailure) as caught:
+        _sink_orders(target)
+
+    message = str(caught.value)
+    assert message.startswith("Disk full, not retried: Polars query local-"), message
+    assert "No space left on device" in message and f"writing {target}" in message
+    assert (
+        "MiB free of" in message and "Corrupt" not in message and "Replace or remove" not in message
+    )
+    assert "\n" not in message
+    assert not (tmp_path / "curated" / "out").exists()
 
 
 def test_a_cloud_query_failing_on_its_data_fails_at_once(fake_cloud, cloud_connection) -> None:

@@ -37,6 +37,7 @@ class Settings:
     query_timeout_s: float
     # Local backend only (the connection extra {"backend": "local"}):
     local_root: str  # intermediate results
+    local_data_root: str | None  # the top of the data tree: writes are staged in its .staging/
     storage_options: dict[str, str] | None  # JSON
     storage_timeout_s: float
     local_retention_hours: float
@@ -51,6 +52,7 @@ class Settings:
 DEFAULTS: Mapping[str, str] = {
     "query_timeout_s": "3600",
     "local_root": "",
+    "local_data_root": "",
     "storage_options": "",
     "storage_timeout_s": "30",
     "local_retention_hours": "24",
@@ -63,6 +65,8 @@ DEFAULTS: Mapping[str, str] = {
 DESCRIPTIONS: Mapping[str, str] = {
     "query_timeout_s": "Seconds a query may run before it is cancelled and the task fails.",
     "local_root": "Local backend: where intermediate results go (default: the temp folder).",
+    "local_data_root": "Local backend: the top of the data tree (raw/, curated/...); writes are "
+    "staged in its .staging/, outside every tree a reader globs (default: beside the dataset).",
     "storage_options": "Local backend: object store options as a JSON object of strings.",
     "storage_timeout_s": "Local backend: seconds a storage request may go unanswered.",
     "local_retention_hours": "Local backend: hours intermediate results are kept.",
@@ -84,6 +88,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         query_timeout_s=_positive_number(raw, "query_timeout_s"),
         local_root=raw["local_root"] or str(Path(tempfile.gettempdir()) / LOCAL_ROOT_NAME),
+        local_data_root=raw["local_data_root"].rstrip("/") or None,
         storage_options=_string_map(raw, "storage_options"),
         storage_timeout_s=_positive_number(raw, "storage_timeout_s"),
         local_retention_hours=_positive_number(raw, "local_retention_hours"),

@@ -3,7 +3,8 @@
 Runs the DAGs tagged ``demo`` (every DAG when none is) with the real Airflow CLI (``airflow
 dags test``) on the local backend, each for its start date, and shows what they wrote: the
 same as ``make run`` for each of them. Needs no cloud account and no configuration; input
-files already in the local data root are used as they are, never overwritten.
+files already in the local data root are used as they are, never overwritten, and a dataset
+holding files of yours gets no sample days beside them.
 """
 
 from __future__ import annotations

@@ -49,6 +49,8 @@ def local_environment(
         }
     )
     env.setdefault(settings.env_var("data_root"), str(home / "data"))
+    # The local engine stages its writes at the top of the data tree, outside what readers glob.
+    env[provider_settings.env_var("local_data_root")] = settings.load(env).data_root
     # The triggerer imports the package's trigger by its dotted path (deferred @polars_task).
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(project / "dags"), env.get("PYTHONPATH")])

@@ -3,9 +3,10 @@
 Runs the DAG with the real Airflow CLI (``airflow dags test``) on the local backend for the
 logical date DS (default: the DAG's start date), then shows what it wrote under the local
 data root (``.airflow/data`` unless the data-root setting says otherwise). Inputs with no
-files for that day get sample data from ``dev/samples/``; files you put there yourself are
-never overwritten. A DAG that does not exist, or a date Airflow would not run, is refused in
-one line before anything runs.
+files at all get sample data from ``dev/samples/`` (marked as such); files you put there
+yourself are never overwritten, and a day missing from your own data fails, naming the
+dataset, the day and the URI, instead of being filled with sample rows. A DAG that does not
+exist, or a date Airflow would not run, is refused in one line before anything runs.
 """
 
 from __future__ import annotations
@@ -110,7 +111,12 @@ def run_dags(runs: list[tuple[str, str]], env: dict[str, str], log_name: str) ->
         if not local_airflow.migrate(env, log):
             return _failed("airflow db migrate", log, log_path)
         for dag_id, ds in runs:
-            for name, paths in sample_data.write(days=[ds], only_missing=True).items():
+            try:
+                samples = sample_data.write(days=[ds], only_missing=True)
+            except sample_data.SampleDataRefused as refused:
+                print(f"FAILED before running {dag_id} for {ds}: {refused}", file=sys.stderr)
+                return 1
+            for name, paths in samples.items():
                 for path in paths:
                     print(f"Sample data for {name}: {path}")
             before = _partitions(ds)

@@ -4,6 +4,13 @@ Each input dataset has a module in ``samples/`` (``samples/orders.py`` for ``raw
 with ``frame(rows, seed, ds)``. Datasets partitioned by day (``datasets.PARTITIONED_BY_DS``)
 get one ``ds=<day>/`` folder per day written; the others one file.
 
+Sample data never replaces or fills in real input. It is written only into a dataset folder
+that holds no file at all (a definite "not found" from the store), which it then marks as
+sample data (``MARKER``), or into one already so marked; a dataset holding files the tools did
+not write gets none, not even for a missing day (``SampleDataRefused``, naming the dataset, the
+day and the URI). Any error other than "not found" while looking (an unreadable file, a store
+that does not answer within the storage timeout) stops it, naming the file or the endpoint.
+
     python -m {{ cookiecutter.package_name }}.dev.sample_data --rows 10000 \\
         [--ds 2026-01-01 ...] [--root URI]
 """
@@ -14,6 +21,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import sys
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +34,11 @@ from {{ cookiecutter.package_name }}.dev import local_airflow, samples
 
 if TYPE_CHECKING:
     import polars as pl
+
+MARKER = ".sample-data"
+"""Written into each dataset folder that holds sample data (a dot file: no ``*.parquet`` glob
+of the DAGs matches it). Delete the folder to put real input there."""
+MARKER_TEXT = "Sample data written by make run / make demo (dev/sample_data.py)."
 
 DEFAULT_ROWS = 10_000
 DEFAULT_SEED = 42
@@ -64,6 +77,11 @@ def sample_frames(
     return {name: frame(name, rows, seed, ds) for name in names()}
 
 
+class SampleDataRefused(Exception):
+    """Sample data would replace, or sit beside, input the tools did not write; or what is
+    there could not be read. Nothing was written for that dataset."""
+
+
 def write(
     root: str | None = None,
     rows: int = DEFAULT_ROWS,
@@ -73,39 +91,141 @@ def write(
 ) -> dict[str, list[str]]:
     """Write every dataset's sample file(s); return the paths written, per dataset.
 
-    Partitioned datasets get one file per day of ``days``, the others one file. With
-    ``only_missing``, a folder that already holds parquet files is left alone: files put
-    there by hand are never overwritten.
+    Partitioned datasets get one file per day of ``days``, the others one file, only in
+    dataset folders holding nothing or only sample data (see the module's docstring); any
+    other raises ``SampleDataRefused``. With ``only_missing``, a day that already has parquet
+    files is left as it is.
     """
     # Imports Airflow: not before main() has set it up.
     from {{ cookiecutter.package_name }} import datasets
+    from polars_cloud_provider.engines import local_storage
 
-    base = root or settings.load().data_root
-    storage_options = provider_settings.load().storage_options
+    current = provider_settings.load()
+    options = local_storage.options(current)  # bounded by the storage timeout
+    base = (root or settings.load().data_root).rstrip("/")
     written: dict[str, list[str]] = {}
     for name in names():
         for ds in days if name in datasets.PARTITIONED_BY_DS else days[:1]:
-            folder = f"{base.rstrip('/')}/{datasets.input_folder(name, ds)}"
-            if only_missing and _holds_parquet(folder, storage_options):
+            folder = f"{base}/{datasets.input_folder(name, ds)}"
+            dataset = folder.rsplit("/ds=", 1)[0]  # the whole dataset, every day of it
+            day = f" for ds={ds}" if name in datasets.PARTITIONED_BY_DS else ""
+            if only_missing and _holds_parquet(folder, options, current):
                 continue
+            if not _may_write(dataset, options, current):
+                raise SampleDataRefused(
+                    f"Input {name!r}{day}: no parquet file at {folder}/*.parquet, and "
+                    f"{dataset}/ holds files that sample data did not write (no {MARKER}): "
+                    "sample data never fills in or replaces real input. Put the missing "
+                    "files there, run another day, or use an empty data root."
+                )
             if "://" not in folder:
                 Path(folder).mkdir(parents=True, exist_ok=True)
             path = f"{folder}/{PART}"
-            frame(name, rows, seed, ds).write_parquet(path, storage_options=storage_options)
+            try:
+                _mark(dataset, options)  # first: a write cut short leaves sample data marked
+                frame(name, rows, seed, ds).write_parquet(path, storage_options=options)
+            except Exception as error:
+                raise _unreadable(f"writing {path}", error, options, current) from error
             written.setdefault(name, []).append(path)
     return written
 
 
-def _holds_parquet(folder: str, storage_options: dict[str, str] | None) -> bool:
+def _holds_parquet(folder: str, options: dict, current: provider_settings.Settings) -> bool:
+    """Whether ``folder`` holds parquet files, all readable; False only on "not found"."""
     if "://" not in folder:
-        return any(Path(folder).glob("*.parquet"))
+        files = [p for p in _local_files(folder, recursive=False) if p.suffix == ".parquet"]
+        import polars as pl
+
+        for path in files:
+            try:
+                pl.read_parquet_schema(path)
+            except Exception as error:
+                raise _unreadable(f"reading {path}", error, options, current) from error
+        return bool(files)
+    return _remote_has_parquet(f"{folder}/*.parquet", options, current)
+
+
+def _may_write(dataset: str, options: dict, current: provider_settings.Settings) -> bool:
+    """Whether sample data may go into ``dataset``: it holds no file at all, or is marked."""
+    if "://" not in dataset:
+        files = _local_files(dataset, recursive=True)
+        return not files or Path(dataset, MARKER).is_file()
+    if not _remote_has_parquet(f"{dataset}/**/*.parquet", options, current):
+        return True
+    import polars as pl
+
+    marker = f"{dataset}/{MARKER}"
+    try:
+        pl.read_csv(marker, has_header=False, storage_options=options)
+    except FileNotFoundError:
+        return False
+    except Exception as error:
+        raise _unreadable(f"reading {marker}", error, options, current) from error
+    return True
+
+
+def _mark(dataset: str, options: dict) -> None:
+    import polars as pl
+
+    marker = f"{dataset}/{MARKER}"
+    if "://" not in dataset:
+        Path(marker).write_text(MARKER_TEXT + "\n")
+        return
+    pl.DataFrame({"note": [MARKER_TEXT]}).write_csv(
+        marker, include_header=False, storage_options=options
+    )
+
+
+def _local_files(folder: str, recursive: bool) -> list[Path]:
+    """The files under a local ``folder``; none if it does not exist. Other errors raise."""
+    found: list[Path] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir() and recursive:
+                    found += _local_files(entry.path, recursive)
+                elif entry.is_file():
+                    found.append(Path(entry.path))
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        raise SampleDataRefused(
+            f"Cannot tell whether {folder} holds input ({type(error).__name__}: {error}); "
+            "no sample data written."
+        ) from error
+    return found
+
+
+def _remote_has_parquet(pattern: str, options: dict, current: provider_settings.Settings) -> bool:
+    """Whether the object store has a parquet file at ``pattern``: False only on the store's
+    definite "nothing there", True when the first file's footer reads; otherwise raise."""
     import polars as pl
 
     try:
-        pl.scan_parquet(f"{folder}/*.parquet", storage_options=storage_options).collect_schema()
-    except Exception:
-        return False
+        pl.scan_parquet(pattern, storage_options=options).collect_schema()
+    except pl.exceptions.ComputeError as error:
+        if "expanded paths were empty" in str(error):
+            return False
+        raise _unreadable(f"reading {pattern}", error, options, current) from error
+    except Exception as error:
+        raise _unreadable(f"reading {pattern}", error, options, current) from error
     return True
+
+
+def _unreadable(
+    doing: str, error: BaseException, options: dict, current: provider_settings.Settings
+) -> SampleDataRefused:
+    from polars_cloud_provider.engines import local_storage
+
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    where = local_storage.endpoint(options, [doing.split(" ", 1)[1]])
+    store = f" at {where} (storage timeout {current.storage_timeout_s:g} s)" if where else ""
+    why = (
+        "No sample data was written there: it is written only where the store says nothing exists."
+        if doing.startswith("reading")
+        else "The sample data was not written."
+    )
+    return SampleDataRefused(f"Stopped {doing}{store}: {type(error).__name__}: {first}. {why}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help="data root (default: the local one, .airflow/data)")
     args = parser.parse_args(argv)
     os.environ.update(local_airflow.local_environment())
-    for name, paths in write(args.root, args.rows, args.seed, args.ds).items():
+    try:
+        written = write(args.root, args.rows, args.seed, args.ds)
+    except SampleDataRefused as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    for name, paths in written.items():
         for path in paths:
             print(f"{name:<10} {path}")
     return 0

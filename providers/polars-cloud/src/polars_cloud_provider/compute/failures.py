@@ -30,11 +30,13 @@ import glob
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from polars_cloud_provider.compute.errors import (
@@ -206,6 +208,15 @@ RULES: tuple[Rule, ...] = (
         fix="Trigger the run with a logical date.",
     ),
     Rule(
+        # Before "corrupt input": Polars reports a failed write as "File out of specification:
+        # underlying IO error: No space left on device (os error 28)".
+        "disk full",
+        True,
+        pattern=r"no space left on device|\(os error 28\)|disk quota exceeded|\(os error 122\)"
+        r"|insufficient storage|XMinioStorageFull|QuotaExceeded",
+        fix="Free space where it writes (or raise the quota), then clear the task.",
+    ),
+    Rule(
         "corrupt input",
         True,
         (_P + "ComputeError",),
@@ -362,6 +373,8 @@ def permanent(rule: Rule, error: BaseException, writing: str | None) -> Permanen
     parts += [f"read dataset {name!r} at {uri}" for name, uri in read]
     if writing:
         parts.append(f"writing {writing}")
+    if rule.what == "disk full":
+        parts.append(_free_space(writing))
     failure = _permanent_class(type(error))(
         f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {_fix(rule.fix)}",
         what=rule.what,
@@ -462,6 +475,24 @@ def _corrupt_files(uris: Iterable[str]) -> list[str]:
             except Exception:
                 found.append(path)
     return found
+
+
+def _free_space(writing: str | None) -> str:
+    """What is left where a local write ran out of space (Polars does not say how much the
+    write needed: the staged files are gone, so give at least the free space)."""
+    if not writing or ("://" in writing and not writing.startswith("file://")):
+        return "space needed unknown (the object store refused the write)"
+    path = Path(writing.removeprefix("file://"))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        usage = shutil.disk_usage(path)
+    except OSError:
+        return "space needed unknown"
+    return (
+        f"{usage.free / 2**20:.1f} MiB free of {usage.total / 2**20:.1f} MiB on the file "
+        f"system of {path}; space needed unknown (at least the partition's size)"
+    )
 
 
 def _names(cls: type) -> set[str]:

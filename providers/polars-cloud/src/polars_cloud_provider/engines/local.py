@@ -77,6 +77,7 @@ class LocalQuery:
     storage_options: dict[str, Any] = field(default_factory=dict)
     timeout_s: float | None = None  # the bound for a fire-and-forget query, too
     probe_timeout_s: float = local_storage.PROBE_TIMEOUT_S
+    storage_timeout_s: float | None = None  # no progress from the store for that long fails
     running: Any = None  # polars' in-process query handle, once planned
     executing: threading.Event = field(default_factory=threading.Event)  # past planning
     error: BaseException | None = None
@@ -115,6 +116,7 @@ class LocalBackend:
         query.storage_options = local_storage.options(current)
         query.timeout_s = current.query_timeout_s
         query.probe_timeout_s = min(local_storage.PROBE_TIMEOUT_S, current.storage_timeout_s)
+        query.storage_timeout_s = current.storage_timeout_s
         query.uris = (query.location, *(uri for _, uri in failures.reads()))
         query.plan = lf
         log.info("Local %s query %s -> %s", mode, query_id, query.location)
@@ -144,7 +146,7 @@ class LocalBackend:
             query.abort()
             error = query.error
             raise QueryFailed(
-                query.query_id, "FAILED", f"{type(error).__name__}: {error}"
+                query.query_id, "FAILED", f"{type(error).__name__}: {error}{_stalled(query)}"
             ) from error
         query.finalize()
         return Outcome(query_id=query.query_id, locations=[query.location])
@@ -290,6 +292,19 @@ def _signals_interrupt(query_id: str) -> Iterator[None]:
         for number, handler in previous.items():
             if handler is not None:
                 signal.signal(number, handler)
+
+
+def _stalled(query: LocalQuery) -> str:
+    """Which store a request timed out on (Polars' message may not say: "request or response
+    body error ... operation timed out")."""
+    error = query.error
+    if not isinstance(error, TimeoutError) and "timed out" not in str(error).lower():
+        return ""
+    url = local_storage.endpoint(query.storage_options, query.uris)
+    if url is None:
+        return ""
+    bound = f" for {query.storage_timeout_s:g} s" if query.storage_timeout_s else ""
+    return f" (the object store at {url} sent nothing{bound}: storage timeout)"
 
 
 def _silent_endpoint(query: LocalQuery) -> str:

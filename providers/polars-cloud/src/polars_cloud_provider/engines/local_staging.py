@@ -1,15 +1,17 @@
 """Where a local sink writes until it succeeds, and how it replaces its partition.
 
-A write of ``<dataset>/<partition>/`` goes to an entry of ``<dataset>/../.staging/``: outside
-every dataset folder, so no read of a dataset sees a write in progress, whatever glob it
-uses. The entry is locked (``flock``) for as long as its writer lives. On success it is
+A write of ``<dataset>/<partition>/`` goes to an entry of ``<data root>/.staging/``: a sibling
+of ``raw/``, ``curated/`` and every other tree under the data root, so no read of any of them
+sees a write in progress, whatever glob it uses (``curated/**/*.parquet`` included). A target
+outside a local data root stages beside its dataset folder, in ``<dataset>/../.staging/``. The
+entry is locked (``flock``) for as long as its writer lives. On success it is
 exchanged with the partition in one step (``exchange``), under the dataset's lock: a reader
 sees the old partition or the new one, never none, and of two overlapping writes the last
 to finish wins. The old partition, now in the entry, is then removed.
 
 A writer killed at any point leaves an unlocked entry; the next write into the same staging
-area (any partition of any dataset beside it) removes it. Every function here works from
-any process and needs no Airflow task, only the local file system.
+area (any partition of any dataset under the same data root) removes it. Every function
+here works from any process and needs no Airflow task, only the local file system.
 """
 
 from __future__ import annotations
@@ -40,8 +42,22 @@ class Staged:
 
 
 def staging_area(final: Path) -> Path:
-    """The staging area of the partition ``final``: beside its dataset folder, not in it."""
+    """The staging area of the partition ``final``: at the top of the local data root, outside
+    every tree of it; for a target outside it, beside its dataset folder, not in it."""
+    root = _local_data_root()
+    final = Path(os.path.abspath(final))
+    if root is not None and final.is_relative_to(root) and len(final.parts) > len(root.parts):
+        return root / STAGING
     return final.parent.parent / STAGING
+
+
+def _local_data_root() -> Path | None:
+    from polars_cloud_provider import settings
+
+    root = settings.load().local_data_root
+    if root is None or ("://" in root and not root.startswith("file://")):
+        return None
+    return Path(os.path.abspath(root.removeprefix("file://")))
 
 
 def stage(final: Path, query_id: str) -> Staged:

@@ -2,9 +2,15 @@
 
 Polars sets no time limit on one object-store request by default: a store that accepts
 connections and never answers holds a query forever. Every local read and write therefore
-gets ``timeout`` and ``retry_timeout_ms`` from the settings, unless the configured
-``storage_options`` set their own. When a query does time out, ``unanswered`` names the
-endpoint if it does not answer a plain request either.
+gets ``connect_timeout``, ``read_timeout`` and ``retry_timeout_ms`` from the storage-timeout
+setting, unless the configured ``storage_options`` set their own. ``read_timeout`` bounds
+each read of the response, so it fires only when the store sends nothing for that long: a
+slow store that keeps sending is waited for (checked with polars 2.0.0: a 80 KB file through
+a 20 KB/s proxy read in 8 s with ``read_timeout`` 2 s). Polars' ``timeout`` would bound each
+whole request, body included, and fail that slow transfer ("request or response body
+error ... operation timed out"); the query timeout bounds the whole query instead. When a
+query does time out, ``unanswered`` names the endpoint if it does not answer a plain request
+either.
 """
 
 from __future__ import annotations
@@ -32,7 +38,11 @@ PROBE_TIMEOUT_S = 5.0
 def options(current: Settings) -> dict[str, Any]:
     """``storage_options`` for local reads and writes: the configured ones, plus bounds."""
     bound_ms = max(1, round(current.storage_timeout_s * 1000))
-    bounds: dict[str, Any] = {"timeout": f"{bound_ms}ms", "retry_timeout_ms": bound_ms}
+    bounds: dict[str, Any] = {
+        "connect_timeout": f"{bound_ms}ms",
+        "read_timeout": f"{bound_ms}ms",  # no progress for that long, not a slow transfer
+        "retry_timeout_ms": bound_ms,
+    }
     return {**bounds, **(current.storage_options or {})}
 
 

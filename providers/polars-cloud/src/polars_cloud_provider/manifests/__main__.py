@@ -6,13 +6,15 @@ refuses the manifest.
 
 Exit codes: 0 done (or nothing to do), 1 at least one manifest failed or drifted, 2 the
 command line or manifests.toml is invalid, or this interpreter is not the workers' (nothing
-was called), 3 no usable credentials.
+was called), 3 no usable credentials (none found, or Polars Cloud refused them), 4 Polars
+Cloud could not be reached (network, DNS, proxy: the credentials were not checked).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -22,7 +24,7 @@ from typing import TextIO
 from polars_cloud_provider import settings
 from polars_cloud_provider.manifests import spec, sync, versions
 
-OK, FAILED, INVALID, NOT_AUTHENTICATED = 0, 1, 2, 3
+OK, FAILED, INVALID, NOT_AUTHENTICATED, UNREACHABLE = 0, 1, 2, 3, 4
 ENV_CREDENTIALS = ("POLARS_CLOUD_CLIENT_ID", "POLARS_CLOUD_CLIENT_SECRET")
 ENV_TOKEN = "POLARS_CLOUD_ACCESS_TOKEN"
 PROG = "python -m polars_cloud_provider.manifests"
@@ -101,8 +103,8 @@ def main(
         if args.dry_run:
             return _report([sync.Result(args.unregister, "would unregister", workspace)], out)
         registry = _authenticated_registry(args.conn_id, environ, out, err)
-        if registry is None:
-            return NOT_AUTHENTICATED
+        if isinstance(registry, int):
+            return registry
         code = _report([sync.unregister(args.unregister, workspace, registry)], out)
         if target is not None and code == OK:
             print(
@@ -123,8 +125,8 @@ def main(
             return INVALID
         print(f"Note: {mismatch or versions.patch_note()}", file=err)
     registry = _authenticated_registry(args.conn_id, environ, out, err)
-    if registry is None:
-        return NOT_AUTHENTICATED
+    if isinstance(registry, int):
+        return registry
     if args.check:
         return _report(sync.check(specs, registry), out)
     return _report(sync.register(specs, registry, args.force), out)
@@ -144,32 +146,63 @@ def _selected(specs: list[spec.ManifestSpec], only: list[str] | None) -> list[sp
 
 
 def _authenticated_registry(conn_id: str, environ: Mapping[str, str], out: TextIO, err: TextIO):
-    """Log in like the DAGs do, or with Polars Cloud's own variables; ``None`` if impossible."""
+    """Log in like the DAGs do, or with Polars Cloud's own variables; else the exit code:
+    ``UNREACHABLE`` when Polars Cloud could not be reached, ``NOT_AUTHENTICATED`` otherwise."""
     # Imported here: a dry run or an invalid file never loads the Polars Cloud client.
     from polars_cloud_provider.engines import cloud
 
     registry = cloud.ManifestRegistry()
+    logging_in = False  # True once Polars Cloud itself is called
     try:
         if all(environ.get(name) for name in ENV_CREDENTIALS) or environ.get(ENV_TOKEN):
+            logging_in = True
             registry.authenticate_from_environment()
             source = "the POLARS_CLOUD_* environment variables"
         else:
             from polars_cloud_provider.hooks.polars_cloud import service_account
 
             login, password = service_account(conn_id)
+            logging_in = True
             cloud.CloudBackend().authenticate(conn_id, login, password)
             source = f"the Airflow connection {conn_id!r}"
     except Exception as error:
         reason = _masked(error, environ)
+        if logging_in and _unreachable(error, cloud):
+            where = _URL.search(str(error))
+            print(
+                f"ERROR could not reach Polars Cloud"
+                f"{f' at {where.group(0)}' if where else ''} to log in (network, DNS or proxy; "
+                f"the credentials were not checked): {reason.splitlines()[0]}",
+                file=err,
+            )
+            return UNREACHABLE
         print(f"ERROR could not authenticate with Polars Cloud: {reason}", file=err)
         print(
             f"Set {' and '.join(ENV_CREDENTIALS)} (a service account), or make the Airflow "
             "connection available to this process (secrets backend or AIRFLOW_CONN_*).",
             file=err,
         )
-        return None
+        return NOT_AUTHENTICATED
     print(f"Authenticated with {source}.", file=out)
     return registry
+
+
+_URL = re.compile(r"https?://[^\s\"'()]+")
+
+
+def _unreachable(error: Exception, cloud) -> bool:
+    """Whether logging in failed to reach Polars Cloud, rather than being refused.
+
+    polars-cloud 0.12 raises ``AuthLoadError`` for both ("Error getting access token:
+    Reqwest(... ConnectError(\"dns error\" ..." without network; "... token has expired"
+    refused) and ``RuntimeError("Error calling REST endpoint: error sending request ...")``
+    when checking a token: the message tells them apart, as for the DAGs' tasks.
+    """
+    if isinstance(error, cloud.CredentialsRejected):
+        return False
+    if isinstance(error, cloud.ComputeError) and str(error).startswith("Could not reach"):
+        return True  # CloudBackend.authenticate already classified it
+    return cloud._transient(error)
 
 
 def _masked(error: Exception, environ: Mapping[str, str]) -> str:
