@@ -15,8 +15,9 @@ import boto3
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from polars_cloud_provider import settings as provider_settings
 
-from {{ cookiecutter.package_name }} import datasets, settings
+from {{ cookiecutter.package_name }} import datasets
 from {{ cookiecutter.package_name }}.dev import sample_data
 
 NAMES = sample_data.names()
@@ -185,7 +186,7 @@ def s3_root():
 def test_a_damaged_input_on_an_object_store_stops_it_and_stays(s3_root, monkeypatch) -> None:
     """The store lists the file, Polars cannot read its footer: not "no file here"."""
     client, options = s3_root
-    monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(options))
+    monkeypatch.setenv(provider_settings.env_var("storage_options"), json.dumps(options))
     name = NAMES[0]
     key = f"damaged/{datasets.input_folder(name, DAY)}/part-0.parquet"
     client.put_object(Bucket="sample-data", Key=key, Body=damaged())
@@ -204,7 +205,7 @@ def test_a_damaged_input_on_an_object_store_stops_it_and_stays(s3_root, monkeypa
 
 def test_an_empty_object_store_root_gets_marked_sample_data(s3_root, monkeypatch) -> None:
     client, options = s3_root
-    monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(options))
+    monkeypatch.setenv(provider_settings.env_var("storage_options"), json.dumps(options))
 
     first = sample_data.write("s3://sample-data/fresh", rows=50, days=[DAY], only_missing=True)
     again = sample_data.write(
@@ -250,8 +251,8 @@ def test_a_silent_store_stops_the_probe_within_the_storage_timeout_naming_it(
         "aws_access_key_id": "silent-key",
         "aws_secret_access_key": "silent-secret",  # pragma: allowlist secret
     }
-    monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(options))
-    monkeypatch.setenv(settings.env_var("storage_timeout_s"), "1")
+    monkeypatch.setenv(provider_settings.env_var("storage_options"), json.dumps(options))
+    monkeypatch.setenv(provider_settings.env_var("storage_timeout_s"), "1")
     outcome: list[BaseException] = []
     done = threading.Event()
 

@@ -97,8 +97,9 @@ def write(
     files is left as it is.
     """
     # Imports Airflow: not before main() has set it up.
-    from {{ cookiecutter.package_name }} import datasets
     from polars_cloud_provider.engines import local_storage
+
+    from {{ cookiecutter.package_name }} import datasets
 
     current = provider_settings.load()
     options = local_storage.options(current)  # bounded by the storage timeout
