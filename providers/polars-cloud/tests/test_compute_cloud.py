@@ -525,3 +525,105 @@ def test_a_cluster_with_no_workspace_anywhere_fails_naming_both_places(
     assert "workspace= to the Manifest or Specs" in message
     assert isinstance(caught.value, AirflowFailException)  # retrying cannot find one
     fake_cloud.ComputeContext.assert_not_called()
+
+
+EARLIER_ID = "0197a1b2-0000-7000-8000-0000000000e4"
+# What polars-cloud 0.12 raised for ProxyQuery.get_status() when the control plane could not
+# be reached (a loopback address with nothing listening, unshare -rn).
+UNREACHABLE = RuntimeError(
+    "Error calling REST endpoint: error sending request for url (http://127.0.0.1:9/api/v1/"
+    f"workspace/0197a1b2-0000-7000-8000-0000000000a1/query/{EARLIER_ID})\n"
+    f"http://127.0.0.1:9/api/v1/workspace/0197a1b2-0000-7000-8000-0000000000a1/query/{EARLIER_ID}"
+    "\nclient error (Connect)"
+)
+
+
+def _retry_of_a_try_that_left(fake_cloud):
+    """Try 2 of a task whose try 1 submitted query EARLIER_ID and ended before it finished;
+    returns (the earlier query, the task run)."""
+    from polars_cloud_provider.compute import execution
+
+    class Store(dict):
+        def set(self, key, value, **_) -> None:
+            self[key] = value
+
+    earlier = fake_cloud.another_query(EARLIER_ID)
+    step = {
+        "kind": "sink",
+        "target": TARGET,
+        "reference": {
+            "backend": "cloud",
+            "query_id": EARLIER_ID,
+            "workspace_id": fake_cloud.workspace_id,
+            "compute_id": fake_cloud.compute_id,
+        },
+    }
+    store = Store({execution.JOURNAL_KEY: {"series": 1, "steps": [step]}})
+    task_run = execution.TaskRun("d", "t", "r", try_number=2, series=1, store=store)
+    return earlier, task_run
+
+
+def _sink_in(task_run) -> str:
+    from polars_cloud_provider.compute import execution
+
+    with execution.running(task_run):
+        return run(compute.sink, FRAME, TARGET, on=MANIFEST)
+
+
+def test_a_retry_never_submits_beside_a_query_whose_status_cannot_be_read(
+    fake_cloud, current
+) -> None:
+    """Unreadable is not gone: a retry that read it as UNKNOWN would submit a second copy
+    while the first may still run (and bill). It cancels (bounded), asks again, and fails
+    naming the query, retried."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    earlier, task_run = _retry_of_a_try_that_left(fake_cloud)
+    earlier.get_status.side_effect = UNREACHABLE
+
+    with pytest.raises(compute.ComputeError, match=EARLIER_ID) as caught:
+        _sink_in(task_run)
+    assert not isinstance(caught.value, AirflowFailException)
+    assert "not submitted a second time" in str(caught.value)
+    assert "Failure transient (status unreadable)" in caught.value.__notes__[0]
+    earlier.cancel.assert_called_once_with()
+    fake_cloud.plan.sink_parquet.assert_not_called()
+
+
+def test_a_retry_submits_again_once_the_cancelled_query_is_known_finished(
+    fake_cloud, current
+) -> None:
+    earlier, task_run = _retry_of_a_try_that_left(fake_cloud)
+    earlier.get_status.side_effect = [UNREACHABLE, pc.QueryStatus.CANCELED]
+
+    assert _sink_in(task_run) == fake_cloud.query_id
+    earlier.cancel.assert_called_once_with()
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+
+
+def test_a_retry_submits_again_when_polars_cloud_answers_not_found(fake_cloud, current) -> None:
+    """A 404 confirms the query is absent: nothing runs beside the new one (as BigQuery's
+    operator resubmits only on NotFound)."""
+    from polars_cloud.polars_cloud import NotFoundError
+
+    earlier, task_run = _retry_of_a_try_that_left(fake_cloud)
+    earlier.get_status.side_effect = NotFoundError(
+        '{\n  "message": "Status 404 Not Found with body: ",\n  "errors": {}\n}'
+    )
+
+    assert _sink_in(task_run) == fake_cloud.query_id
+    earlier.cancel.assert_not_called()
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+
+
+def test_a_direct_query_the_cluster_does_not_know_is_gone_not_unreadable(fake_cloud) -> None:
+    from polars_cloud_provider.engines.cloud import CloudBackend, CloudQuery
+
+    fake_cloud.query.get_status.side_effect = RuntimeError(
+        "Error calling gRPC endpoint, Some requested entity was not found, stub says no"
+    )
+    found = CloudQuery(fake_cloud.query, fake_cloud.query_id, fake_cloud.workspace_id, None)
+    assert CloudBackend().status(found) == "UNKNOWN"
+    fake_cloud.query.get_status.side_effect = UNREACHABLE
+    with pytest.raises(RuntimeError, match="error sending request"):
+        CloudBackend().status(found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import polars_cloud as pc
 import pytest
 from polars.testing import assert_frame_equal
 from polars_cloud_provider import compute, settings
+from polars_cloud_provider.engines import local_staging
 from polars_cloud_provider.hooks.polars_cloud import authenticate
 
 FRAME = pl.LazyFrame({"category": ["a", "b", "a"], "amount": [1.0, 2.0, 3.0]})
@@ -294,6 +296,39 @@ def test_without_an_atomic_exchange_a_rewrite_still_replaces_the_partition(
     assert_frame_equal(pl.read_parquet(target / "part-0.parquet"), TOTALS.collect())
 
 
+def test_staging_is_outside_every_tree_a_reader_globs(
+    local_connection, target, tmp_path, monkeypatch
+) -> None:
+    """Readers of a whole tree (``curated/**/*.parquet``, ``raw/``, the intermediates) never
+    meet a write in progress, nor what a write killed mid-way (SIGKILL) left behind."""
+    monkeypatch.setenv(settings.env_var("local_data_root"), str(tmp_path))
+    raw = tmp_path / "raw" / "orders" / "part-0.parquet"
+    raw.parent.mkdir(parents=True)
+    FRAME.collect().write_parquet(raw)
+    run(compute.execute, FRAME, on=MANIFEST)  # an intermediate result
+    run(compute.sink, TOTALS, str(target.with_name("ds=2025-12-31")), on=MANIFEST)
+    trees = {
+        tmp_path / "curated": TOTALS.collect(),
+        tmp_path / "raw": FRAME.collect(),
+        local_connection: FRAME.collect(),
+    }
+
+    def every_tree_reads_whole() -> None:
+        for tree, expected in trees.items():
+            for pattern in ("**/*.parquet", "**/part-0.parquet"):
+                assert_frame_equal(pl.read_parquet(f"{tree}/{pattern}"), expected)
+
+    writer = Writer(target, "today", rows=0).paused()
+    try:
+        every_tree_reads_whole()
+        staged = parquet_files(tmp_path / local_staging.STAGING)
+        assert staged, "the write in progress is not staged at the data root"
+    finally:
+        writer.kill()
+    assert parquet_files(tmp_path / local_staging.STAGING) == staged  # the killed write's debris
+    every_tree_reads_whole()
+
+
 def test_intermediate_results_older_than_the_retention_are_removed(
     local_connection, monkeypatch
 ) -> None:
@@ -363,14 +398,15 @@ def test_a_store_that_stops_answering_fails_a_request_in_time_naming_it(
     assert "Failure transient (network): Airflow retries this task." in caught.__notes__
 
 
-def _sink_orders_bounded(target: Path) -> BaseException | None:
-    """Sink the orders input to ``target`` in a thread, and what it raised. A hang fails the
-    test after a minute instead of holding the suite (it could be stuck in native code)."""
+def _sink_orders_bounded(target: Path, source: str = SILENT_ORDERS) -> BaseException | None:
+    """Sink the orders input (``source``) to ``target`` in a thread, and what it raised. A hang
+    fails the test after a minute instead of holding the suite (it could be stuck in native
+    code)."""
     outcome: list[BaseException | None] = []
 
     @authenticate
     def sink_orders() -> None:
-        orders = compute.scan_parquet(SILENT_ORDERS, dataset="orders")
+        orders = compute.scan_parquet(source, dataset="orders")
         compute.sink(orders, str(target), on=MANIFEST)
 
     def call() -> None:
@@ -431,11 +467,11 @@ def test_scans_use_the_configured_storage_options_locally(local_connection, monk
     )
     run(compute.scan_parquet, "s3://bucket/x/*.parquet")
 
-    monkeypatch.setenv(settings.env_var("storage_options"), '{"timeout": "5s"}')
+    monkeypatch.setenv(settings.env_var("storage_options"), '{"read_timeout": "5s"}')
     run(compute.scan_parquet, "s3://bucket/x/*.parquet")
 
-    bound = {"timeout": "20000ms", "retry_timeout_ms": 20000}
-    assert seen == [{**bound, "aws_region": "eu-west-1"}, {**bound, "timeout": "5s"}]
+    bound = {"connect_timeout": "20000ms", "read_timeout": "20000ms", "retry_timeout_ms": 20000}
+    assert seen == [{**bound, "aws_region": "eu-west-1"}, {**bound, "read_timeout": "5s"}]
 
 
 def test_storage_options_errors_never_echo_the_value(monkeypatch) -> None:
@@ -443,3 +479,121 @@ def test_storage_options_errors_never_echo_the_value(monkeypatch) -> None:
     with pytest.raises(settings.SettingsError) as caught:
         settings.load()
     assert "aws_secret_access_key" not in str(caught.value)
+
+
+class _Throttle:
+    """A TCP proxy on 127.0.0.1 in front of an S3 server: requests pass as they are; answers
+    come back ``chunk`` bytes at a time, ``gap_s`` apart (a slow link), or, once ``stall``
+    is set and ``stall_after`` bytes have come back, stop coming at all (a store that stalls
+    mid-transfer)."""
+
+    stall_after = 20_000  # past the listing and the footer: inside the file's data
+
+    def __init__(self, upstream: tuple[str, int], chunk: int = 2048, gap_s: float = 0.05):
+        self.upstream, self.chunk, self.gap_s = upstream, chunk, gap_s
+        self.stall = threading.Event()
+        self.closed = threading.Event()
+        self.sent = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                client = self.listener.accept()[0]
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            threading.Thread(target=self._pipe, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, True), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, slow: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                for start in range(0, len(data), self.chunk if slow else len(data)):
+                    if slow and self.stall.is_set() and self.sent >= self.stall_after:
+                        self.closed.wait()  # sends nothing more until the test ends
+                        return
+                    sink.sendall(data[start : start + (self.chunk if slow else len(data))])
+                    if slow:
+                        self.sent += self.chunk
+                        self.closed.wait(self.gap_s)  # the link's pace
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.close()
+
+    def close(self) -> None:
+        self.closed.set()
+        self.listener.close()
+
+
+SLOW_ORDERS = "s3://slow-bucket/data/raw/orders/*.parquet"
+
+
+@pytest.fixture
+def slow_store(monkeypatch) -> Iterator[_Throttle]:
+    """Orders (``SLOW_ORDERS``) on moto's S3 server, read through a throttling proxy: about
+    40 KB/s."""
+    server_module = pytest.importorskip("moto.server")
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    throttle = _Throttle(server.get_host_and_port())
+    options = {
+        "aws_endpoint_url": throttle.endpoint,
+        "aws_allow_http": "true",
+        "aws_region": "us-east-1",
+        "aws_access_key_id": "slow-store-key",
+        "aws_secret_access_key": "slow-store-secret",  # pragma: allowlist secret
+    }
+    direct = {**options, "aws_endpoint_url": "http://{}:{}".format(*server.get_host_and_port())}
+    _create_bucket(direct, "slow-bucket")
+    pl.DataFrame({"amount": [float(n) for n in range(8_000)]}).write_parquet(
+        "s3://slow-bucket/data/raw/orders/part-0.parquet",
+        storage_options=direct,
+        compression="uncompressed",  # 64 KB: about 1.6 s through the proxy
+    )
+    monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(options))
+    monkeypatch.setenv(settings.env_var("storage_timeout_s"), "1")
+    try:
+        yield throttle
+    finally:
+        throttle.close()
+        server.stop()
+
+
+def _create_bucket(options: dict[str, str], bucket: str) -> None:
+    boto3 = pytest.importorskip("boto3")
+    boto3.client(
+        "s3",
+        endpoint_url=options["aws_endpoint_url"],
+        region_name=options["aws_region"],
+        aws_access_key_id=options["aws_access_key_id"],
+        aws_secret_access_key=options["aws_secret_access_key"],
+    ).create_bucket(Bucket=bucket)
+
+
+def test_a_slow_store_that_keeps_sending_is_waited_for(
+    local_connection, slow_store, target
+) -> None:
+    """The storage timeout means no progress for that long, not a cap on a transfer: the
+    input takes about 1.6 s to arrive, longer than the 1 s storage timeout."""
+    caught = _sink_orders_bounded(target, SLOW_ORDERS)
+
+    assert caught is None, caught
+    assert pl.read_parquet(target / "part-0.parquet").height == 8_000
+
+
+def test_a_store_that_stalls_mid_transfer_fails_naming_it(
+    local_connection, slow_store, target
+) -> None:
+    slow_store.stall.set()
+
+    caught = _sink_orders_bounded(target, SLOW_ORDERS)
+
+    assert isinstance(caught, compute.QueryFailed), caught
+    assert f"the object store at {slow_store.endpoint} sent nothing for 1 s" in str(caught)
+    assert parquet_files(target.parents[2]) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import http.server
+import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -18,18 +19,27 @@ from pathlib import Path
 import polars as pl
 import polars_cloud as pc
 import pytest
-from conftest import DAGS_FOLDER, run_dag
+from conftest import CONN_ID, DAGS_FOLDER, run_dag
 from polars_cloud.exceptions import WorkspaceResolveError
-from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
+from polars_cloud.polars_cloud import AuthLoadError, ComputeClusterMisspecified, NotFoundError
 from polars_cloud_provider import compute, settings
 from polars_cloud_provider.compute import failures
-from polars_cloud_provider.compute.errors import ManifestDrift
+from polars_cloud_provider.compute.errors import (
+    ManifestDrift,
+    ManifestNotRegistered,
+    QueryCancelled,
+    QueryNotFound,
+)
 from polars_cloud_provider.compute.permanent import NoLogicalDate, PermanentFailure
 from polars_cloud_provider.hooks.polars_cloud import authenticate
 
 DAG_ID = "failures_orders_by_status"
 """tests/dags/: reads raw/orders under $FAILURES_DATA_ROOT and sinks a partition."""
 CLOUD_ORDERS = "s3://bucket/raw/orders/*.parquet"
+CLOUD_TARGET = "s3://bucket/curated/out/ds=2026-01-01/"
+MANIFEST = compute.Manifest("failures")
+WORKSPACE = "tests"
+"""The ``workspace`` extra of the ``cloud_connection`` fixture."""
 
 
 def write_orders(root: Path, rows: int = 20) -> Path:
@@ -119,6 +129,41 @@ def _listing_error(port: int) -> BaseException:
     return _raised(pl.scan_parquet("s3://bucket/raw/*.parquet", storage_options=options).collect)
 
 
+def _rest(status: str, body: str = "") -> ValueError:
+    """What polars-cloud 0.12's REST client raises for an HTTP error answer (404 raises
+    NotFoundError with the same text): seen against a loopback stub; the body is the stub's."""
+    message = {"message": f"Status {status} with body: {body}", "errors": {}}
+    error_class = NotFoundError if status.startswith("404") else ValueError
+    return error_class(json.dumps(message, indent=2))
+
+
+def _grpc(description: str) -> RuntimeError:
+    """What its gRPC client raises for a status (tonic's description of the code, then the
+    server's message): seen against a loopback gRPC stub."""
+    return RuntimeError(f"Error calling gRPC endpoint, {description}, stub says no")
+
+
+# The library's own texts (polars_cloud.abi3.so; raised by it without network, unshare -rn).
+LOGIN_DNS_ERROR = (
+    'Error getting access token: Reqwest(reqwest::Error { kind: Request, url: "https://auth.prd'
+    '.cloud.pola.rs/realms/Polars/protocol/openid-connect/token", source: hyper_util::client::'
+    'legacy::Error(Connect, ConnectError("dns error", Custom { kind: Uncategorized, error: "fai'
+    'led to lookup address information: Temporary failure in name resolution" })) })\n\tLog i'
+    "n with `pc login` or set the environment variables.\n\tSee https://docs.pola.rs/polars-c"
+    "loud/explain/authentication/ for more details."
+)
+NO_TOKEN = (
+    "Authentication token was not found.\n\tLog in with `pc login` or set the environment "
+    "variables.\n\tSee https://docs.pola.rs/polars-cloud/explain/authentication/ for more "
+    "details."
+)
+UNAUTHORIZED = _rest(
+    "401 Unauthorized",
+    "Authentication method Environment variable (POLARS_CLOUD_ACCESS_TOKEN) failed.",
+)
+QUERY_ID = "0197a1b2-0000-7000-8000-00000000beef"
+
+
 CASES: dict[str, tuple[Callable[..., BaseException], bool, str]] = {
     # id: (how to get the error from the fixtures, permanent?, what the table calls it)
     "corrupt-parquet": (
@@ -185,9 +230,53 @@ CASES: dict[str, tuple[Callable[..., BaseException], bool, str]] = {
     "unknown-workspace": (
         lambda f, s3: WorkspaceResolveError("workspace 'nope' not found"),
         True,
-        "configuration",
+        "workspace not found",
     ),
-    "manifest-not-found": (lambda f, s3: NotFoundError("manifest"), True, "configuration"),
+    "manifest-not-registered": (
+        lambda f, s3: ManifestNotRegistered("No manifest 'm' is registered in workspace 'w'"),
+        True,
+        "manifest not registered",
+    ),
+    "rest-404": (lambda f, s3: _rest("404 Not Found"), True, "not found"),
+    "grpc-not-found": (
+        lambda f, s3: _grpc("Some requested entity was not found"),
+        True,
+        "not found",
+    ),
+    "query-not-found": (
+        lambda f, s3: QueryNotFound(QUERY_ID, "ws", "HTTP 404"),
+        True,
+        "query not found",
+    ),
+    "rest-401": (lambda f, s3: UNAUTHORIZED, True, "authentication failure"),
+    "rest-403": (
+        lambda f, s3: _rest("403 Forbidden", '{"detail":"no access"}'),
+        True,
+        "authentication failure",
+    ),
+    "grpc-unauthenticated": (
+        lambda f, s3: _grpc("The request does not have valid authentication credentials"),
+        True,
+        "authentication failure",
+    ),
+    "grpc-permission-denied": (
+        lambda f, s3: _grpc(
+            "The caller does not have permission to execute the specified operation"
+        ),
+        True,
+        "authentication failure",
+    ),
+    "no-token": (lambda f, s3: AuthLoadError(NO_TOKEN), True, "authentication failure"),
+    "login-dns-error": (
+        lambda f, s3: AuthLoadError(LOGIN_DNS_ERROR),
+        False,
+        "login endpoint unreachable",
+    ),
+    "cancelled-outside-airflow": (
+        lambda f, s3: QueryCancelled(QUERY_ID),
+        True,
+        "query cancelled outside Airflow",
+    ),
     "cluster-misspecified": (
         lambda f, s3: ComputeClusterMisspecified("python version differs"),
         True,
@@ -204,10 +293,15 @@ CASES: dict[str, tuple[Callable[..., BaseException], bool, str]] = {
         "network",
     ),
     "s3-slow-down": (lambda f, s3: s3(503, "SlowDown"), False, "throttling"),
-    "rest-429": (
-        lambda f, s3: RuntimeError("Error calling REST endpoint: 429 Too Many Requests"),
+    "rest-429": (lambda f, s3: _rest("429 Too Many Requests"), False, "throttling"),
+    "rest-503": (lambda f, s3: _rest("503 Service Unavailable"), False, "service unavailable"),
+    "rest-unreachable": (
+        lambda f, s3: RuntimeError(
+            "Error calling REST endpoint: error sending request for url (http://127.0.0.1:9/api/"
+            "v1/user/me)\nhttp://127.0.0.1:9/api/v1/user/me\nclient error (Connect)"
+        ),
         False,
-        "throttling",
+        "network",
     ),
     "s3-unavailable": (lambda f, s3: s3(503, "ServiceUnavailable"), False, "service unavailable"),
     "grpc-unavailable": (
@@ -229,7 +323,7 @@ CASES: dict[str, tuple[Callable[..., BaseException], bool, str]] = {
     ),
     "query-timeout": (
         lambda f, s3: compute.QueryTimedOut("local-0", 60),
-        False,
+        True,
         "query timed out",
     ),
     "sigterm": (
@@ -269,7 +363,13 @@ def test_an_error_the_table_does_not_know_keeps_its_retries() -> None:
 @authenticate
 def _sink_orders(source: str, target: str) -> str:
     orders = compute.scan_parquet(source, dataset="orders")
-    return compute.sink(orders, target, on=compute.Manifest("failures"))
+    return compute.sink(orders, target, on=MANIFEST)
+
+
+@authenticate
+def _sink_orders_retrying_timeouts(source: str, target: str) -> str:
+    orders = compute.scan_parquet(source, dataset="orders")
+    return compute.sink(orders, target, on=MANIFEST, retry_timeout=True)
 
 
 def test_a_corrupt_input_fails_at_once_naming_the_dataset_and_the_file(
@@ -300,10 +400,10 @@ def test_a_full_disk_is_named_with_the_path_not_blamed_on_the_input(
 ) -> None:
     """The staged file is /dev/full: Polars' write fails with ENOSPC ("File out of
     specification: underlying IO error: No space left on device"), as on a full disk."""
-    from {{ cookiecutter.package_name }}.compute import local_staging
+    from polars_cloud_provider.engines import local_staging
 
-    monkeypatch.setenv(settings.env_var("data_root"), str(tmp_path))
-    sample_data.write(str(tmp_path), rows=20)
+    monkeypatch.setenv(settings.env_var("local_data_root"), str(tmp_path))
+    source = write_orders(tmp_path)
     real_stage = local_staging.stage
 
     def stage_on_a_full_disk(final, query_id):
@@ -315,7 +415,7 @@ def test_a_full_disk_is_named_with_the_path_not_blamed_on_the_input(
     target = str(tmp_path / "curated" / "out" / "ds=2026-01-01")
 
     with pytest.raises(PermanentFailure) as caught:
-        _sink_orders(target)
+        _sink_orders(str(source), target)
 
     message = str(caught.value)
     assert message.startswith("Disk full, not retried: Polars query local-"), message
@@ -332,10 +432,10 @@ def test_a_cloud_query_failing_on_its_data_fails_at_once(fake_cloud, cloud_conne
     fake_cloud.finish(pc.QueryStatus.FAILED, error=error)
 
     with pytest.raises(PermanentFailure, match="Schema mismatch, not retried") as caught:
-        _sink_orders(CLOUD_ORDERS, "s3://bucket/curated/out/ds=2026-01-01/")
+        _sink_orders(CLOUD_ORDERS, CLOUD_TARGET)
     assert caught.value.__cause__ is error
     assert caught.value.query_id == fake_cloud.query_id
-    assert "writing s3://bucket/curated/out/ds=2026-01-01/" in str(caught.value)
+    assert f"writing {CLOUD_TARGET}" in str(caught.value)
 
 
 def test_a_transient_cloud_error_is_left_to_retries(fake_cloud, cloud_connection) -> None:
@@ -343,11 +443,124 @@ def test_a_transient_cloud_error_is_left_to_retries(fake_cloud, cloud_connection
     fake_cloud.query.await_result.side_effect = unavailable
 
     with pytest.raises(RuntimeError) as caught:
-        _sink_orders(CLOUD_ORDERS, "s3://bucket/curated/out/ds=2026-01-01/")
+        _sink_orders(CLOUD_ORDERS, CLOUD_TARGET)
     assert caught.value is unavailable
     assert "Failure transient (service unavailable): Airflow retries this task." in (
         unavailable.__notes__
     )
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        UNAUTHORIZED,
+        _rest("403 Forbidden", '{"detail":"no access"}'),
+        _grpc("The request does not have valid authentication credentials"),
+        _grpc("The caller does not have permission to execute the specified operation"),
+        AuthLoadError(NO_TOKEN),
+    ],
+    ids=["rest-401", "rest-403", "grpc-unauthenticated", "grpc-permission-denied", "no-token"],
+)
+def test_refused_credentials_fail_at_once_naming_the_connection(
+    fake_cloud, cloud_connection, refusal
+) -> None:
+    """The old `error calling (rest|grpc) endpoint` pattern retried every one of these."""
+    fake_cloud.query.get_status.side_effect = refusal
+
+    with pytest.raises(PermanentFailure) as caught:
+        _sink_orders(CLOUD_ORDERS, CLOUD_TARGET)
+    message = str(caught.value)
+    assert message.startswith("Authentication failure, not retried: ")
+    assert f"Airflow connection {CONN_ID!r}" in message
+    assert "\n" not in message
+
+
+def test_a_query_cancelled_outside_airflow_fails_at_once_saying_so(
+    fake_cloud, cloud_connection
+) -> None:
+    """A person cancelled it in the Polars Cloud UI: a retry would run (and bill) it again."""
+    fake_cloud.finish(pc.QueryStatus.CANCELED)
+
+    with pytest.raises(PermanentFailure) as caught:
+        _sink_orders(CLOUD_ORDERS, CLOUD_TARGET)
+    assert isinstance(caught.value, compute.QueryFailed) and caught.value.status == "CANCELED"
+    assert "cancelled outside Airflow" in str(caught.value)
+    assert fake_cloud.query_id in str(caught.value)
+
+
+def test_a_query_airflow_cancelled_is_reported_as_such_and_left_to_retries(
+    fake_cloud, cloud_connection
+) -> None:
+    from polars_cloud_provider.engines.backend import cancel_within
+    from polars_cloud_provider.engines.cloud import CloudBackend
+
+    chosen = CloudBackend()
+    chosen.workspace = WORKSPACE  # what the hook sets from the connection's extra
+    query = chosen.start(
+        chosen.connect(MANIFEST, settings.load()),
+        pl.LazyFrame({"a": [1]}),
+        compute.DISTRIBUTED,
+        "s3://bucket/out/",
+    )
+    assert cancel_within(chosen, query)  # what a timeout or on_kill does
+    fake_cloud.finish(pc.QueryStatus.CANCELED)
+
+    with pytest.raises(compute.QueryFailed) as caught, failures.classified():
+        chosen.outcome(query)
+    assert "cancelled by Airflow" in str(caught.value)
+    assert not isinstance(caught.value, PermanentFailure | QueryCancelled)
+
+
+def test_a_query_timeout_fails_at_once_naming_the_timeout(
+    fake_cloud, cloud_connection, monkeypatch
+) -> None:
+    """Retried, a query that needed an hour would run (and bill) another hour."""
+    monkeypatch.setenv(settings.env_var("query_timeout_s"), "0.05")
+    fake_cloud.running()
+
+    with pytest.raises(PermanentFailure) as caught:
+        _sink_orders(CLOUD_ORDERS, CLOUD_TARGET)
+    message = str(caught.value)
+    assert message.startswith(
+        f"Query timed out, not retried: Polars query {fake_cloud.query_id} did not finish "
+        "within 0.05 s"
+    )
+    assert "AIRFLOW__POLARS_CLOUD__QUERY_TIMEOUT_S" in message and "retry_timeout=True" in message
+    assert isinstance(caught.value, compute.QueryTimedOut)
+    fake_cloud.query.cancel.assert_called_once_with()
+
+
+def test_retry_timeout_leaves_a_query_timeout_to_retries(
+    fake_cloud, cloud_connection, monkeypatch
+) -> None:
+    monkeypatch.setenv(settings.env_var("query_timeout_s"), "0.05")
+    fake_cloud.running()
+
+    with pytest.raises(compute.QueryTimedOut) as caught:
+        _sink_orders_retrying_timeouts(CLOUD_ORDERS, CLOUD_TARGET)
+    assert not isinstance(caught.value, PermanentFailure)
+    assert "Failure transient (query timed out): Airflow retries this task." in (
+        caught.value.__notes__
+    )
+
+
+def test_not_found_says_what_was_not_found(fake_cloud, cloud_connection) -> None:
+    fake_cloud.query.await_result.side_effect = _rest("404 Not Found")
+    with pytest.raises(PermanentFailure) as query:
+        _sink_orders(CLOUD_ORDERS, CLOUD_TARGET)
+    assert str(query.value).startswith(
+        f"Query not found, not retried: Polars Cloud does not know query {fake_cloud.query_id} "
+        f"in workspace {fake_cloud.workspace_id} (HTTP 404)"
+    )
+
+    fake_cloud.ComputeContext.side_effect = _rest("404 Not Found")
+    with pytest.raises(PermanentFailure) as manifest:
+        _sink_orders(CLOUD_ORDERS, CLOUD_TARGET)
+    assert str(manifest.value).startswith(
+        f"Manifest not registered, not retried: No manifest {MANIFEST.name!r} is registered "
+        f"in workspace {WORKSPACE!r}"
+    )
+    assert "register_manifests" in str(manifest.value)
 
 
 @pytest.fixture

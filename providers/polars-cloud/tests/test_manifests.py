@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 from conftest import CONN_ID
+from polars_cloud import auth as polars_cloud_auth
+from polars_cloud.polars_cloud import AuthLoadError
 from polars_cloud_provider.manifests import spec
 from polars_cloud_provider.manifests.__main__ import (
     FAILED,
     INVALID,
     NOT_AUTHENTICATED,
     OK,
+    UNREACHABLE,
     main,
 )
 
@@ -469,6 +472,104 @@ def test_rejected_credentials_are_not_echoed(fake_cloud, fake_manifests, manifes
     assert result.code == NOT_AUTHENTICATED
     assert "invalid client secret ***" in result.err
     assert secret not in result.out + result.err
+
+
+# What polars-cloud 0.12 raised here without network (unshare -n), word for word: logging in
+# with a client id and secret (after 14 s of its own retries), and checking a token.
+NO_NETWORK_LOGIN = AuthLoadError(
+    "Error getting access token: Reqwest(reqwest::Error { kind: Request, url: "
+    '"https://auth.prd.cloud.pola.rs/realms/Polars/protocol/openid-connect/token", source: '
+    'hyper_util::client::legacy::Error(Connect, ConnectError("dns error", Custom { kind: '
+    'Uncategorized, error: "failed to lookup address information: Temporary failure in name '
+    'resolution" })) })\n\tLog in with `pc login` or set the environment variables.\n\tSee '
+    "https://docs.pola.rs/polars-cloud/explain/authentication/ for more details."
+)
+NO_NETWORK_TOKEN_CHECK = RuntimeError(
+    "Error calling REST endpoint: error sending request for url "
+    "(https://api.prd.cloud.pola.rs/api/v1/user/me)\n"
+    "https://api.prd.cloud.pola.rs/api/v1/user/me\nclient error (Connect)"
+)
+TOKEN_ENDPOINT = "https://auth.prd.cloud.pola.rs/realms/Polars/protocol/openid-connect/token"
+
+
+@pytest.mark.parametrize(
+    ("error", "endpoint"),
+    [
+        (NO_NETWORK_LOGIN, TOKEN_ENDPOINT),
+        (NO_NETWORK_TOKEN_CHECK, "https://api.prd.cloud.pola.rs/api/v1/user/me"),
+    ],
+    ids=["login", "token-check"],
+)
+def test_an_unreachable_polars_cloud_is_not_called_a_credentials_problem(
+    fake_cloud, fake_manifests, manifests_file, error, endpoint
+) -> None:
+    fake_cloud.authenticate.side_effect = error
+
+    result = run(path=manifests_file())
+
+    assert result.code == UNREACHABLE != NOT_AUTHENTICATED
+    assert f"\nERROR could not reach Polars Cloud at {endpoint} to log in (" in result.err
+    assert "credentials were not checked" in result.err
+    assert "could not authenticate" not in result.err
+    fake_cloud.ComputeContext.assert_not_called()
+
+
+def test_an_unreachable_polars_cloud_through_the_airflow_connection_too(
+    fake_cloud, fake_manifests, manifests_file, cloud_connection
+) -> None:
+    fake_cloud.authenticate.side_effect = NO_NETWORK_LOGIN
+
+    result = run(path=manifests_file(), environ={})
+
+    assert result.code == UNREACHABLE
+    assert f"could not reach Polars Cloud at {TOKEN_ENDPOINT}" in result.err
+    assert cloud_connection["password"] not in result.out + result.err
+
+
+@pytest.mark.parametrize("token", ["expired", "garbage"])
+def test_credentials_polars_cloud_refuses_are_a_credentials_problem(
+    fake_cloud, fake_manifests, manifests_file, monkeypatch, token
+) -> None:
+    """Refusals the installed polars-cloud raises offline, from the token itself."""
+    value = {
+        # A JWT whose payload is {"exp": 1000000000}: expired in 2001.
+        "expired": "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMDAwMDAwMDB9.c2ln",  # pragma: allowlist secret
+        "garbage": "not-a-jwt",
+    }[token]
+    monkeypatch.setenv("POLARS_CLOUD_ACCESS_TOKEN", value)
+    fake_cloud.authenticate.side_effect = _raised_by_polars_cloud()
+
+    result = run(path=manifests_file(), environ={"POLARS_CLOUD_ACCESS_TOKEN": value})
+
+    assert result.code == NOT_AUTHENTICATED
+    assert "ERROR could not authenticate with Polars Cloud: The POLARS_CLOUD_ACCESS_TOKEN" in (
+        result.err
+    )
+    assert "could not reach" not in result.err
+
+
+def test_a_refusal_naming_the_token_endpoint_is_not_taken_for_a_network_failure(
+    fake_cloud, fake_manifests, manifests_file
+) -> None:
+    """The endpoint's URL holds "openid-connect": only the words around it decide. (The shape
+    of reqwest's status error; no refusal by the real service could be observed offline.)"""
+    fake_cloud.authenticate.side_effect = AuthLoadError(
+        "Error getting access token: Reqwest(reqwest::Error { kind: Status(401), "
+        f'url: "{TOKEN_ENDPOINT}" }})'
+    )
+
+    result = run(path=manifests_file())
+
+    assert result.code == NOT_AUTHENTICATED, result.err
+
+
+def _raised_by_polars_cloud() -> BaseException:
+    try:
+        # The real one (the fake replaces pc.authenticate): it checks the token's own fields.
+        polars_cloud_auth.authenticate(interactive=False)
+    except Exception as error:
+        return error
+    raise AssertionError("polars-cloud accepted the token")
 
 
 def test_a_file_that_is_not_utf8_is_refused_in_one_line(fake_cloud, manifests_file) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk.bases.decorator import DecoratedOperator
-from airflow.sdk.configuration import conf
+from airflow.sdk import conf
 
 from polars_cloud_provider import settings
 from polars_cloud_provider.compute import execution
