@@ -25,7 +25,6 @@ A query timeout fails without retries unless the helper was called with
 
 from __future__ import annotations
 
-import functools
 import glob
 import json
 import os
@@ -401,13 +400,20 @@ def _fix(text: str) -> str:
     )
 
 
-@functools.cache
+_PERMANENT_CLASSES: dict[type[BaseException], type[PermanentFailure]] = {}
+
+
 def _permanent_class(raised: type[BaseException]) -> type[PermanentFailure]:
+    """``PermanentFailure``, or for a ``ComputeError`` one that is both (made once per class)."""
     from polars_cloud_provider.compute.permanent import PermanentFailure
 
     if not issubclass(raised, ComputeError):
         return PermanentFailure
-    return type(f"Permanent{raised.__name__}", (PermanentFailure, raised), {"__module__": __name__})
+    if raised not in _PERMANENT_CLASSES:
+        _PERMANENT_CLASSES[raised] = type(
+            f"Permanent{raised.__name__}", (PermanentFailure, raised), {"__module__": __name__}
+        )
+    return _PERMANENT_CLASSES[raised]
 
 
 # Which datasets the running task read (datasets.source records them), per task.

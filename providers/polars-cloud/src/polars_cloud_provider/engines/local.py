@@ -218,6 +218,8 @@ def _run(query: LocalQuery) -> None:
     writer at exit: "PyGILState_Release: thread state must be current".)
     """
     try:
+        if query.plan is None:  # started by another process: nothing to run here
+            raise QueryFailed(query.query_id, "FAILED", "no plan to run in this process")
         plan = _stops_when_cancelled(query.plan, query.cancelled).sink_parquet(
             query.write_path, storage_options=query.storage_options, mkdir=True, lazy=True
         )

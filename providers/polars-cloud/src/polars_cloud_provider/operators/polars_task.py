@@ -24,8 +24,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk.bases.decorator import DecoratedOperator
 from airflow.sdk import conf
+from airflow.sdk.bases.decorator import DecoratedOperator
 
 from polars_cloud_provider import settings
 from polars_cloud_provider.compute import execution
