@@ -20,7 +20,7 @@ from conftest import PROJECT_ROOT
 from secrets_backend_settings import ENV_FILE, env_file_values
 
 # Code and tests are covered by detect-secrets in pre-commit; the tests hold dummy values.
-NOT_SCANNED_DIRS = {"tests"}
+NOT_SCANNED_DIRS = {"tests", "vendor"}  # vendor/: the provider, scanned where it is developed
 # A value given to a credential field in JSON, an env line or a command line:
 # "password": "...", password=..., VAULT_TOKEN=..., client_secret: ...
 CREDENTIAL = re.compile(
