@@ -151,7 +151,7 @@ def bake(output: Path, **context: object) -> Path:
 
 
 def _package(project: Path) -> str:
-    (package,) = [p.parent.name for p in (project / "dags").glob("*/auth.py")]
+    (package,) = [p.parent.name for p in (project / "dags").glob("*/settings.py")]
     return package
 
 

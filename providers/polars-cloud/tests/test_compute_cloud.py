@@ -171,6 +171,17 @@ def test_the_wait_polls_until_the_query_is_done(fake_cloud, current) -> None:
     fake_cloud.query.await_result.assert_called_once_with(raise_on_failure=False)
 
 
+def test_the_fake_reports_the_final_status_to_every_poll_after_the_scripted_ones(
+    fake_cloud,
+) -> None:
+    """As the service does: a query asked again once done (by a trigger, a retry, a second
+    wait) still answers its final status instead of running out of answers."""
+    fake_cloud.finish(pc.QueryStatus.FAILED)
+    fake_cloud.running(polls=2)
+    statuses = [fake_cloud.query.get_status() for _ in range(5)]
+    assert statuses == [pc.QueryStatus.INPROGRESS] * 2 + [pc.QueryStatus.FAILED] * 3
+
+
 @pytest.mark.parametrize(
     "interruption",
     [
