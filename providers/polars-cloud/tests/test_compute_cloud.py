@@ -696,14 +696,15 @@ def test_polars_timeout_ms_is_set_only_while_results_are_fetched(
         assert entered["b"].wait(600)
         release["a"].set()
         threads["a"].join(600)
-        assert os.environ.get("POLARS_TIMEOUT_MS") == bound, "taken from a fetch still waiting"
+        while_b_waits = os.environ.get("POLARS_TIMEOUT_MS")
     finally:
         for event in release.values():
             event.set()
         for thread in threads.values():
             thread.join(600)
+    assert os.environ.get("POLARS_TIMEOUT_MS") == before, "left behind by the last fetch"
     assert seen == {"a": bound, "b": bound}
-    assert os.environ.get("POLARS_TIMEOUT_MS") == before
+    assert while_b_waits == bound, "taken away from a fetch still waiting"
 
 
 # The workspace: the cluster's own, else the connection's extra, else a clear failure.
