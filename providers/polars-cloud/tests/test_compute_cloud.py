@@ -628,11 +628,13 @@ def test_a_cold_cluster_start_is_bounded_and_the_cluster_stopped(
 
     fake_cloud.context.start.side_effect = start_that_never_ends
     try:
-        with pytest.raises(ClusterNotReady, match=r"did not start within 0\.05 s.*was stopped"):
+        with pytest.raises(
+            ClusterNotReady, match=r"did not start within 0\.05 s.*was stopped"
+        ) as e:
             run(compute.sink, FRAME, TARGET, on=SPECS)
     finally:
         release.set()
-    assert not isinstance(ClusterNotReady("x"), AirflowFailException)  # retried
+    assert not isinstance(e.value, AirflowFailException)  # retried
     fake_cloud.context.start.assert_called_once_with()
     fake_cloud.context.stop.assert_called_once_with()
     fake_cloud.plan.sink_parquet.assert_not_called()
