@@ -209,7 +209,8 @@ class CloudBackend:
                 result = query.query.await_result(raise_on_failure=False)
         except Exception as error:
             if isinstance(error, _ClusterGone) or _not_found(error):
-                detail = service_code(error) or f"{type(error).__name__}: {error}"
+                gone = f"its cluster is {error}" if isinstance(error, _ClusterGone) else None
+                detail = service_code(error) or gone or type(error).__name__
                 raise QueryNotFound(query.query_id, query.workspace_id, detail) from error
             if not isinstance(error, TimeoutError | RuntimeError):
                 raise
