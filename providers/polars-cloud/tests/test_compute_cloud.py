@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from unittest.mock import create_autospec
 
 import polars as pl
 import polars_cloud as pc
@@ -246,6 +247,35 @@ def test_a_cancel_that_never_answers_does_not_hold_the_task(
     fake_cloud.query.cancel.assert_called_once_with()
 
 
+@pytest.mark.parametrize(
+    ("tool", "here", "recorded"), [("python", "3.11.9", "3.11.7"), ("polars", "2.0.0", "1.31.0")]
+)
+def test_a_worker_on_another_python_patch_fails_saying_to_register_from_the_workers(
+    fake_cloud, current, tool, here, recorded
+) -> None:
+    """A rolling deploy moved the workers to another Python patch: Polars Cloud refuses the
+    manifest (context/compute.py l.404-410, its own words below) to every task. The task
+    says so, with both versions and what to run: not "make manifests", which registers
+    from a laptop's Python."""
+    from airflow.sdk.exceptions import AirflowFailException
+    from polars_cloud.polars_cloud import ComputeClusterMisspecified
+
+    fake_cloud.ComputeContext.side_effect = ComputeClusterMisspecified(
+        f"locally installed {tool} version ({here}) does not match {tool} version specified "
+        f"in manifest ({recorded})"
+    )
+    with pytest.raises(AirflowFailException) as caught:
+        run(compute.sink, FRAME, TARGET, on=MANIFEST)
+    message = str(caught.value)
+    name = "Python" if tool == "python" else tool
+    assert isinstance(caught.value, ManifestDrift)
+    assert f"This worker runs {name} {here}" in message
+    assert f"registered from {name} {recorded}" in message
+    assert "trigger the register_manifests DAG" in message and "clear the failed tasks" in message
+    assert "make manifests" not in message
+    fake_cloud.plan.sink_parquet.assert_not_called()
+
+
 def test_manifest_drift_says_to_re_register(fake_cloud, current) -> None:
     from polars_cloud.polars_cloud import ComputeClusterMisspecified
 
@@ -452,30 +482,231 @@ def test_a_query_carries_its_airflow_identity_as_labels(fake_cloud, current) -> 
     assert len(multibyte.encode()) <= 32 and multibyte.startswith("run:é")
 
 
-def test_a_query_is_found_again_from_its_reference(fake_cloud, current) -> None:
-    from uuid import UUID
-
+def _reference_of_a_started_query(fake_cloud, current) -> dict:
     from polars_cloud_provider.engines.cloud import CloudBackend
 
     chosen = CloudBackend()
     chosen.workspace = WORKSPACE  # what the hook sets from the connection's extra
     handle = chosen.connect(MANIFEST, current)
-    reference = chosen.reference(chosen.start(handle, FRAME, compute.DISTRIBUTED, TARGET))
+    return chosen.reference(chosen.start(handle, FRAME, compute.DISTRIBUTED, TARGET))
+
+
+def test_a_direct_query_is_found_again_through_its_cluster(fake_cloud, current) -> None:
+    """ComputeContext defaults to direct mode (context/compute.py l.429): spawn returns a
+    DirectQuery, which only the cluster's scheduler knows. Reattach builds a DirectQuery on
+    the cluster (by its id), never a ProxyQuery asking the control plane."""
+    from uuid import UUID
+
+    from polars_cloud_provider.engines.cloud import CloudBackend
+
+    reference = _reference_of_a_started_query(fake_cloud, current)
     assert reference == {
         "backend": "cloud",
         "query_id": fake_cloud.query_id,
         "workspace_id": fake_cloud.workspace_id,
         "compute_id": fake_cloud.compute_id,
+        "mode": "direct",
     }
+    chosen = CloudBackend()
     found = chosen.reattach(reference)
-    fake_cloud.ProxyQuery.assert_called_once_with(
-        UUID(fake_cloud.query_id), UUID(fake_cloud.workspace_id)
-    )
+    fake_cloud.ComputeContext.connect.assert_not_called()  # the triggerer's loop: no call
     assert chosen.status(found) == "SUCCESS"
+    fake_cloud.ComputeContext.connect.assert_called_once_with(
+        fake_cloud.compute_id, workspace=UUID(fake_cloud.workspace_id)
+    )
+    fake_cloud.DirectQuery.assert_called_once_with(
+        UUID(fake_cloud.query_id),
+        fake_cloud.context._get_direct_client.return_value,
+        fake_cloud.context,
+    )
+    fake_cloud.ProxyQuery.assert_not_called()
     assert chosen.link(reference) == (
         f"https://cloud.pola.rs/portal/{fake_cloud.workspace_id}/{fake_cloud.compute_id}"
         f"/queries/{fake_cloud.query_id}"
     )
+
+
+def test_a_proxy_query_is_found_again_through_the_control_plane(fake_cloud, current) -> None:
+    from uuid import UUID
+
+    from polars_cloud.query import ProxyQuery
+    from polars_cloud_provider.engines.cloud import CloudBackend
+
+    proxied = create_autospec(ProxyQuery, instance=True)  # what spawn returns in proxy mode
+    proxied._query_id = UUID(fake_cloud.query_id)
+    proxied.get_status.return_value = pc.QueryStatus.INPROGRESS
+    fake_cloud.by_id[fake_cloud.query_id] = proxied
+    fake_cloud.context.connection_mode = "proxy"
+    fake_cloud.plan.sink_parquet.return_value = proxied
+
+    reference = _reference_of_a_started_query(fake_cloud, current)
+    assert reference["mode"] == "proxy"
+    chosen = CloudBackend()
+    assert chosen.status(chosen.reattach(reference)) == "INPROGRESS"
+    fake_cloud.ProxyQuery.assert_called_once_with(
+        UUID(fake_cloud.query_id), UUID(fake_cloud.workspace_id)
+    )
+    fake_cloud.DirectQuery.assert_not_called()
+    fake_cloud.ComputeContext.connect.assert_not_called()
+
+
+@pytest.mark.parametrize(("mode", "built"), [("direct", "DirectQuery"), ("proxy", "ProxyQuery")])
+def test_a_reference_without_a_mode_takes_its_clusters_mode(fake_cloud, mode, built) -> None:
+    """References written before the mode was recorded: the cluster says which it is
+    (``_get_direct_client`` is None unless it is in direct mode, context/compute.py l.818)."""
+    from polars_cloud_provider.engines.cloud import CloudBackend
+
+    if mode == "proxy":
+        fake_cloud.context._get_direct_client.return_value = None
+    reference = {
+        "backend": "cloud",
+        "query_id": fake_cloud.query_id,
+        "workspace_id": fake_cloud.workspace_id,
+        "compute_id": fake_cloud.compute_id,
+    }
+    chosen = CloudBackend()
+    assert chosen.status(chosen.reattach(reference)) == "SUCCESS"
+    getattr(fake_cloud, built).assert_called_once()
+
+
+def test_a_direct_query_whose_cluster_stopped_is_gone_and_a_stopping_one_unreadable(
+    fake_cloud,
+) -> None:
+    """``ComputeContext.connect`` refuses a cluster that is not available (compute.py l.714):
+    STOPPED/FAILED means the query runs no more (a retry may submit again); STOPPING and an
+    unreachable control plane mean it cannot be read (never "gone")."""
+    from polars_cloud_provider.compute.errors import QueryNotFound
+    from polars_cloud_provider.engines.cloud import CloudBackend
+
+    def reattached(status: pc.ComputeContextStatus | None) -> object:
+        refusal = f"Context is in an incorrect state: {status}"  # the library's f-string
+        fake_cloud.ComputeContext.connect.side_effect = (
+            UNREACHABLE if status is None else RuntimeError(refusal)
+        )
+        reference = {
+            "backend": "cloud",
+            "query_id": fake_cloud.query_id,
+            "workspace_id": fake_cloud.workspace_id,
+            "compute_id": fake_cloud.compute_id,
+            "mode": "direct",
+        }
+        return CloudBackend().reattach(reference)
+
+    chosen = CloudBackend()
+    for gone in (pc.ComputeContextStatus.STOPPED, pc.ComputeContextStatus.FAILED):
+        query = reattached(gone)
+        assert chosen.status(query) == "UNKNOWN"
+        chosen.cancel(query)  # nothing left to cancel: no error
+        with pytest.raises(QueryNotFound):
+            chosen.outcome(query)
+    with pytest.raises(RuntimeError, match="incorrect state"):
+        chosen.status(reattached(pc.ComputeContextStatus.STOPPING))
+    with pytest.raises(RuntimeError, match="error sending request"):
+        chosen.status(reattached(None))
+    fake_cloud.DirectQuery.assert_not_called()
+    fake_cloud.ProxyQuery.assert_not_called()
+
+
+def test_a_cold_cluster_start_is_bounded_and_the_cluster_stopped(
+    fake_cloud, current, monkeypatch
+) -> None:
+    """spawn starts a context without a compute id and, in direct mode, waits for it with no
+    bound (context/compute.py l.620, l.912): the task starts it itself, waits at most
+    cluster_start_timeout_s, then stops the cluster it started and fails (retried)."""
+    from uuid import UUID
+
+    from airflow.sdk.exceptions import AirflowFailException
+    from polars_cloud_provider.engines.cloud import ClusterNotReady
+
+    monkeypatch.setenv(settings.env_var("cluster_start_timeout_s"), "0.05")
+    fake_cloud.context._compute_id = None  # an unnamed cluster, not started yet
+    release = threading.Event()
+
+    def start_that_never_ends(**_) -> None:
+        fake_cloud.context._compute_id = UUID(fake_cloud.compute_id)  # start() sets it first
+        release.wait(600)
+
+    fake_cloud.context.start.side_effect = start_that_never_ends
+    try:
+        with pytest.raises(
+            ClusterNotReady, match=r"did not start within 0\.05 s.*was stopped"
+        ) as e:
+            run(compute.sink, FRAME, TARGET, on=SPECS)
+    finally:
+        release.set()
+    assert not isinstance(e.value, AirflowFailException)  # retried
+    fake_cloud.context.start.assert_called_once_with()
+    fake_cloud.context.stop.assert_called_once_with()
+    fake_cloud.plan.sink_parquet.assert_not_called()
+
+
+def test_a_cluster_that_starts_in_time_takes_the_query(fake_cloud, current) -> None:
+    from uuid import UUID
+
+    fake_cloud.context._compute_id = None
+
+    def start(**_) -> None:
+        fake_cloud.context._compute_id = UUID(fake_cloud.compute_id)
+
+    fake_cloud.context.start.side_effect = start
+    assert run(compute.sink, FRAME, TARGET, on=SPECS) == fake_cloud.query_id
+    fake_cloud.context.start.assert_called_once_with()
+    fake_cloud.context.stop.assert_not_called()
+
+
+@pytest.mark.parametrize("before", [None, "5000"])
+def test_polars_timeout_ms_is_set_only_while_results_are_fetched(
+    fake_cloud, monkeypatch, before
+) -> None:
+    """polars-cloud reads POLARS_TIMEOUT_MS from the environment on every wait
+    (query_in_progress.py l.57-61). Two overlapping fetches in two threads: each sees the
+    bound while it waits, and afterwards the variable is what it was before (unset or the
+    user's), not the bound left behind by the fetch that finished last."""
+    import os
+
+    from polars_cloud_provider.engines.cloud import RESULT_TIMEOUT_S, CloudBackend, CloudQuery
+
+    if before is None:
+        monkeypatch.delenv("POLARS_TIMEOUT_MS", raising=False)
+    else:
+        monkeypatch.setenv("POLARS_TIMEOUT_MS", before)
+    bound = str(int(RESULT_TIMEOUT_S * 1000))
+    queries = {"a": fake_cloud.query, "b": fake_cloud.another_query(EARLIER_ID)}
+    entered = {name: threading.Event() for name in queries}
+    release = {name: threading.Event() for name in queries}
+    seen: dict[str, str | None] = {}
+    for name, query in queries.items():
+
+        def fetch(name: str = name, **_) -> object:
+            seen[name] = os.environ.get("POLARS_TIMEOUT_MS")
+            entered[name].set()
+            release[name].wait(600)
+            return fake_cloud.result
+
+        query.await_result.side_effect = fetch
+    threads = {
+        name: threading.Thread(
+            target=CloudBackend().outcome,
+            args=(CloudQuery(query, str(query._query_id), fake_cloud.workspace_id, None),),
+        )
+        for name, query in queries.items()
+    }
+    try:
+        threads["a"].start()
+        assert entered["a"].wait(600)
+        threads["b"].start()
+        assert entered["b"].wait(600)
+        release["a"].set()
+        threads["a"].join(600)
+        while_b_waits = os.environ.get("POLARS_TIMEOUT_MS")
+    finally:
+        for event in release.values():
+            event.set()
+        for thread in threads.values():
+            thread.join(600)
+    assert os.environ.get("POLARS_TIMEOUT_MS") == before, "left behind by the last fetch"
+    assert seen == {"a": bound, "b": bound}
+    assert while_b_waits == bound, "taken away from a fetch still waiting"
 
 
 # The workspace: the cluster's own, else the connection's extra, else a clear failure.

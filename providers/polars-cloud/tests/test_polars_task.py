@@ -186,10 +186,14 @@ def test_a_deferred_cloud_query_resumes_with_its_link_labels_and_ids(
 
     assert dag_run.state == "success", failures
     assert deferrals == [fake_cloud.query_id]
-    # The trigger found the query again from its ids (in the triggerer: another process).
-    fake_cloud.ProxyQuery.assert_called_with(
-        UUID(fake_cloud.query_id), UUID(fake_cloud.workspace_id)
+    # The trigger found the query again from its ids (in the triggerer: another process), in
+    # the mode it was submitted in: direct, through its cluster (engines/cloud.py).
+    fake_cloud.DirectQuery.assert_called_with(
+        UUID(fake_cloud.query_id),
+        fake_cloud.context._get_direct_client.return_value,
+        fake_cloud.context,
     )
+    fake_cloud.ProxyQuery.assert_not_called()
     fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
     link = (
         f"https://cloud.pola.rs/portal/{fake_cloud.workspace_id}/{fake_cloud.compute_id}"

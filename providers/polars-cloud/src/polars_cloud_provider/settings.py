@@ -43,7 +43,7 @@ class Settings:
     local_retention_hours: float
     # Secrets backend: the longest a task waits for it to answer a connection lookup.
     secrets_backend_timeout_s: float
-    # Polars Cloud: waiting for a named cluster that is starting or stopping.
+    # Polars Cloud: starting a cluster, or waiting for a named one starting or stopping.
     cluster_start_timeout_s: float
     # Deferred tasks: the least time between deferring and resuming (triggers/query.py).
     resume_settle_s: float
@@ -71,7 +71,8 @@ DESCRIPTIONS: Mapping[str, str] = {
     "storage_timeout_s": "Local backend: seconds a storage request may go unanswered.",
     "local_retention_hours": "Local backend: hours intermediate results are kept.",
     "secrets_backend_timeout_s": "Seconds a task waits for the secrets backend's answer.",
-    "cluster_start_timeout_s": "Seconds a task waits for a named cluster to start or stop.",
+    "cluster_start_timeout_s": "Seconds a task waits for a cluster to start (then stops it), "
+    "or for a named cluster that is starting or stopping.",
     "resume_settle_s": "Least seconds between a deferral and the resumption of the task.",
 }
 

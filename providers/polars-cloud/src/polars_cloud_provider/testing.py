@@ -20,6 +20,7 @@ from uuid import UUID
 import polars_cloud as pc
 import pytest
 from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
+from polars_cloud.query import DirectQuery, ProxyQuery  # the classes: the fake replaces pc.*
 
 
 @dataclass
@@ -28,6 +29,7 @@ class FakeCloud:
     ComputeContext: Any
     LazyFrameRemote: Any
     ProxyQuery: Any
+    DirectQuery: Any
     context: Any
     plan: Any
     query: Any
@@ -36,11 +38,12 @@ class FakeCloud:
     workspace_id: str = "0197a1b2-0000-7000-8000-0000000000a1"
     compute_id: str = "0197a1b2-0000-7000-8000-0000000000c1"
     by_id: dict[str, Any] = field(default_factory=dict)
-    """The queries ``ProxyQuery(query_id, workspace_id)`` finds again (reattach, trigger)."""
+    """The queries ``ProxyQuery(query_id, workspace_id)`` and ``DirectQuery(query_id, client,
+    context)`` find again (reattach, trigger)."""
 
     def another_query(self, query_id: str) -> Any:
         """A second submitted query, with its own id, status and result."""
-        query = create_autospec(pc.DirectQuery, instance=True)
+        query = create_autospec(DirectQuery, instance=True)
         query._query_id = UUID(query_id)
         self.by_id[query_id] = query
         return query
@@ -101,18 +104,23 @@ def install(replace: Callable[[Any, str, Any], None]) -> FakeCloud:
     lazyframe_remote.return_value.single_node.return_value = plan
     lazyframe_remote.return_value.distributed.return_value = plan
 
-    query = create_autospec(pc.DirectQuery, instance=True)
+    query = create_autospec(DirectQuery, instance=True)
     plan.sink_parquet.return_value = query
     plan.execute.return_value = query
     result = create_autospec(pc.QueryResult, instance=True)
     query.await_result.return_value = result
-    proxy_query = create_autospec(pc.ProxyQuery)
+    proxy_query = create_autospec(ProxyQuery)
+    direct_query = create_autospec(DirectQuery)
+    # The library's default mode (context/compute.py l.429), and the cluster reattach finds.
+    context.connection_mode = "direct"
+    compute_context.connect.return_value = context
 
     fake = FakeCloud(
         authenticate=authenticate,
         ComputeContext=compute_context,
         LazyFrameRemote=lazyframe_remote,
         ProxyQuery=proxy_query,
+        DirectQuery=direct_query,
         context=context,
         plan=plan,
         query=query,
@@ -122,6 +130,7 @@ def install(replace: Callable[[Any, str, Any], None]) -> FakeCloud:
     query._query_id = UUID(fake.query_id)
     fake.by_id[fake.query_id] = query
     proxy_query.side_effect = lambda query_id, workspace_id: fake.by_id[str(query_id)]
+    direct_query.side_effect = lambda query_id, client, cluster: fake.by_id[str(query_id)]
     context._compute_id = UUID(fake.compute_id)
     context.workspace.id = UUID(fake.workspace_id)
     result.n_rows_total = 3
@@ -131,6 +140,7 @@ def install(replace: Callable[[Any, str, Any], None]) -> FakeCloud:
     replace(pc, "ComputeContext", compute_context)
     replace(pc, "LazyFrameRemote", lazyframe_remote)
     replace(pc, "ProxyQuery", proxy_query)
+    replace(pc, "DirectQuery", direct_query)
     return fake
 
 

@@ -3,14 +3,17 @@
 Written against polars-cloud 0.12 (the facts it relies on, with the library file each comes
 from, are listed in docs/polars-cloud.md): a finished query's status is the ``.status``
 attribute of its result, CANCELED does not raise on its own, ``stop()`` raises when no
-cluster is live, a named context binds the manifest's one live cluster, and an in-progress
-query is found again from its id with ``ProxyQuery(query_id, workspace_id)``.
+cluster is live, and a named context binds the manifest's one live cluster. An in-progress
+query is found again in the mode it was submitted in (docs/failure-modes.md): a proxy query
+through the control plane (``ProxyQuery(query_id, workspace_id)``), a direct one through its
+cluster's scheduler (``DirectQuery`` on ``ComputeContext.connect(compute_id)``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -24,6 +27,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from polars_cloud.constants import FRONTEND_DOMAIN
 from polars_cloud.exceptions import WorkspaceResolveError
 from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
+from polars_cloud.query import ProxyQuery  # the class itself: tests replace pc.ProxyQuery
 
 from polars_cloud_provider import settings
 from polars_cloud_provider.compute.clusters import SINGLE_NODE, Cluster, Manifest, Mode
@@ -38,6 +42,7 @@ from polars_cloud_provider.compute.errors import (
 )
 from polars_cloud_provider.compute.failures import classify, service_code
 from polars_cloud_provider.engines.backend import (
+    CANCEL_TIMEOUT_S,
     UNKNOWN,
     Outcome,
     cancel_requested,
@@ -45,6 +50,7 @@ from polars_cloud_provider.engines.backend import (
     poll_delays,
     wait_by_polling,
 )
+from polars_cloud_provider.manifests.versions import MAINTENANCE_DAG
 
 if TYPE_CHECKING:
     import polars as pl
@@ -57,6 +63,7 @@ RESULT_TIMEOUT_S = 120.0
 """Bound on fetching a finished query's result (``await_result`` on a done query)."""
 
 _TIMEOUT_MARKERS = ("timeout expired", "timed out", "deadline exceeded", "polars_timeout_ms")
+DIRECT, PROXY = "direct", "proxy"  # polars_cloud's ConnectionMode names
 
 
 class CredentialsRejected(ComputeError, AirflowFailException):
@@ -68,17 +75,32 @@ class WorkspaceNotFound(ComputeError, AirflowFailException):
 
 
 class ClusterNotReady(ComputeError):
-    """A named cluster stayed STARTING or STOPPING past the configured bound (retried)."""
+    """A cluster did not start, or stayed STARTING or STOPPING, within the bound (retried)."""
+
+
+class WorkerVersionChanged(ManifestDrift, AirflowFailException):
+    """The workers' Python (or polars) is not the one the manifest was registered from."""
+
+
+class _ClusterGone(Exception):
+    """The cluster a direct query ran on is STOPPED or FAILED: the query runs no more."""
 
 
 @dataclass
 class CloudQuery:
     """An in-progress query with what is needed to find it again from another process."""
 
-    query: Any  # pc.DirectQuery | pc.ProxyQuery
+    found: Any  # pc.DirectQuery | pc.ProxyQuery; None until first used after a reattach
     query_id: str
     workspace_id: str
     compute_id: str | None
+    mode: str | None = DIRECT  # None: a reference written before the mode was recorded
+
+    @property
+    def query(self) -> Any:
+        if self.found is None:
+            self.found = _found_again(self)
+        return self.found
 
 
 class CloudBackend:
@@ -137,6 +159,8 @@ class CloudBackend:
         labels: list[str] | None = None,
     ) -> CloudQuery:
         # A query runs on the cluster whatever this process does next: ``detached`` is free.
+        if getattr(handle, "_compute_id", None) is None:  # spawn would start it, unbounded
+            _start_within(handle, settings.load().cluster_start_timeout_s)
         remote = pc.LazyFrameRemote(lf, context=handle)
         if labels:
             remote.labels(labels)  # sets them on ``remote`` (and returns it)
@@ -147,10 +171,11 @@ class CloudBackend:
             query = planned.sink_parquet(sink_uri)
         compute_id = getattr(handle, "_compute_id", None)  # only private in 0.12
         return CloudQuery(
-            query=query,
+            found=query,
             query_id=str(query._query_id),  # in-progress queries: only private in 0.12
             workspace_id=str(handle.workspace.id),
             compute_id=None if compute_id is None else str(compute_id),
+            mode=PROXY if isinstance(query, ProxyQuery) else DIRECT,  # query.py l.580-630
         )
 
     def scan_options(self, current: Settings) -> None:
@@ -169,6 +194,9 @@ class CloudBackend:
     def status(self, query: CloudQuery) -> str:
         try:
             return query.query.get_status().name
+        except _ClusterGone as gone:
+            log.warning("Query %s ran on a cluster that is %s", query.query_id, gone)
+            return UNKNOWN
         except Exception as error:
             if not _not_found(error):
                 raise  # unreadable is not gone: the caller must not resubmit on it
@@ -180,8 +208,9 @@ class CloudBackend:
             with _polars_timeout(RESULT_TIMEOUT_S):
                 result = query.query.await_result(raise_on_failure=False)
         except Exception as error:
-            if _not_found(error):
-                detail = service_code(error) or type(error).__name__
+            if isinstance(error, _ClusterGone) or _not_found(error):
+                gone = f"its cluster is {error}" if isinstance(error, _ClusterGone) else None
+                detail = service_code(error) or gone or type(error).__name__
                 raise QueryNotFound(query.query_id, query.workspace_id, detail) from error
             if not isinstance(error, TimeoutError | RuntimeError):
                 raise
@@ -197,7 +226,11 @@ class CloudBackend:
         return Outcome(query_id=query.query_id, locations=list(result.location or []))
 
     def cancel(self, query: CloudQuery) -> None:
-        query.query.cancel()
+        try:
+            found = query.query
+        except _ClusterGone:
+            return  # its cluster is gone, and the query with it
+        found.cancel()
 
     def reference(self, query: CloudQuery) -> dict[str, Any]:
         return {
@@ -205,6 +238,7 @@ class CloudBackend:
             "query_id": query.query_id,
             "workspace_id": query.workspace_id,
             "compute_id": query.compute_id,
+            "mode": query.mode,
         }
 
     def reattach(self, reference: dict[str, Any]) -> CloudQuery | None:
@@ -212,13 +246,17 @@ class CloudBackend:
             query_id, workspace_id = UUID(reference["query_id"]), UUID(reference["workspace_id"])
         except (KeyError, TypeError, ValueError):
             return None
-        # Any query, direct or proxy, is known to the control plane by id: ProxyQuery asks
-        # it (query_in_progress.py: get_status/await_result/cancel go through API_CLIENT).
+        mode = reference.get("mode")
+        if mode not in (DIRECT, PROXY, None):
+            return None
+        # Nothing is called yet (the triggerer calls this in its event loop): the library's
+        # query object is built on first use, in the mode the query was submitted in.
         return CloudQuery(
-            query=pc.ProxyQuery(query_id, workspace_id),
+            found=None,
             query_id=str(query_id),
             workspace_id=str(workspace_id),
             compute_id=reference.get("compute_id"),
+            mode=mode,
         )
 
     def link(self, reference: dict[str, Any]) -> str | None:
@@ -245,6 +283,97 @@ def query_status(reference: dict[str, Any]) -> str:
     """The status of the query ``reference`` names, asked from the control plane."""
     query = CloudBackend().reattach(reference)
     return UNKNOWN if query is None else CloudBackend().status(query)
+
+
+_INCORRECT_STATE = re.compile(r"Context is in an incorrect state: (?:\w+\.)?(\w+)")
+
+
+def _found_again(query: CloudQuery) -> Any:
+    """The library's object for a reattached query, in the mode it was submitted in.
+
+    A proxy query lives in the control plane (``ProxyQuery.get_status`` asks
+    ``API_CLIENT.get_query``, query_in_progress.py l.140); a direct one only in its cluster's
+    scheduler (``DirectQuery.get_status`` asks the cluster, l.242), reached through the
+    cluster's id (``ComputeContext.connect``, context/compute.py l.689, and the scheduler
+    client spawn uses, ``_get_direct_client``, l.818). Raises ``_ClusterGone`` when that
+    cluster is STOPPED or FAILED (``connect`` refuses it, l.714): the query is not running.
+    """
+    query_id, workspace_id = UUID(query.query_id), UUID(query.workspace_id)
+    if query.mode == PROXY or query.compute_id is None:
+        return pc.ProxyQuery(query_id, workspace_id)
+    try:
+        context = pc.ComputeContext.connect(query.compute_id, workspace=workspace_id)
+    except RuntimeError as error:
+        state = _INCORRECT_STATE.match(str(error))
+        if state and state.group(1) in ("STOPPED", "FAILED"):
+            raise _ClusterGone(state.group(1)) from error
+        raise
+    client = context._get_direct_client()  # None unless the cluster is in direct mode
+    if client is None:  # a reference written before the mode was recorded
+        return pc.ProxyQuery(query_id, workspace_id)
+    return pc.DirectQuery(query_id, client, context)
+
+
+def _start_within(handle: pc.ComputeContext, timeout_s: float) -> None:
+    """Start the context's cluster, giving up (and stopping it) after ``timeout_s``.
+
+    ``spawn`` starts a context without a compute id itself (query/query.py l.547) and, in
+    direct mode, waits for it with no bound (context/compute.py l.620, l.912-945). Here the
+    library's ``start`` runs in a thread that this one waits for at most ``timeout_s``
+    (interruptibly: a SIGTERM stops the wait too). At the bound, or on an interruption, the
+    cluster is stopped: nobody else would find an unnamed one, and a retry starts afresh.
+    """
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            handle.start()
+        except BaseException as error:  # re-raised in the waiting thread
+            failure.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=start, name="polars-cloud-cluster-start", daemon=True).start()
+    try:
+        finished = done.wait(timeout_s)
+    except BaseException:
+        _stop_within(handle)
+        raise
+    if failure:
+        raise failure[0]
+    if not finished:
+        stopped = _stop_within(handle)
+        raise ClusterNotReady(
+            f"The cluster did not start within {timeout_s:g} s "
+            f"({settings.env_var('cluster_start_timeout_s')}); "
+            f"{'it was stopped' if stopped else 'it could not be stopped (see the log)'} and "
+            "the task is retried."
+        )
+
+
+def _stop_within(handle: pc.ComputeContext, timeout_s: float = CANCEL_TIMEOUT_S) -> bool:
+    """Ask Polars Cloud to stop the cluster ``handle`` started; wait ``timeout_s`` at most."""
+    if getattr(handle, "_compute_id", None) is None:
+        log.warning("The cluster start was not answered: there is no cluster id to stop")
+        return False
+    outcome: list[BaseException | None] = []
+
+    def stop() -> None:
+        try:
+            handle.stop()
+        except BaseException as error:
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    stopper = threading.Thread(target=stop, name="polars-cloud-cluster-stop", daemon=True)
+    stopper.start()
+    stopper.join(timeout_s)
+    if not outcome or outcome[0] is not None:
+        log.warning("Stopping cluster %s failed: %s", handle._compute_id, outcome or "no answer")
+        return False
+    return True
 
 
 def _ready(manifest: Manifest, timeout_s: float) -> pc.ComputeContext:
@@ -285,6 +414,17 @@ def _named_context(workspace: str, name: str) -> pc.ComputeContext:
         with _workspace_named(workspace):
             return pc.ComputeContext(workspace=workspace, name=name)
     except ComputeClusterMisspecified as error:
+        if changed := _VERSION_DRIFT.search(str(error)):
+            tool, here, recorded = changed.groups()
+            tool = "Python" if tool == "python" else tool
+            raise WorkerVersionChanged(
+                f"This worker runs {tool} {here}, but manifest {name!r} in workspace "
+                f"{workspace!r} was registered from {tool} {recorded}, and Polars Cloud "
+                f"refuses it to any other {tool} version (patch included): the workers' image "
+                f"changed since the manifests were registered. Once every worker runs {here}, "
+                f"trigger the {MAINTENANCE_DAG} DAG (it registers from a worker), then clear "
+                "the failed tasks; the task fails without retries until then."
+            ) from error
         raise ManifestDrift(
             f"Manifest {name!r} in workspace {workspace!r} does not match this worker: {error}. "
             "Re-register the manifests from the workers' interpreter (trigger the "
@@ -294,6 +434,13 @@ def _named_context(workspace: str, name: str) -> pc.ComputeContext:
         raise ManifestNotRegistered(
             f"No manifest {name!r} is registered in workspace {workspace!r} ({error})"
         ) from error
+
+
+# context/compute.py l.404-410, the library's own words.
+_VERSION_DRIFT = re.compile(
+    r"locally installed (polars|python) version \(([^)]*)\) does not match \1 version "
+    r"specified in manifest \(([^)]*)\)"
+)
 
 
 @contextmanager
@@ -344,21 +491,36 @@ def _not_found(error: BaseException) -> bool:
     return isinstance(error, NotFoundError) or service_code(error) == "gRPC NOT_FOUND"
 
 
+POLARS_TIMEOUT = "POLARS_TIMEOUT_MS"
+_timeout_lock = threading.Lock()
+_timeout_scope: dict[str, Any] = {"users": 0, "previous": None}
+
+
 @contextmanager
-def _polars_timeout(seconds: float | None) -> Iterator[None]:
-    """Bound ``await_result`` through the POLARS_TIMEOUT_MS variable polars-cloud reads."""
-    if seconds is None:
-        yield
-        return
-    previous = os.environ.get("POLARS_TIMEOUT_MS")
-    os.environ["POLARS_TIMEOUT_MS"] = str(int(seconds * 1000))
+def _polars_timeout(seconds: float) -> Iterator[None]:
+    """Bound ``await_result`` through POLARS_TIMEOUT_MS, for as long as a call needs it.
+
+    polars-cloud has no timeout parameter: it reads the variable anew on every wait
+    (query_in_progress.py l.57-61, used at l.111 and l.248). Overlapping calls in several
+    threads share one setting (always ``RESULT_TIMEOUT_S``); the last one to finish puts
+    back what was there before the first, so it is never left behind.
+    """
+    with _timeout_lock:
+        if _timeout_scope["users"] == 0:
+            _timeout_scope["previous"] = os.environ.get(POLARS_TIMEOUT)
+        _timeout_scope["users"] += 1
+        os.environ[POLARS_TIMEOUT] = str(int(seconds * 1000))
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("POLARS_TIMEOUT_MS", None)
-        else:
-            os.environ["POLARS_TIMEOUT_MS"] = previous
+        with _timeout_lock:
+            _timeout_scope["users"] -= 1
+            if _timeout_scope["users"] == 0:
+                previous = _timeout_scope["previous"]
+                if previous is None:
+                    os.environ.pop(POLARS_TIMEOUT, None)
+                else:
+                    os.environ[POLARS_TIMEOUT] = previous
 
 
 class ManifestRegistry:
