@@ -19,6 +19,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
+pytest.importorskip("airflow.providers.openlineage", reason="the provider's extra 'openlineage'")
+
 from airflow.providers.openlineage import conf as ol_conf
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 from polars_cloud_provider import compute
