@@ -1,7 +1,8 @@
 """What each entry point imports: the local engine's child process and the command-line
 tools never load Airflow (seconds, and in a task's child process it cannot even start: the
-task's environment hides the metadata database), and nothing a DAG file imports loads polars
-or polars_cloud (the DAG processor parses every file often)."""
+task's environment hides the metadata database), and nothing a DAG file imports loads polars,
+polars_cloud or OpenLineage (the DAG processor parses every file often; lineage is built in
+the task process, and only when a transport is configured)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ NO_POLARS = [
 ]
 
 
+NO_OPENLINEAGE = NO_POLARS
+# Airflow's own provider discovery reads every installed provider's get_provider_info.
+OPENLINEAGE_ALLOWED = {
+    "airflow.providers.openlineage",
+    "airflow.providers.openlineage.get_provider_info",
+}
+
+
 def loaded_after(module: str) -> set[str]:
     code = f"import sys, {module}; print(' '.join(sorted(sys.modules)))"
     result = subprocess.run(
@@ -41,3 +50,15 @@ def test_loads_neither_polars_nor_polars_cloud(module: str) -> None:
     loaded = loaded_after(module)
     assert "polars" not in loaded
     assert "polars_cloud" not in loaded
+
+
+@pytest.mark.parametrize("module", NO_OPENLINEAGE)
+def test_loads_no_openlineage(module: str) -> None:
+    loaded = {
+        m
+        for m in loaded_after(module)
+        if m.split(".")[0] == "openlineage"
+        or m.startswith("airflow.providers.openlineage")
+        or m == "polars_cloud_provider.lineage.facets"
+    }
+    assert loaded <= OPENLINEAGE_ALLOWED, sorted(loaded - OPENLINEAGE_ALLOWED)

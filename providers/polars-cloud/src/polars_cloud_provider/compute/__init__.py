@@ -43,6 +43,7 @@ from polars_cloud_provider.compute.errors import (
 from polars_cloud_provider.compute.failures import classified, record_read
 from polars_cloud_provider.engines.backend import Backend, active
 from polars_cloud_provider.engines.backend import current as current_backend
+from polars_cloud_provider.lineage import recorder as lineage
 
 if TYPE_CHECKING:
     import polars as pl
@@ -186,6 +187,7 @@ def scan_parquet(
 
     if dataset is not None and isinstance(uris, str):
         record_read(dataset, uris)  # failures name the datasets a task read
+    lineage.read(uris)  # OpenLineage inputs of the running @polars_task
     chosen = current_backend()
     # An engine that only plans queries (a test's query-plan check) stands in for storage.
     planned = getattr(chosen, "plan_scan", None)

@@ -50,6 +50,7 @@ from polars_cloud_provider.engines.backend import (
     poll_delays,
     wait_by_polling,
 )
+from polars_cloud_provider.lineage import remote as lineage
 from polars_cloud_provider.manifests.versions import MAINTENANCE_DAG
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ class CloudBackend:
         remote = pc.LazyFrameRemote(lf, context=handle)
         if labels:
             remote.labels(labels)  # sets them on ``remote`` (and returns it)
+        remote = lineage.nest(remote)  # OpenLineage: the query's events nest under the task
         planned = remote.single_node() if mode == SINGLE_NODE else remote.distributed()
         if sink_uri is None:
             query = planned.execute(blocking=False)

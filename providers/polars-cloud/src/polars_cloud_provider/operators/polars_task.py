@@ -30,6 +30,7 @@ from airflow.sdk.bases.decorator import DecoratedOperator
 from polars_cloud_provider import settings
 from polars_cloud_provider.compute import execution
 from polars_cloud_provider.hooks.polars_cloud import PolarsCloudHook
+from polars_cloud_provider.lineage import task as lineage
 from polars_cloud_provider.links.query import PolarsQueryLink
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
             with (
                 PolarsCloudHook(self.polars_cloud_conn_id).activated(),
                 execution.running(task_run),
+                lineage.recording(self, context),  # OpenLineage inputs (lineage/)
             ):
                 result = super().execute(context)
         finally:
@@ -99,6 +101,13 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
         task_run.finished()
         self._describe_asset_events(context, task_run)
         return result
+
+    # -- OpenLineage (lineage/): the listener of apache-airflow-providers-openlineage asks --
+    def get_openlineage_facets_on_start(self) -> Any:
+        return lineage.operator_lineage(self)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        return lineage.operator_lineage(self)
 
     def on_kill(self) -> None:
         if self._task_run is not None:

@@ -1,0 +1,89 @@
+"""The OpenLineage objects for a task's run (imports the OpenLineage provider: only imported
+when the listener asks the operator for its facets).
+
+- inputs: each dataset the body scanned (``compute.scan_parquet``), except the task's own
+  intermediate results (``compute.execute`` locations it reads back);
+- outputs: each directory a ``sink`` or ``submit`` wrote;
+- run facets: ``externalQuery`` (the last query's id, the standard facet) and
+  ``polarsCloudQueries`` (every query: id, kind, target, backend and link).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attr
+from airflow.providers.openlineage.extractors import OperatorLineage
+from openlineage.client.event_v2 import InputDataset, OutputDataset
+from openlineage.client.facet_v2 import RunFacet, external_query_run
+
+from polars_cloud_provider.lineage.naming import dataset_of
+
+log = logging.getLogger(__name__)
+
+WRITES = ("sink", "submit")
+"""Journal steps that write a dataset (``execute`` leaves intermediate results only)."""
+SOURCES = {"cloud": "polars-cloud", "local": "polars-local"}
+
+
+@attr.define
+class PolarsCloudQueriesRunFacet(RunFacet):
+    """Each query the task ran: ``query_id``, ``kind``, ``target``, ``backend``, ``link``."""
+
+    queries: list[dict[str, Any]] = attr.field(factory=list)
+
+
+def operator_lineage(reads: Sequence[str], steps: Sequence[Any]) -> OperatorLineage:
+    own_results = {location for step in steps for location in step.locations}
+    inputs = [
+        InputDataset(namespace, name)
+        for namespace, name in _datasets(uri for uri in reads if uri not in own_results)
+    ]
+    outputs = [
+        OutputDataset(namespace, name)
+        for namespace, name in _datasets(
+            step.target for step in steps if step.kind in WRITES and step.target
+        )
+    ]
+    run_facets: dict[str, Any] = {}
+    if steps:
+        last = steps[-1]
+        backend = str(last.reference.get("backend"))
+        run_facets["externalQuery"] = external_query_run.ExternalQueryRunFacet(
+            externalQueryId=last.query_id, source=SOURCES.get(backend, backend)
+        )
+        run_facets["polarsCloudQueries"] = PolarsCloudQueriesRunFacet(
+            queries=[_query(step) for step in steps]
+        )
+    return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets)
+
+
+def _datasets(uris: Iterable[str]) -> list[tuple[str, str]]:
+    named: list[tuple[str, str]] = []
+    for uri in uris:
+        dataset = dataset_of(uri)
+        if dataset not in named:
+            named.append(dataset)
+    return named
+
+
+def _query(step: Any) -> dict[str, Any]:
+    return {
+        "query_id": step.query_id,
+        "kind": step.kind,
+        "target": step.target,
+        "backend": step.reference.get("backend"),
+        "link": _link(step.reference),
+    }
+
+
+def _link(reference: dict[str, Any]) -> str | None:
+    from polars_cloud_provider.engines.backend import select
+
+    try:
+        return select(reference.get("backend")).link(reference)
+    except Exception:  # a link is a convenience: never worth failing the events for
+        log.debug("No link for query %s", reference.get("query_id"), exc_info=True)
+        return None
