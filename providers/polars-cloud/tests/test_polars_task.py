@@ -41,6 +41,13 @@ MAX_DEFERRALS = 10
 
 
 @pytest.fixture(autouse=True)
+def defer_at_once(monkeypatch) -> None:
+    """The deferral tests defer a query still running at the first look (no first wait on
+    the worker); the tests of the first wait set their own."""
+    monkeypatch.setenv(settings.env_var("defer_after_s"), "0")
+
+
+@pytest.fixture(autouse=True)
 def deferrals(monkeypatch) -> list[str]:
     """The query id of each deferral. A task that defers over and over (a resumed body that
     cannot find its query again submits it anew) fails its test instead of hanging it."""

@@ -45,6 +45,8 @@ class Settings:
     secrets_backend_timeout_s: float
     # Polars Cloud: waiting for a named cluster that is starting or stopping.
     cluster_start_timeout_s: float
+    # Deferrable tasks: how long a query is awaited on the worker before the task defers.
+    defer_after_s: float
     # Deferred tasks: the least time between deferring and resuming (triggers/query.py).
     resume_settle_s: float
 
@@ -59,6 +61,7 @@ DEFAULTS: Mapping[str, str] = {
     # Above the worst case of the per-request timeouts a project's secrets backend renders.
     "secrets_backend_timeout_s": "20",
     "cluster_start_timeout_s": "900",
+    "defer_after_s": "15",
     "resume_settle_s": "10",
 }
 
@@ -72,6 +75,8 @@ DESCRIPTIONS: Mapping[str, str] = {
     "local_retention_hours": "Local backend: hours intermediate results are kept.",
     "secrets_backend_timeout_s": "Seconds a task waits for the secrets backend's answer.",
     "cluster_start_timeout_s": "Seconds a task waits for a named cluster to start or stop.",
+    "defer_after_s": "Seconds a deferrable task waits for its query on the worker before "
+    "deferring (0: defer at once unless the query is already done).",
     "resume_settle_s": "Least seconds between a deferral and the resumption of the task.",
 }
 
@@ -94,6 +99,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         local_retention_hours=_positive_number(raw, "local_retention_hours"),
         secrets_backend_timeout_s=_positive_number(raw, "secrets_backend_timeout_s"),
         cluster_start_timeout_s=_positive_number(raw, "cluster_start_timeout_s"),
+        defer_after_s=_positive_number(raw, "defer_after_s", zero=True),
         resume_settle_s=_positive_number(raw, "resume_settle_s", zero=True),
     )
 

@@ -94,11 +94,26 @@ class QueryTrigger(BaseTrigger):
         return self._event(state, **details)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        chosen = await self._backend()
-        query = chosen.reattach(self.reference)
-        if query is None:
-            yield await self._settled("done", status="UNKNOWN")
-            return
+        chosen, query = None, None
+        try:
+            chosen = await self._backend()
+            query = chosen.reattach(self.reference)
+            if query is None:
+                yield await self._settled("done", status="UNKNOWN")
+                return
+            async for event in self._poll(chosen, query):
+                yield event
+                return
+        except Exception as error:
+            # Airflow fails the task on a trigger's error, without its query: cancel it here
+            # (the resumed task tries too). Not on CancelledError (a BaseException): the
+            # triggerer stopping or handing the trigger to another one is not a failure.
+            if chosen is not None and query is not None:
+                log.error("Trigger of query %s failed (%s): cancelling it", self.reference, error)
+                await asyncio.to_thread(cancel_within, chosen, query, CANCEL_TIMEOUT_S)
+            raise
+
+    async def _poll(self, chosen: Backend, query: Any) -> AsyncIterator[TriggerEvent]:
         errors = 0
         for delay in poll_delays(chosen):
             try:
