@@ -293,18 +293,27 @@ def test_a_status_call_that_hangs_does_not_hold_the_stop(
     stopped_while_hanging: list[bool] = []
 
     def hanging_status() -> pc.QueryStatus:
-        asked.set()
-        release.wait(60)  # bounds the hang of the code before this fix only
-        returned.set()
+        # Native code runs no Python signal handler until it returns: blocked here, the
+        # signal waits, as it does for a call into polars_cloud.abi3.so.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+        try:
+            asked.set()
+            release.wait(60)  # bounds the hang of the code before this fix only
+            returned.set()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
         return pc.QueryStatus.INPROGRESS
 
     def on_term(signum, frame) -> None:  # what Airflow's task runner does on SIGTERM
         stopped_while_hanging.append(not returned.is_set())
         operator.on_kill()
 
+    main = threading.get_ident()
+
     def send_the_signal() -> None:
         if asked.wait(120):
-            os.kill(os.getpid(), signal.SIGUSR1)  # SIGTERM's stand-in, for this test process
+            # SIGTERM's stand-in, for this test process; to the thread that runs handlers.
+            signal.pthread_kill(main, signal.SIGUSR1)
 
     fake_cloud.query.get_status.side_effect = hanging_status
     previous = signal.signal(signal.SIGUSR1, on_term)
