@@ -327,3 +327,25 @@ def test_a_status_call_that_hangs_does_not_hold_the_stop(
 
     assert stopped_while_hanging == [True]
     fake_cloud.query.cancel.assert_called_once_with()
+
+
+def test_an_execution_timeout_between_submission_and_the_wait_cancels_the_query(
+    fake_cloud, cloud_connection
+) -> None:
+    """Airflow's execution timeout raises AirflowTaskTimeout (SIGALRM) wherever the main
+    thread is, then calls on_kill: the query submitted just before is cancelled too."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from polars_cloud_provider.hooks.polars_cloud import authenticate
+
+    task_run, operator, store = stoppable()
+
+    def timed_out() -> None:
+        store.on_set = None
+        raise AirflowTaskTimeout("Timeout, PID: 1")
+
+    store.on_set = timed_out
+    with execution.running(task_run), pytest.raises(AirflowTaskTimeout):
+        authenticate(sink_numbers)()
+    operator.on_kill()  # as the task runner does next (task_runner.py, _execute_task)
+
+    fake_cloud.query.cancel.assert_called_once_with()

@@ -137,6 +137,7 @@ class TaskRun:
     loaded: bool = False  # the journal of earlier tries is read at the first helper call
     trigger_failed: bool = False  # a trigger of this series failed: its tries do not defer
     submitting: bool = False
+    deferring: bool = False  # raising TaskDeferred: the query is the trigger's to watch
     stop_reason: str | None = None  # Airflow stopped the task (on_kill)
 
     @classmethod
@@ -369,14 +370,19 @@ class TaskRun:
 
     @contextmanager
     def _in_flight(self, chosen: Backend, query: Any) -> Iterator[None]:
-        """From submission to the end of the wait (or the deferral), a stop cancels ``query``."""
+        """From submission to the end of the wait (or the deferral), a stop cancels ``query``,
+        and so does anything else that ends the task meanwhile (an execution timeout)."""
         entry = (chosen, query)
         self.in_flight.append(entry)
+        self.deferring = False
         try:
             self._raise_if_stopped()  # stopped while it was being submitted
             yield
-        except TaskStopped:
-            if not cancel_requested(chosen.query_id(query)):
+        except BaseException as error:
+            # Not a deferral (the trigger watches it), nor an end the query's own outcome
+            # decided (QueryFailed, QueryTimedOut...: finished or already cancelled).
+            ended = isinstance(error, ComputeError) and not isinstance(error, TaskStopped)
+            if not (self.deferring or ended or cancel_requested(chosen.query_id(query))):
                 cancel_within(chosen, query)
             raise
         finally:
@@ -505,6 +511,7 @@ class TaskRun:
             journal=[asdict(s) for s in self.journal],
             resume_after=time.time() + current.resume_settle_s,
         )
+        self.deferring = True
         raise TaskDeferred(trigger=trigger, method_name="resume_from_trigger")
 
     def stop(self, reason: str) -> None:

@@ -16,19 +16,19 @@ which cancels the query; a triggerer restart does not.
 Short queries never get here: a deferrable task waits ``defer_after_s`` (15 s) for its
 query on the worker and defers only one still running then (``compute/execution.py``).
 What is deferred still resumes no sooner than ``resume_after`` (deferral time plus the
-``resume_settle_s`` setting, 10 s) in a real triggerer, and at once on the poll that sees it
-done when that is later. The hold is what is still needed of it: Airflow 3.3.2's scheduler
-fails a resumed task when it drains the executor's stale "success" of the worker's exit on
-deferral only after the trigger fired and the task was queued again
+``resume_settle_s`` setting, 10 s) in a real triggerer, and at once on the poll that sees
+it done when that is later. The hold is what is still needed of it: Airflow 3.3.2's
+scheduler fails a resumed task when it drains the executor's stale "success" of the
+worker's exit on deferral only after the trigger fired and the task was queued again
 (``jobs/scheduler_job_runner.py`` l.1476-1491 excuse only ``scheduled`` with
 ``next_method``, and ``queued`` only while the executor still lists it, ``has_task``; a
 resumed attempt already ``running`` is read as the task changed externally:
-apache/airflow#67287, #72716, open, its fix proposed in #72767). A query ending within ``resume_settle_s`` of its deferral is the one exposed; with the
-first wait on the worker that is a query of ``defer_after_s`` to ``defer_after_s +
-resume_settle_s`` seconds, where it had been every query shorter than the hold. A
-scheduler slower to drain its executor's events than the hold (27 s in #67287's report)
-still loses the race; a retry, if the task has one, reuses the query's result (the
-journal), without running it again.
+apache/airflow#67287, #72716, open, its fix proposed in #72767). A query ending within
+``resume_settle_s`` of its deferral is the one exposed; with the first wait on the worker
+that is a query of ``defer_after_s`` to ``defer_after_s + resume_settle_s`` seconds, where
+it had been every query shorter than the hold. A scheduler slower to drain its executor's
+events than the hold (27 s in #67287's report) still loses the race; a retry, if the task
+has one, reuses the query's result (the journal), without running it again.
 ``dag.test()`` runs the trigger inline, with no such race, and does not wait.
 
 A trigger that fails (raises) cancels its query before Airflow fails the task: nothing
