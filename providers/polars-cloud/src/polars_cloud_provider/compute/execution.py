@@ -5,8 +5,11 @@ inside ``@polars_task``, each helper call is one numbered *step* of a journal: t
 reference (its id and where it runs), its deadline and, once it succeeded, its result. The
 journal is kept where a later run of the same body can read it:
 
-- **Deferral.** A waiting helper submits its query, then hands the wait to a trigger and the
-  worker slot back to Airflow. When the query ends, Airflow runs the body again with the
+- **Deferral.** A waiting helper submits its query and waits for it on the worker for
+  ``defer_after_s``; only a query still running then is handed to a trigger, with the
+  worker slot back to Airflow (short queries never defer, nor meet Airflow's resume race:
+  ``triggers/query.py``). If the trigger fails, its query is cancelled and the later tries
+  of the series wait on the worker. When the query ends, Airflow runs the body again with the
   journal: finished steps return their recorded results without touching the engine, the
   step the trigger waited for finishes exactly as a blocking wait would, and the next one
   submits (and defers) in turn. Queries inside ``compute.immediate_shutdown`` never defer:
@@ -22,8 +25,10 @@ journal is kept where a later run of the same body can read it:
   a user cleared the task (another *series* of tries) is not reused: its running queries are
   cancelled and everything is submitted afresh.
 - **Being stopped.** When Airflow stops the task (marked failed, cleared, lost heartbeat),
-  its task runner answers SIGTERM with ``on_kill``; the wait in progress ends and cancels
-  its query (bounded: see ``backend.CANCEL_TIMEOUT_S``).
+  its task runner answers SIGTERM with ``on_kill``, in the main thread. At any moment from
+  the submission's return to the end of the wait (or the deferral) the query is cancelled
+  (bounded: see ``backend.CANCEL_TIMEOUT_S``); calls into the engine that the main thread
+  waits on run in a thread (``backend.interruptible``), so the handler never waits for one.
 
 Outside ``@polars_task`` (a plain ``@task`` with ``@authenticate``, or a test calling a
 helper) queries are submitted and awaited in place, with none of the above.
