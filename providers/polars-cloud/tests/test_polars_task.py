@@ -450,7 +450,7 @@ def test_a_query_still_running_after_the_first_wait_defers(
 
     assert dag_run.state == "success", failures
     assert deferrals == [fake_cloud.query_id]
-    assert len(looks_before_deferral) >= 2  # the first wait polled, then gave up
+    assert looks_before_deferral  # the worker looked (for 0.3 s) before deferring
     fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
 
 
