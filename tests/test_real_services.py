@@ -121,7 +121,8 @@ def project(cookies_session, phases) -> Path:
 
 @pytest.fixture(scope="module")
 def deployment(project: Path, phases) -> Iterator[Deployment]:
-    settings = {"retry_delay_s": RETRY_DELAY_S}
+    # defer_after_s 0: every query task defers (the tests below check it) however short.
+    settings = {"retry_delay_s": RETRY_DELAY_S, "defer_after_s": "0"}
     with Deployment.up(project, settings=settings) as deployed:
         try:
             with deployed.phase("sample data"):

@@ -41,6 +41,13 @@ MAX_DEFERRALS = 10
 
 
 @pytest.fixture(autouse=True)
+def defer_at_once(monkeypatch) -> None:
+    """The deferral tests defer a query still running at the first look (no first wait on
+    the worker); the tests of the first wait set their own."""
+    monkeypatch.setenv(settings.env_var("defer_after_s"), "0")
+
+
+@pytest.fixture(autouse=True)
 def deferrals(monkeypatch) -> list[str]:
     """The query id of each deferral. A task that defers over and over (a resumed body that
     cannot find its query again submits it anew) fails its test instead of hanging it."""
@@ -408,3 +415,134 @@ def test_a_shutdown_leaves_the_cluster_while_another_run_of_the_dag_is_active(
 
     assert dag_run.state == "success"
     fake_cloud.context.stop.assert_not_called()
+
+
+# -- deferral: a first wait on the worker (issue 16) ------------------------------------------
+
+
+def test_a_query_done_within_the_first_wait_never_defers(
+    airflow_db, fake_cloud, cloud_connection, deferrals, monkeypatch
+) -> None:
+    monkeypatch.setenv(settings.env_var("defer_after_s"), "600")  # bounds a hang only
+    fake_cloud.running(polls=2)
+    dag, failures = build("first_wait_done", cloud_sink, deferrable=True)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    assert deferrals == []  # waited on the worker: no trigger, no resume race
+    assert fake_cloud.query.get_status.call_count == 3
+    assert xcom(ti, execution.JOURNAL_KEY)[0]["query_id"] == fake_cloud.query_id
+
+
+def test_a_query_still_running_after_the_first_wait_defers(
+    airflow_db, fake_cloud, cloud_connection, deferrals, monkeypatch
+) -> None:
+    """Running until the task has deferred (whenever that is), then done: the worker looked
+    at it before deferring, and the trigger reports it done on its first poll."""
+    monkeypatch.setenv(settings.env_var("defer_after_s"), "0.3")
+    looks_before_deferral: list[int] = []
+
+    def status() -> pc.QueryStatus:
+        if not deferrals:
+            looks_before_deferral.append(1)
+            return pc.QueryStatus.INPROGRESS
+        return pc.QueryStatus.SUCCESS
+
+    fake_cloud.query.get_status.side_effect = status
+    dag, failures = build("first_wait_running", cloud_sink, deferrable=True)
+    dag_run, _ = run(dag)
+
+    assert dag_run.state == "success", failures
+    assert deferrals == [fake_cloud.query_id]
+    assert looks_before_deferral  # the worker looked (for 0.3 s) before deferring
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+
+
+# -- labels (issue 16) ------------------------------------------------------------------------
+
+
+def test_labels_are_a_bounded_set_and_the_run_is_in_xcom(
+    airflow_db, fake_cloud, cloud_connection, deferrals
+) -> None:
+    """Polars Cloud creates every label it does not know: one per run or try would grow the
+    workspace's labels for ever. The labels name the DAG and the task; the run, the try and
+    the map index go to the log and to the task's XCom with the query id."""
+    dag, failures = build("bounded_labels", cloud_sink)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    [labels] = fake_cloud.LazyFrameRemote.return_value.labels.call_args.args
+    assert labels == ["airflow", "dag:bounded_labels", "task:work"]
+    [query] = xcom(ti, execution.JOURNAL_KEY)
+    assert (query["run_id"], query["try_number"], query["map_index"]) == (ti.run_id, 1, -1)
+    assert query["query_id"] == fake_cloud.query_id
+
+    later = execution.TaskRun("bounded_labels", "work", "manual__x", 3, 1, map_index=7)
+    assert later.labels() == labels  # another run, try and map index: the same labels
+
+
+# -- a failed trigger (issue 16) --------------------------------------------------------------
+
+
+class StubTI:
+    """What TaskRun.from_context reads of Airflow's running task instance, and its XComs."""
+
+    dag_id, task_id, run_id, map_index = "trigger_failure", "work", "manual__1", -1
+
+    def __init__(self, try_number: int) -> None:
+        self.try_number, self.max_tries = try_number, 1  # series 1: max_tries - retries + 1
+        self.task = type("Task", (), {"retries": 1})()
+        self.pushed: dict = {}
+
+    def xcom_push(self, key, value) -> None:
+        self.pushed[key] = value
+
+
+def test_a_failed_trigger_cancels_its_query_and_the_retry_waits_on_the_worker(
+    fake_cloud, cloud_connection, deferrals
+) -> None:
+    """Airflow resumes a task whose trigger failed only to raise TaskDeferralError
+    (next_method ``__fail__``): the query it deferred on is cancelled first. When the cancel
+    is not answered (the query may run on), the retry finds it and waits for it on the
+    worker instead of deferring to a trigger again, so no query is left running."""
+    from airflow.sdk.exceptions import TaskDeferralError
+    from polars_cloud_provider.hooks.polars_cloud import authenticate
+    from polars_cloud_provider.operators.polars_task import PolarsTaskOperator
+
+    step = {
+        "kind": "sink",
+        "target": TARGET,
+        "reference": {
+            "backend": "cloud",
+            "query_id": fake_cloud.query_id,
+            "workspace_id": fake_cloud.workspace_id,
+            "compute_id": fake_cloud.compute_id,
+        },
+    }
+    store = Store({execution.JOURNAL_KEY: {"series": 1, "steps": [step]}})
+    fake_cloud.query.get_status.side_effect = [
+        pc.QueryStatus.INPROGRESS,  # the failed trigger's resumption asks before cancelling
+        pc.QueryStatus.INPROGRESS,  # the retry asks the recorded query
+        pc.QueryStatus.INPROGRESS,  # the retry's wait on the worker
+        pc.QueryStatus.SUCCESS,
+    ]
+    fake_cloud.query.cancel.side_effect = RuntimeError("cancel not answered")
+    operator = PolarsTaskOperator(task_id="work", python_callable=cloud_sink, deferrable=True)
+    failed_trigger = {"error": "Trigger failure", "traceback": ["Traceback...", "KeyError"]}
+
+    with pytest.raises(TaskDeferralError):
+        operator.resume_execution(
+            "__fail__", failed_trigger, {"ti": StubTI(1), "task_state_store": store}
+        )
+    fake_cloud.query.cancel.assert_called_once_with()
+    assert store[execution.JOURNAL_KEY]["trigger_failed"] is True
+
+    retry = execution.TaskRun.from_context(
+        {"ti": StubTI(2), "task_state_store": store}, deferrable=True
+    )
+    with execution.running(retry):
+        assert authenticate(cloud_sink)() == fake_cloud.query_id  # no TaskDeferred
+
+    assert deferrals == []
+    fake_cloud.plan.sink_parquet.assert_not_called()  # no second copy
+    assert store[execution.JOURNAL_KEY]["steps"][0]["done"] is True

@@ -196,3 +196,57 @@ def test_an_unknown_query_is_reported_done_for_the_task_to_decide(
     event = first_event(make({"backend": "cloud", "query_id": "not-a-uuid"}))
     assert (event["state"], event["status"]) == ("done", "UNKNOWN")
     assert pc.QueryStatus.SUCCESS.name == "SUCCESS"  # the names the trigger reports
+
+
+def test_a_trigger_that_fails_cancels_its_query(
+    fake_cloud, cloud_connection, reference, monkeypatch
+) -> None:
+    """Airflow fails the deferred task when its trigger raises (Trigger.submit_failure), and
+    nothing watches the query any more: the trigger cancels it before it fails."""
+
+    def broken_delays(chosen):
+        yield 0.0
+        raise RuntimeError("the trigger itself broke")
+
+    fake_cloud.running()
+    monkeypatch.setattr(trigger_module, "poll_delays", broken_delays)
+    with pytest.raises(RuntimeError, match="the trigger itself broke"):
+        first_event(make(reference))
+    fake_cloud.query.cancel.assert_called_once_with()
+
+
+def test_a_trigger_stopped_by_the_triggerer_leaves_its_query_running(
+    fake_cloud, cloud_connection, reference
+) -> None:
+    """A triggerer that stops (or hands the trigger to another) cancels the trigger's task:
+    that is no failure, and the query goes on for the next triggerer to watch."""
+    fake_cloud.running()
+
+    async def cancelled_while_polling() -> None:
+        task = asyncio.ensure_future(anext(make(reference).run()))
+        while fake_cloud.query.get_status.call_count == 0:
+            await asyncio.sleep(0)  # yields to the trigger until it has polled once
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled_while_polling())
+    fake_cloud.query.cancel.assert_not_called()
+
+
+def test_a_query_done_after_the_hold_fires_its_event_at_once(
+    fake_cloud, cloud_connection, reference, monkeypatch
+) -> None:
+    """Deferred queries ran at least defer_after_s on the worker; one that ends later than
+    resume_settle_s after the deferral resumes its task on the poll that sees it done."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(trigger_module.asyncio, "sleep", sleep)
+    monkeypatch.setattr(trigger_module.time, "time", lambda: 1000.0)
+    trigger = make(reference)
+    trigger.resume_after, trigger.trigger_id = 990.0, 7  # deferred 10 s + ago, in a triggerer
+    assert first_event(trigger)["status"] == "SUCCESS"
+    assert slept == []

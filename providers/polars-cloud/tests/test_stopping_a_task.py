@@ -12,12 +12,18 @@ the system allows it.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
 from datetime import UTC, datetime
 
+import polars as pl
+import polars_cloud as pc
+import pytest
 from conftest import DAGS_FOLDER
+from polars_cloud_provider import compute, settings
+from polars_cloud_provider.compute import execution
 
 DAG_ID, TASK_ID = "stop_waiting_task", "wait_for_query"
 
@@ -201,3 +207,145 @@ def test_a_task_marked_failed_while_it_waits_cancels_its_query(
     assert "Server indicated the task shouldn't be running anymore" in log
     # It ended on SIGTERM, before the supervisor's escalation to SIGKILL 5 s later.
     assert "signal_sent=SIGTERM" in log and "Process did not terminate in time" not in log
+
+
+# -- a stop at any moment after submission (issue 16), in this process ----------------------
+
+TARGET = "s3://bucket/curated/numbers/ds=2026-01-01/"
+
+
+def sink_numbers() -> str:
+    return compute.sink(pl.LazyFrame({"x": [1]}), TARGET, on=compute.Manifest("tests"))
+
+
+class Store(dict):
+    """A task_state_store (Airflow keeps it per task instance) that can run ``on_set``."""
+
+    on_set = None
+
+    def set(self, key, value, **_) -> None:
+        self[key] = value
+        if self.on_set is not None:
+            self.on_set()
+
+
+def stoppable(deferrable: bool = False):
+    """A task run and the operator whose on_kill Airflow's SIGTERM handler calls."""
+    from polars_cloud_provider.operators.polars_task import PolarsTaskOperator
+
+    store = Store()
+    task_run = execution.TaskRun(
+        "d", "t", "r", try_number=1, series=1, store=store, deferrable=deferrable
+    )
+    operator = PolarsTaskOperator(task_id="t", python_callable=sink_numbers)
+    operator._task_run = task_run
+    return task_run, operator, store
+
+
+@pytest.mark.parametrize("moment", ["during-submission", "while-recording-the-id"])
+def test_a_stop_between_submission_and_the_wait_cancels_the_query(
+    fake_cloud, cloud_connection, moment
+) -> None:
+    """Airflow's SIGTERM handler (on_kill) runs wherever the main thread is: here inside the
+    submission (the query exists once it returns) or while its id is written to the
+    task_state_store, before any wait began."""
+    from polars_cloud_provider.hooks.polars_cloud import authenticate
+
+    task_run, operator, store = stoppable()
+    submitted = threading.Event()
+    if moment == "during-submission":
+
+        def submit(uri: str):
+            submitted.set()
+            operator.on_kill()  # the signal arrives while the submission returns
+            return fake_cloud.query
+
+        fake_cloud.plan.sink_parquet.side_effect = submit
+    else:
+
+        def recorded() -> None:
+            submitted.set()
+            store.on_set = None
+            operator.on_kill()
+
+        store.on_set = recorded
+
+    with execution.running(task_run), pytest.raises(execution.TaskStopped):
+        authenticate(sink_numbers)()
+
+    assert submitted.is_set()
+    fake_cloud.query.cancel.assert_called_once_with()
+    fake_cloud.query.await_result.assert_not_called()
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["the-wait", "the-first-wait"])
+def test_a_status_call_that_hangs_does_not_hold_the_stop(
+    fake_cloud, cloud_connection, monkeypatch, deferrable
+) -> None:
+    """polars-cloud's status call is native: run in the main thread, it holds Python's
+    signal handlers until it returns, and Airflow's supervisor sends SIGKILL 5 s after
+    SIGTERM. The handler must run while the call still hangs, and cancel the query."""
+    from polars_cloud_provider.hooks.polars_cloud import authenticate
+
+    monkeypatch.setenv(settings.env_var("defer_after_s"), "600")  # bounds a hang only
+    task_run, operator, _ = stoppable(deferrable)
+    asked, release, returned = threading.Event(), threading.Event(), threading.Event()
+    stopped_while_hanging: list[bool] = []
+
+    def hanging_status() -> pc.QueryStatus:
+        # Native code runs no Python signal handler until it returns: blocked here, the
+        # signal waits, as it does for a call into polars_cloud.abi3.so.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+        try:
+            asked.set()
+            release.wait(60)  # bounds the hang of the code before this fix only
+            returned.set()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+        return pc.QueryStatus.INPROGRESS
+
+    def on_term(signum, frame) -> None:  # what Airflow's task runner does on SIGTERM
+        stopped_while_hanging.append(not returned.is_set())
+        operator.on_kill()
+
+    main = threading.get_ident()
+
+    def send_the_signal() -> None:
+        if asked.wait(120):
+            # SIGTERM's stand-in, for this test process; to the thread that runs handlers.
+            signal.pthread_kill(main, signal.SIGUSR1)
+
+    fake_cloud.query.get_status.side_effect = hanging_status
+    previous = signal.signal(signal.SIGUSR1, on_term)
+    try:
+        threading.Thread(target=send_the_signal, daemon=True).start()
+        with execution.running(task_run), pytest.raises(execution.TaskStopped):
+            authenticate(sink_numbers)()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        release.set()
+
+    assert stopped_while_hanging == [True]
+    fake_cloud.query.cancel.assert_called_once_with()
+
+
+def test_an_execution_timeout_between_submission_and_the_wait_cancels_the_query(
+    fake_cloud, cloud_connection
+) -> None:
+    """Airflow's execution timeout raises AirflowTaskTimeout (SIGALRM) wherever the main
+    thread is, then calls on_kill: the query submitted just before is cancelled too."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from polars_cloud_provider.hooks.polars_cloud import authenticate
+
+    task_run, operator, store = stoppable()
+
+    def timed_out() -> None:
+        store.on_set = None
+        raise AirflowTaskTimeout("Timeout, PID: 1")
+
+    store.on_set = timed_out
+    with execution.running(task_run), pytest.raises(AirflowTaskTimeout):
+        authenticate(sink_numbers)()
+    operator.on_kill()  # as the task runner does next (task_runner.py, _execute_task)
+
+    fake_cloud.query.cancel.assert_called_once_with()

@@ -45,6 +45,8 @@ class Settings:
     secrets_backend_timeout_s: float
     # Polars Cloud: starting a cluster, or waiting for a named one starting or stopping.
     cluster_start_timeout_s: float
+    # Deferrable tasks: how long a query is awaited on the worker before the task defers.
+    defer_after_s: float
     # Deferred tasks: the least time between deferring and resuming (triggers/query.py).
     resume_settle_s: float
 
@@ -59,6 +61,7 @@ DEFAULTS: Mapping[str, str] = {
     # Above the worst case of the per-request timeouts a project's secrets backend renders.
     "secrets_backend_timeout_s": "20",
     "cluster_start_timeout_s": "900",
+    "defer_after_s": "15",
     "resume_settle_s": "10",
 }
 
@@ -73,6 +76,8 @@ DESCRIPTIONS: Mapping[str, str] = {
     "secrets_backend_timeout_s": "Seconds a task waits for the secrets backend's answer.",
     "cluster_start_timeout_s": "Seconds a task waits for a cluster to start (then stops it), "
     "or for a named cluster that is starting or stopping.",
+    "defer_after_s": "Seconds a deferrable task waits for its query on the worker before "
+    "deferring (0: defer at once unless the query is already done).",
     "resume_settle_s": "Least seconds between a deferral and the resumption of the task.",
 }
 
@@ -95,6 +100,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         local_retention_hours=_positive_number(raw, "local_retention_hours"),
         secrets_backend_timeout_s=_positive_number(raw, "secrets_backend_timeout_s"),
         cluster_start_timeout_s=_positive_number(raw, "cluster_start_timeout_s"),
+        defer_after_s=_positive_number(raw, "defer_after_s", zero=True),
         resume_settle_s=_positive_number(raw, "resume_settle_s", zero=True),
     )
 

@@ -5,8 +5,11 @@ inside ``@polars_task``, each helper call is one numbered *step* of a journal: t
 reference (its id and where it runs), its deadline and, once it succeeded, its result. The
 journal is kept where a later run of the same body can read it:
 
-- **Deferral.** A waiting helper submits its query, then hands the wait to a trigger and the
-  worker slot back to Airflow. When the query ends, Airflow runs the body again with the
+- **Deferral.** A waiting helper submits its query and waits for it on the worker for
+  ``defer_after_s``; only a query still running then is handed to a trigger, with the
+  worker slot back to Airflow (short queries never defer, nor meet Airflow's resume race:
+  ``triggers/query.py``). If the trigger fails, its query is cancelled and the later tries
+  of the series wait on the worker. When the query ends, Airflow runs the body again with the
   journal: finished steps return their recorded results without touching the engine, the
   step the trigger waited for finishes exactly as a blocking wait would, and the next one
   submits (and defers) in turn. Queries inside ``compute.immediate_shutdown`` never defer:
@@ -22,8 +25,10 @@ journal is kept where a later run of the same body can read it:
   a user cleared the task (another *series* of tries) is not reused: its running queries are
   cancelled and everything is submitted afresh.
 - **Being stopped.** When Airflow stops the task (marked failed, cleared, lost heartbeat),
-  its task runner answers SIGTERM with ``on_kill``; the wait in progress ends and cancels
-  its query (bounded: see ``backend.CANCEL_TIMEOUT_S``).
+  its task runner answers SIGTERM with ``on_kill``, in the main thread. At any moment from
+  the submission's return to the end of the wait (or the deferral) the query is cancelled
+  (bounded: see ``backend.CANCEL_TIMEOUT_S``); calls into the engine that the main thread
+  waits on run in a thread (``backend.interruptible``), so the handler never waits for one.
 
 Outside ``@polars_task`` (a plain ``@task`` with ``@authenticate``, or a test calling a
 helper) queries are submitted and awaited in place, with none of the above.
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -54,7 +60,11 @@ from polars_cloud_provider.engines.backend import (
     UNKNOWN,
     Backend,
     Outcome,
+    attempt,
+    cancel_requested,
     cancel_within,
+    interruptible,
+    poll_delays,
 )
 from polars_cloud_provider.engines.backend import current as active_backend
 
@@ -130,6 +140,10 @@ class TaskRun:
     no_deferral: int = 0
     link: str | None = None
     loaded: bool = False  # the journal of earlier tries is read at the first helper call
+    trigger_failed: bool = False  # a trigger of this series failed: its tries do not defer
+    submitting: bool = False
+    deferring: bool = False  # raising TaskDeferred: the query is the trigger's to watch
+    stop_reason: str | None = None  # Airflow stopped the task (on_kill)
 
     @classmethod
     def from_context(
@@ -174,32 +188,38 @@ class TaskRun:
             log.warning("task_state_store unreadable: earlier queries cannot be reused")
             return []
         if not isinstance(saved, dict) or not saved.get("steps"):
+            if isinstance(saved, dict) and saved.get("series") == self.series:
+                self.trigger_failed = bool(saved.get("trigger_failed"))
             return []
         steps = [Step.from_json(step) for step in saved["steps"]]
         if saved.get("series") == self.series:
+            self.trigger_failed = bool(saved.get("trigger_failed"))
             log.info(
                 "Try %s: %d query(ies) recorded by an earlier try", self.try_number, len(steps)
             )
             return steps
         log.info("The task was cleared since its queries were recorded: none is reused")
         for step in steps:
-            self._cancel_if_running(step)
+            self._cancel_if_running(step, "it belongs to an earlier series of tries")
         return []
 
-    def _cancel_if_running(self, step: Step) -> None:
+    def _cancel_if_running(self, step: Step, why: str) -> None:
         chosen = active_backend()
         if step.done or chosen is None or chosen.name != step.reference.get("backend"):
             return
         query = chosen.reattach(step.reference)
         if query is not None and _status(chosen, query) in (*NOT_DONE, None):  # None: unread
-            log.info("Cancelling query %s of the earlier series", step.query_id)
+            log.info("Cancelling query %s: %s", step.query_id, why)
             cancel_within(chosen, query)
 
     def _save(self) -> None:
         steps = [asdict(step) for step in self.journal]
         if self.store is not None:
             try:
-                self.store.set(JOURNAL_KEY, {"series": self.series, "steps": steps})
+                self.store.set(
+                    JOURNAL_KEY,
+                    {"series": self.series, "steps": steps, "trigger_failed": self.trigger_failed},
+                )
             except Exception:
                 log.warning("task_state_store unwritable: a retry will submit its queries again")
         self._publish()
@@ -212,7 +232,15 @@ class TaskRun:
         for step in self.journal:
             link = chosen.link(step.reference) if chosen is not None else None
             listed.append(
-                {"kind": step.kind, "target": step.target, **step.reference, "link": link}
+                {
+                    "kind": step.kind,
+                    "target": step.target,
+                    **step.reference,
+                    "link": link,
+                    "run_id": self.run_id,
+                    "try_number": self.try_number,
+                    "map_index": self.map_index,
+                }
             )
             self.link = link or self.link
         try:
@@ -233,17 +261,28 @@ class TaskRun:
     # -- helper calls --------------------------------------------------------------------
 
     def labels(self) -> list[str]:
-        """The query's Airflow identity as Polars Cloud labels (at most 64 of 32 bytes)."""
-        parts = [
-            "airflow",
-            f"dag:{self.dag_id}",
-            f"task:{self.task_id}",
-            f"run:{self.run_id}",
-            f"try:{self.try_number}",
-        ]
-        if self.map_index >= 0:
-            parts.append(f"map:{self.map_index}")
+        """The query's labels in Polars Cloud: a bounded set, the DAG and the task.
+
+        The service creates every label it does not know in the workspace, so a label per
+        run, try or map index would add labels for ever. polars-cloud 0.12 gives a query
+        nothing else to carry free text (``query/query.py``: ``labels``, and ``lineage``, an
+        unstable OpenLineage context for the compute plane's emitter): the run, try and map
+        index are logged with the query id and listed in the task's XCom (``_submitted``).
+        """
+        parts = ["airflow", f"dag:{self.dag_id}", f"task:{self.task_id}"]
         return [fit_label(part) for part in parts][:MAX_LABELS]
+
+    def _submitted(self, step: Step) -> None:
+        log.info(
+            "Polars query %s is %s of DAG %s task %s, run %s, try %s%s",
+            step.query_id,
+            step.kind,
+            self.dag_id,
+            self.task_id,
+            self.run_id,
+            self.try_number,
+            "" if self.map_index < 0 else f", map index {self.map_index}",
+        )
 
     def replayed(self, kind: str, target: str | None) -> tuple[int, Step | None]:
         if not self.loaded:  # now the backend is active: it can look at earlier queries
@@ -287,15 +326,15 @@ class TaskRun:
                 if outcome is not None:
                     return outcome
             del self.journal[index:]
-        defer = self.deferrable and not self.no_deferral
-        query = chosen.start(live.handle, lf, mode, target, detached=defer, labels=self.labels())
-        deadline = None if timeout_s is None else time.time() + timeout_s
-        step = Step(kind, target, chosen.reference(query), deadline)
-        self.journal.append(step)
-        self._save()
-        if defer:
-            self._defer(index, step)
-        return self._wait(chosen, query, step)
+        defer = self._may_defer()
+        query = self._start(chosen, live, lf, mode, target, detached=defer)
+        with self._in_flight(chosen, query):
+            deadline = None if timeout_s is None else time.time() + timeout_s
+            step = Step(kind, target, chosen.reference(query), deadline)
+            self.journal.append(step)
+            self._save()
+            self._submitted(step)
+            return self._see_through(chosen, query, step, index, defer)
 
     def submitted(self, live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
         chosen = live.backend
@@ -303,12 +342,60 @@ class TaskRun:
         if step is not None:
             log.info("Query %s was submitted by an earlier run of this task", step.query_id)
             return step.query_id
-        query = chosen.start(live.handle, lf, mode, target, labels=self.labels())
+        query = self._start(chosen, live, lf, mode, target, detached=False)
         step = Step("submit", target, chosen.reference(query), done=True)
         self.journal.append(step)
         self._save()
+        self._submitted(step)
         chosen.detach(query)
         return step.query_id
+
+    def _may_defer(self) -> bool:
+        return self.deferrable and not self.no_deferral and not self.trigger_failed
+
+    def _start(
+        self,
+        chosen: Backend,
+        live: Live,
+        lf: pl.LazyFrame,
+        mode: Mode,
+        target: str | None,
+        *,
+        detached: bool,
+    ) -> Any:
+        """Submit; a stop arriving meanwhile is acted on once the query exists (_in_flight)."""
+        self._raise_if_stopped()
+        self.submitting = True
+        try:
+            return chosen.start(
+                live.handle, lf, mode, target, detached=detached, labels=self.labels()
+            )
+        finally:
+            self.submitting = False
+
+    @contextmanager
+    def _in_flight(self, chosen: Backend, query: Any) -> Iterator[None]:
+        """From submission to the end of the wait (or the deferral), a stop cancels ``query``,
+        and so does anything else that ends the task meanwhile (an execution timeout)."""
+        entry = (chosen, query)
+        self.in_flight.append(entry)
+        self.deferring = False
+        try:
+            self._raise_if_stopped()  # stopped while it was being submitted
+            yield
+        except BaseException as error:
+            # Not a deferral (the trigger watches it), nor an end the query's own outcome
+            # decided (QueryFailed, QueryTimedOut...: finished or already cancelled).
+            ended = isinstance(error, ComputeError) and not isinstance(error, TaskStopped)
+            if not (self.deferring or ended or cancel_requested(chosen.query_id(query))):
+                cancel_within(chosen, query)
+            raise
+        finally:
+            self.in_flight.remove(entry)
+
+    def _raise_if_stopped(self) -> None:
+        if self.stop_reason is not None:
+            raise TaskStopped(self.stop_reason)
 
     def _rejoin(self, chosen: Backend, query: Any, step: Step, index: int) -> Outcome | None:
         """Finish a recorded query; None when it must be submitted again."""
@@ -333,30 +420,78 @@ class TaskRun:
                 "Query %s of an earlier run is still %s: waiting for it", step.query_id, status
             )
             self._publish()
-            if self.deferrable and not self.no_deferral:
-                self._defer(index, step)
-            return self._wait(chosen, query, step, remaining)
+            with self._in_flight(chosen, query):
+                return self._see_through(chosen, query, step, index, self._may_defer(), remaining)
         if status == SUCCESS or (event is not None and event.get("step") == index):
             # Finished: the same checks and errors as a blocking wait (FAILED, CANCELED...).
-            outcome = chosen.outcome(query)
+            outcome = interruptible(chosen.outcome, query)
             self._finish(step, outcome)
             return outcome
         log.info("Query %s of an earlier try ended %s: submitting it again", step.query_id, status)
         return None
+
+    def _see_through(
+        self,
+        chosen: Backend,
+        query: Any,
+        step: Step,
+        index: int,
+        defer: bool,
+        timeout_s: float | None = None,
+    ) -> Outcome:
+        """Wait for the query here; or, when the task may defer, wait ``defer_after_s`` here
+        and defer only if it still runs then (short queries never pay a deferral)."""
+        if defer and self._ends_within_first_wait(chosen, query, step):
+            outcome = interruptible(chosen.outcome, query)
+            self._finish(step, outcome)
+            return outcome
+        if defer:
+            self._defer(index, step)
+        return self._wait(chosen, query, step, timeout_s)
+
+    def _ends_within_first_wait(self, chosen: Backend, query: Any, step: Step) -> bool:
+        """Whether the query is done within ``defer_after_s`` (asked at least once)."""
+        first_wait_s = settings.load().defer_after_s
+        remaining = step.remaining_s()
+        if remaining is not None:
+            first_wait_s = min(first_wait_s, max(0.0, remaining))
+        end = time.monotonic() + first_wait_s
+        pause = threading.Event()  # never set: its wait() is an interruptible sleep
+        self.waiting = True
+        try:
+            for delay in poll_delays(chosen):
+                self._raise_if_stopped()
+                status = _status(chosen, query)  # unreadable: the trigger asks again
+                if status is not None and status not in NOT_DONE:
+                    return True
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                pause.wait(min(delay, left))
+        except TaskStopped:
+            raise  # _in_flight cancels
+        except BaseException as interruption:  # an execution timeout, SIGINT
+            cancelled = cancel_within(chosen, query)
+            interruption.add_note(
+                f"Polars query {step.query_id} was "
+                f"{'cancelled' if cancelled else 'asked to cancel'}."
+            )
+            raise
+        finally:
+            self.waiting = False
+        return False  # poll_delays never ends
 
     def _wait(
         self, chosen: Backend, query: Any, step: Step, timeout_s: float | None = None
     ) -> Outcome:
         if timeout_s is None:
             timeout_s = step.remaining_s()
-        entry = (chosen, query)
-        self.in_flight.append(entry)
+        self._raise_if_stopped()
         self.waiting = True
         try:
             outcome = chosen.wait(query, timeout_s)
         finally:
             self.waiting = False
-            self.in_flight.remove(entry)
         self._finish(step, outcome)
         return outcome
 
@@ -369,7 +504,8 @@ class TaskRun:
 
         from polars_cloud_provider.triggers.query import QueryTrigger
 
-        log.info("Query %s submitted; the task defers while it runs", step.query_id)
+        self._raise_if_stopped()
+        log.info("Query %s is still running; the task defers while it runs", step.query_id)
         current = settings.load()
         trigger = QueryTrigger(
             reference=step.reference,
@@ -380,15 +516,32 @@ class TaskRun:
             journal=[asdict(s) for s in self.journal],
             resume_after=time.time() + current.resume_settle_s,
         )
+        self.deferring = True
         raise TaskDeferred(trigger=trigger, method_name="resume_from_trigger")
 
     def stop(self, reason: str) -> None:
-        """Airflow is stopping the task (``on_kill``, from its SIGTERM handler)."""
+        """Airflow is stopping the task (``on_kill``, from its SIGTERM handler, in the main
+        thread). Whenever it comes after the submission, the query is cancelled (bounded)."""
+        self.stop_reason = reason
         if self.waiting:
             # Raised in the main thread, inside the wait: its handler cancels the query.
             raise TaskStopped(reason)
+        # Between submission and the wait (the journal, XCom): cancel here, not by raising,
+        # which could cut a request to Airflow's supervisor in half; the main thread raises
+        # TaskStopped at its next step. Still submitting: cancelled once start() returns.
         for chosen, query in list(self.in_flight):
             cancel_within(chosen, query)
+
+    def abandon_after_trigger_failure(self) -> None:
+        """The trigger a deferred step waited on failed: Airflow resumes the task only to
+        fail it (``__fail__``). Nobody watches that step's query any more: cancel it
+        (bounded), and let the later tries of this series wait on the worker instead of
+        deferring to a trigger that failed."""
+        self.journal, self.loaded = self._journal_of_earlier_tries(), True
+        for step in self.journal:
+            self._cancel_if_running(step, "its trigger failed")
+        self.trigger_failed = True
+        self._save()
 
 
 _current: ContextVar[TaskRun | None] = ContextVar("polars_task_run", default=None)
@@ -454,13 +607,13 @@ def fit_label(text: str) -> str:
 
 def _status(chosen: Backend, query: Any, errors: list[Exception] | None = None) -> str | None:
     """The query's status; None when it could not be read (UNKNOWN is "confirmed absent")."""
-    try:
-        return chosen.status(query)
-    except Exception as error:
-        log.warning("Could not ask query %s for its status: %s", chosen.query_id(query), error)
-        if errors is not None:
-            errors.append(error)
-        return None
+    status, error = attempt(chosen.status, query)  # a stop's TaskStopped propagates
+    if error is None:
+        return status
+    log.warning("Could not ask query %s for its status: %s", chosen.query_id(query), error)
+    if errors is not None:
+        errors.append(error)
+    return None
 
 
 def _status_after_cancel(chosen: Backend, query: Any, step: Step, errors: list[Exception]) -> str:

@@ -11,15 +11,16 @@ query again from it: that is what deferrable waits and reattach-on-retry are bui
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ CANCEL_TIMEOUT_S = 3.0
 ``cancel()`` of polars-cloud can block for over 10 s against a server that does not answer,
 and Airflow's supervisor escalates SIGTERM to SIGKILL after 5 s (``supervisor.py``
 ``kill(escalation_delay=5.0)``): the request is sent at once, the answer is awaited 3 s."""
+SIGNAL_SLICE_S = 0.2
+"""The longest a task's main thread waits on a call of the engine without running signal
+handlers (see ``interruptible``)."""
 POLL_FIRST_S = 0.1
 POLL_MAX_S = 2.0
 """Status polls start after 0.1 s and back off (x1.5) to one every 2 s (a backend may poll
@@ -199,7 +203,7 @@ def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Out
     pause = threading.Event()  # never set: its wait() is an interruptible sleep
     try:
         for delay in poll_delays(chosen):
-            if chosen.status(query) not in NOT_DONE:
+            if interruptible(chosen.status, query) not in NOT_DONE:
                 break
             if deadline is not None:
                 remaining = deadline - time.monotonic()
@@ -216,7 +220,52 @@ def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Out
             f"Polars query {query_id} was {'cancelled' if cancelled else 'asked to cancel'}."
         )
         raise
-    return chosen.outcome(query)
+    return interruptible(chosen.outcome, query)
+
+
+T = TypeVar("T")
+
+
+def interruptible(call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)``, run in a daemon thread and awaited from this one in short slices.
+
+    polars-cloud's calls are native: while one runs in the main thread, Python runs no signal
+    handler, so Airflow's SIGTERM handler (the operator's ``on_kill``) would wait for the
+    call to return, past the supervisor's 5 s before SIGKILL (``supervisor.py`` ``kill``).
+    Awaited in slices, the handler runs within ``SIGNAL_SLICE_S``; if it raises, the call
+    is left to end on its own and the exception propagates from here.
+    """
+    value, error = attempt(call, *args)
+    if error is not None:
+        raise error
+    return value  # type: ignore[return-value]
+
+
+def attempt(call: Callable[..., T], *args: Any) -> tuple[T | None, Exception | None]:
+    """``interruptible``, with an error of the call returned rather than raised: what
+    propagates is only what interrupted the wait (a signal handler's exception)."""
+    done = threading.Event()
+    returned: list[T] = []
+    raised: list[BaseException] = []
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            returned.append(context.run(call, *args))
+        except BaseException as error:  # handed to the waiting thread
+            raised.append(error)
+        finally:
+            done.set()
+
+    name = f"polars-{getattr(call, '__name__', 'call')}"
+    threading.Thread(target=run, name=name, daemon=True).start()
+    while not done.wait(SIGNAL_SLICE_S):
+        pass
+    if raised:
+        if not isinstance(raised[0], Exception):
+            raise raised[0]
+        return None, raised[0]
+    return returned[0], None
 
 
 _cancel_requested: set[str] = set()

@@ -19,6 +19,7 @@ Importing this module is cheap (no polars, no polars_cloud): DAG files import it
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import conf
 from airflow.sdk.bases.decorator import DecoratedOperator
+from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 
 from polars_cloud_provider import settings
 from polars_cloud_provider.compute import execution
@@ -35,6 +37,8 @@ from polars_cloud_provider.links.query import PolarsQueryLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+log = logging.getLogger(__name__)
 
 _DS = re.compile(r"/ds=(\d{4}-\d{2}-\d{2})/?$")
 
@@ -83,6 +87,29 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
     def resume_from_trigger(self, context: Context, event: dict[str, Any]) -> Any:
         """Run the body again after the trigger fired (see compute/execution.py)."""
         return self._run_body(context, event=event)
+
+    def resume_execution(
+        self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context
+    ) -> Any:
+        if next_method == TRIGGER_FAIL_REPR:
+            # The trigger failed (or its deferral timed out): Airflow resumes the task only to
+            # raise TaskDeferralError (sdk/bases/operator.py, resume_execution). Its query
+            # would run on unwatched: cancel it first.
+            self._cancel_after_trigger_failure(context)
+        return super().resume_execution(next_method, next_kwargs, context)
+
+    def _cancel_after_trigger_failure(self, context: Context) -> None:
+        task_run = execution.TaskRun.from_context(
+            context, deferrable=self.deferrable, conn_id=self.polars_cloud_conn_id
+        )
+        try:
+            with (
+                PolarsCloudHook(self.polars_cloud_conn_id).activated(),
+                execution.running(task_run),
+            ):
+                task_run.abandon_after_trigger_failure()
+        except Exception:
+            log.exception("Could not cancel the query whose trigger failed; a retry asks it again")
 
     def _run_body(self, context: Context, event: dict[str, Any] | None) -> Any:
         task_run = execution.TaskRun.from_context(

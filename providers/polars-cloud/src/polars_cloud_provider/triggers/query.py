@@ -13,14 +13,27 @@ status: the resumed task decides, exactly as a blocking wait does), or its deadl
 failed, clears it or marks it successful while it is deferred, Airflow calls ``on_kill``,
 which cancels the query; a triggerer restart does not.
 
-In a real triggerer it never fires sooner than ``resume_after`` (deferral time plus the
-``resume_settle_s`` setting, 10 s): Airflow 3.3.2's scheduler fails a task whose trigger
-fired before it processed the executor's report of the worker's exit on deferral (it
-requeues the task, then reads that stale "success" as the task changed externally:
-apache/airflow#67287 and #72716, ``scheduler_job_runner.py`` ~l.1482 only guards the
-``scheduled`` state). Queries that finish within seconds of their deferral hit it in both
-first runs of the deferral benchmark, and in 1 of 2 real-services runs with no settle time.
+Short queries never get here: a deferrable task waits ``defer_after_s`` (15 s) for its
+query on the worker and defers only one still running then (``compute/execution.py``).
+What is deferred still resumes no sooner than ``resume_after`` (deferral time plus the
+``resume_settle_s`` setting, 10 s) in a real triggerer, and at once on the poll that sees
+it done when that is later. The hold is what is still needed of it: Airflow 3.3.2's
+scheduler fails a resumed task when it drains the executor's stale "success" of the
+worker's exit on deferral only after the trigger fired and the task was queued again
+(``jobs/scheduler_job_runner.py`` l.1476-1491 excuse only ``scheduled`` with
+``next_method``, and ``queued`` only while the executor still lists it, ``has_task``; a
+resumed attempt already ``running`` is read as the task changed externally:
+apache/airflow#67287, #72716, open, its fix proposed in #72767). A query ending within
+``resume_settle_s`` of its deferral is the one exposed; with the first wait on the worker
+that is a query of ``defer_after_s`` to ``defer_after_s + resume_settle_s`` seconds, where
+it had been every query shorter than the hold. A scheduler slower to drain its executor's
+events than the hold (27 s in #67287's report) still loses the race; a retry, if the task
+has one, reuses the query's result (the journal), without running it again.
 ``dag.test()`` runs the trigger inline, with no such race, and does not wait.
+
+A trigger that fails (raises) cancels its query before Airflow fails the task: nothing
+would watch it any more. A trigger cancelled by its triggerer (stopping, or handing it to
+another) is no failure and leaves the query running.
 """
 
 from __future__ import annotations
@@ -90,15 +103,32 @@ class QueryTrigger(BaseTrigger):
         """The event, once the scheduler has had time to see the worker's deferral exit."""
         # Only a real triggerer sets trigger_id (triggerer_job_runner.py ~l.1379).
         if self.trigger_id is not None and self.resume_after is not None:
-            await asyncio.sleep(max(0.0, self.resume_after - time.time()))
+            hold = self.resume_after - time.time()
+            if hold > 0:  # past it (the usual case: queries run defer_after_s before): at once
+                await asyncio.sleep(hold)
         return self._event(state, **details)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        chosen = await self._backend()
-        query = chosen.reattach(self.reference)
-        if query is None:
-            yield await self._settled("done", status="UNKNOWN")
-            return
+        chosen, query = None, None
+        try:
+            chosen = await self._backend()
+            query = chosen.reattach(self.reference)
+            if query is None:
+                yield await self._settled("done", status="UNKNOWN")
+                return
+            async for event in self._poll(chosen, query):
+                yield event
+                return
+        except Exception as error:
+            # Airflow fails the task on a trigger's error, without its query: cancel it here
+            # (the resumed task tries too). Not on CancelledError (a BaseException): the
+            # triggerer stopping or handing the trigger to another one is not a failure.
+            if chosen is not None and query is not None:
+                log.error("Trigger of query %s failed (%s): cancelling it", self.reference, error)
+                await asyncio.to_thread(cancel_within, chosen, query, CANCEL_TIMEOUT_S)
+            raise
+
+    async def _poll(self, chosen: Backend, query: Any) -> AsyncIterator[TriggerEvent]:
         errors = 0
         for delay in poll_delays(chosen):
             try:
