@@ -95,7 +95,11 @@ def test_each_query_task_emits_start_and_complete_with_its_datasets_and_queries(
     events_file = tmp_path / "events.jsonl"
     transport = {"type": "file", "log_file_path": str(events_file), "append": True}
 
-    result = run_in_a_process_of_its_own(AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(transport))
+    result = run_in_a_process_of_its_own(
+        AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(transport),
+        # Every query of the deferrable task defers, however short: the deferred path is tested.
+        AIRFLOW__POLARS_CLOUD__DEFER_AFTER_S="0",
+    )
 
     assert result["state"] == "success", result
     events = events_by_task(events_file)
