@@ -158,9 +158,6 @@ def yours(default_project, tmp_path_factory) -> Path:
     """The default bake taken through every step of the docs."""
     project = copy_of(default_project, tmp_path_factory.mktemp("yours") / "project")
     package = project / "dags" / PACKAGE
-    steps = (project / "docs" / "customize.md").read_text()
-    assert "## From the examples to your own data, step by step" in steps
-
     delete_the_examples(project)
     # 2. datasets: flights by day, airlines a lookup table
     replace(
@@ -210,6 +207,21 @@ def suite_output(yours) -> str:
     output = result.stdout + result.stderr
     assert result.returncode == 0, failures(output)
     return output
+
+
+def test_the_docs_say_how_to_make_the_repo_yours(default_project) -> None:
+    steps = (default_project / "docs" / "customize.md").read_text()
+    assert "## From the examples to your own data, step by step" in steps
+    flat = " ".join(steps.split())
+    for promise in (
+        "**Delete the examples**",
+        "`STATIC`",
+        "`PARTITIONED_BY_DS`",
+        "**Set the start date**: `START_DATE`",
+        "**Point at real data**",
+        "empty `OUTPUTS` in `tests/expected.py`",
+    ):
+        assert promise in flat, promise
 
 
 def test_the_suite_of_a_project_made_yours_by_the_docs_passes(suite_output) -> None:
