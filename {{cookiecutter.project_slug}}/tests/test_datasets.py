@@ -67,3 +67,9 @@ def test_a_partitioned_input_read_without_a_day_says_how_to_pass_it(root) -> Non
 def test_days_must_look_like_dates(root) -> None:
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         datasets.source_uri("clicks", "01/02/2026")
+
+
+def test_a_lookup_table_is_not_partitioned_by_day() -> None:
+    """A STATIC dataset has the same rows every day: it is read whole, never by day."""
+    both = sorted(datasets.STATIC & datasets.PARTITIONED_BY_DS)
+    assert both == [], f"{both} in both datasets.STATIC and datasets.PARTITIONED_BY_DS: pick one"
