@@ -46,6 +46,9 @@ AIRFLOW_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 API_USER = "deployment-test"
 POLL_S = 0.25
 STOP_GRACE_S = 30.0
+HANG_S = 900.0
+"""Bound of every wait for a service (an answer, a state): only a hang takes that long, a
+busy machine may well take minutes."""
 """How long a service may take to stop after SIGTERM before it is killed."""
 
 # Variables of the calling shell or test run that must not reach the deployment.
@@ -214,7 +217,7 @@ def _as_postgres_user() -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def postgres(timeout_s: float = 60) -> Iterator[Postgres]:
+def postgres(timeout_s: float = HANG_S) -> Iterator[Postgres]:
     """A fresh PostgreSQL cluster on a free loopback port, removed afterwards."""
     bindir = postgres_bindir()
     # Not under the caller's directory: pytest's are private to root, and the server runs
@@ -294,7 +297,9 @@ class Api:
     def __init__(self, base_url: str, username: str, password: str) -> None:
         self.base_url = base_url
         self._credentials = {"username": username, "password": password}
-        self._client = httpx.Client(base_url=base_url, timeout=30)
+        # A busy machine can keep the API server from answering for a while: minutes only
+        # bound a hang.
+        self._client = httpx.Client(base_url=base_url, timeout=HANG_S)
 
     def close(self) -> None:
         self._client.close()
@@ -553,7 +558,7 @@ class Deployment:
 
         self.wait(healthy, timeout_s, "every Airflow component to report healthy")
 
-    def wait_for_dags(self, dag_ids: set[str], timeout_s: float = 180) -> None:
+    def wait_for_dags(self, dag_ids: set[str], timeout_s: float = HANG_S) -> None:
         def parsed() -> bool:
             if self.api.import_errors():
                 return True  # reported by the caller: nothing more will appear
@@ -563,7 +568,7 @@ class Deployment:
 
     # -- runs
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float = 300) -> dict[str, Any]:
+    def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float = HANG_S) -> dict[str, Any]:
         """Wait until the run is finished (success or failed); return it."""
         return self.wait(
             lambda: (run := self.api.run(dag_id, run_id))["state"] in ("success", "failed") and run,
@@ -572,7 +577,7 @@ class Deployment:
         )
 
     def wait_for_task(
-        self, dag_id: str, run_id: str, task_id: str, states: set[str], timeout_s: float = 180
+        self, dag_id: str, run_id: str, task_id: str, states: set[str], timeout_s: float = HANG_S
     ) -> dict[str, Any]:
         return self.wait(
             lambda: (
@@ -603,7 +608,7 @@ class Deployment:
         parallelism: int = 4,
         settings: Mapping[str, str] | None = None,
         extra_env: Mapping[str, str] | None = None,
-        timeout_s: float = 300,
+        timeout_s: float = HANG_S,
     ) -> Iterator[Deployment]:
         """Start PostgreSQL and the four services for ``project`` (which has its ``.venv``).
 

@@ -205,7 +205,7 @@ def test_the_secret_scan_finds_nothing_in_the_provider(default_project: Path) ->
 
 def test_the_manifests_command_runs_from_the_project_root(default_project: Path) -> None:
     command = [sys.executable, "-m", "polars_cloud_provider.manifests", "--dry-run"]
-    result = run(command, default_project, timeout=120)
+    result = run(command, default_project, timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "airflow-production           would register workspace=playground cpus=8 memory=16 "

@@ -71,7 +71,7 @@ def _cookiecutter(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str
     config = tmp_path / "config.yaml"
     config.write_text(f"replay_dir: {json.dumps(str(tmp_path / 'replay'))}\n")
     command = [sys.executable, "-m", "cookiecutter", "--config-file", str(config), *args]
-    return run([*command, "-o", str(tmp_path / "out")], TEMPLATE, timeout=120)
+    return run([*command, "-o", str(tmp_path / "out")], TEMPLATE, timeout=600)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_the_interactive_prompts_refuse_a_bad_answer_in_one_line(tmp_path) -> No
         input=typed,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
         env=clean_env(),
     )
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]

@@ -237,8 +237,14 @@ def make_recipe(project: Path, target: str) -> list[str]:
     return [line.strip() for line in recipe.splitlines()]
 
 
+LINT = "uv run --locked pre-commit run --show-diff-on-failure --files"
+
+
 def test_make_lint_runs_the_pre_commit_of_ci(project: Path) -> None:
-    assert make_recipe(project, "lint") == [PRE_COMMIT]
+    """The same hooks as CI, on every file the user has (CI's checkout has only tracked ones)."""
+    recipe = make_recipe(project, "lint")
+    assert "git ls-files --cached --others --exclude-standard" in recipe[1]
+    assert recipe[-1].endswith(LINT)
 
 
 def test_the_github_workflow_steps_pass_here_and_change_nothing(project: Path) -> None:

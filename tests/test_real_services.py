@@ -24,7 +24,7 @@ from pathlib import Path
 import boto3
 import psutil
 import pytest
-from airflow_deployment import Deployment, DeploymentError, package_of, sync_environment
+from airflow_deployment import HANG_S, Deployment, DeploymentError, package_of, sync_environment
 from conftest import PHASES_PROPERTY, bake_ok
 from moto.server import ThreadedMotoServer
 from test_bake import EXAMPLE_DAGS
@@ -153,7 +153,7 @@ def python(deployment: Deployment, args: list[str], env: dict[str, str]):
         env={**env, "PYTHONPATH": f"{project / 'dags'}:{project / 'tests'}"},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_S,
     )
 
 
@@ -325,7 +325,7 @@ def test_a_transient_error_on_the_first_try_succeeds_on_a_retry(deployment: Depl
         late.start()
         with deployment.phase("transient: store up to success"):
             try:
-                finished = deployment.wait_for_run(dag_id, run_id, timeout_s=120)
+                finished = deployment.wait_for_run(dag_id, run_id)
             except DeploymentError as late_retry:
                 delay = f"{deployment.names['retry_delay_s']}={RETRY_DELAY_S}"
                 raise AssertionError(
@@ -348,7 +348,7 @@ def test_the_deployment_answers_with_a_bare_postgresql_url(deployment: Deploymen
     url = deployment.database.url("postgresql")
     env = {**deployment.env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url}
     result = subprocess.run(
-        [deployment.airflow, "db", "check"], env=env, capture_output=True, text=True, timeout=120
+        [deployment.airflow, "db", "check"], env=env, capture_output=True, text=True, timeout=HANG_S
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert deployment.database.password not in result.stdout + result.stderr

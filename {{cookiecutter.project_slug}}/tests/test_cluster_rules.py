@@ -24,7 +24,7 @@ DECLARED = {
 
 
 def build(dag_id: str, body, schedule=None, **dag_kwargs) -> DAG:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    start = datetime(2024, 2, 1, tzinfo=UTC)
     with DAG(dag_id, schedule=schedule, start_date=start, **dag_kwargs) as dag:
         body()
     return dag

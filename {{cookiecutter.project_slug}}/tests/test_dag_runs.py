@@ -95,6 +95,15 @@ def test_a_query_failing_in_polars_fails_its_task_and_the_shutdown_still_runs(
     # The failed task's exception text (Polars' own words), not only its state:
     assert re.search(r"failed: \w+: .*(SchemaError|ColumnNotFoundError)", result.report())
     assert not any((tmp_path / "curated").rglob("*.parquet"))
+    # Each failure names what its own task read: not what other tasks, DAGs or tests of this
+    # process read before it.
+    named = []
+    for task_id, texts in result.errors.items():
+        own = set(planned.tasks[task_id].inputs) if task_id in planned.tasks else set()
+        for name, uri in re.findall(r"read dataset '([^']+)' at (\S+?)[;.]? ", " ".join(texts)):
+            assert name in own and uri.startswith(str(tmp_path)), f"{task_id}: {name} {uri}"
+            named.append(name)
+    assert named, result.report()
 
 
 def _snapshot(root: Path) -> dict[str, tuple[str, int, int] | None]:
@@ -182,3 +191,30 @@ def test_a_retry_rewrites_its_own_partition_and_nothing_else(
         if output_name(folder) in OUTPUTS and not planned.upstream:
             changed = sample_rows(ds, 500)
             assert_output_matches(read(tmp_path, folder), output_name(folder), changed)
+
+
+def _reads_a_day(dag_id: str) -> bool:
+    """The DAG reads an input partitioned by day (datasets.PARTITIONED_BY_DS)."""
+    dag = parsed_dags().dags.get(dag_id)
+    if dag is None:
+        return False
+    return bool(set(plan(dag, first_day(dag)).inputs) & datasets.PARTITIONED_BY_DS)
+
+
+@pytest.mark.parametrize("dag_id", [dag_id for dag_id in DAG_IDS if _reads_a_day(dag_id)])
+def test_a_run_without_a_logical_date_fails_at_once_naming_it(
+    dag_id, airflow_db, local_connection, tmp_path
+) -> None:
+    """A run triggered with no logical date has no day to read: it fails without a retry
+    (one would fail the same way), and says what is missing."""
+    dag = parsed_dag(dag_id)
+    plan_and_write_inputs(dag, first_day(dag), tmp_path)
+
+    with data_root(tmp_path):
+        result = run_dag(dag_id, None, retries=1)
+
+    assert result.state == "failed", result.report()
+    retried = {ti.task_id: ti.try_number for ti in result.run.get_task_instances()}
+    assert {task: tries for task, tries in retried.items() if tries > 1} == {}, result.report()
+    assert "has no logical date" in result.report(), result.report()
+    assert not any((tmp_path / "curated").rglob("*.parquet"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,7 +22,7 @@ def _dag(dag_id: str, tags: tuple[str, ...] = (), end: datetime | None = None):
     @dag(
         dag_id=dag_id,
         schedule=None,
-        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        start_date=datetime(2024, 2, 1, tzinfo=UTC),
         end_date=end,
         tags=list(tags),
     )
@@ -42,8 +42,8 @@ def test_make_run_refuses_a_date_before_the_start_date_naming_both() -> None:
     problem = run.refusal(_bag(_dag("my_pipeline")), "my_pipeline", "2013-06-15")
 
     assert problem == (
-        "DS=2013-06-15 is before the start date of my_pipeline, 2026-01-01: Airflow would run "
-        "nothing and call it a success. Use DS=2026-01-01 or later."
+        "DS=2013-06-15 is before the start date of my_pipeline, 2024-02-01: Airflow would run "
+        "nothing and call it a success. Use DS=2024-02-01 or later."
     )
 
 
@@ -51,7 +51,7 @@ def test_make_run_refuses_what_airflow_would_not_run() -> None:
     bag = _bag(_dag("a"), _dag("b", end=datetime(2026, 2, 1, tzinfo=UTC)), broken=("c.py",))
 
     assert run.refusal(bag, "a", None) is None
-    assert run.refusal(bag, "a", "2026-01-01") is None
+    assert run.refusal(bag, "a", "2024-02-01") is None
     assert run.refusal(bag, "zz", None) == (
         "No DAG 'zz' in dags/ (DAGs: a, b); these files do not parse: c.py."
     )
@@ -168,7 +168,8 @@ def test_make_run_fails_on_a_day_missing_from_real_input_without_running_airflow
     partitioned = sorted(datasets.PARTITIONED_BY_DS & set(sample_data.names()))
     if not partitioned:
         pytest.skip("no input partitioned by day")
-    name, day, missing = partitioned[0], "2026-01-01", "2026-01-02"
+    name, day = partitioned[0], sample_data.DEFAULT_DS  # the start date
+    missing = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
     theirs = tmp_path / "data" / datasets.input_folder(name, day) / "export.parquet"
     theirs.parent.mkdir(parents=True)
     sample_data.frame(name, 10, ds=day).write_parquet(theirs)

@@ -26,6 +26,7 @@ from polars_cloud_provider import compute, settings
 from polars_cloud_provider.compute import execution
 
 DAG_ID, TASK_ID = "stop_waiting_task", "wait_for_query"
+ESCALATION_S = 300.0  # the supervisor's wait between SIGTERM and SIGKILL (Airflow's: 5 s)
 
 # Runs in its own process: the fake, then one task under Airflow's supervisor, which forks
 # the task process (it inherits the fake) and heartbeats to the API every second.
@@ -35,6 +36,7 @@ import sys
 from uuid import UUID
 
 dags, fake_dir, dag_id, task_id, run_id, ti_id, dag_version_id = sys.argv[1:8]
+ESCALATION_S = float(sys.argv[8])
 sys.path[:0] = [dags, fake_dir]
 # Polars is not fork-safe (a child forked after importing it hangs at exit), so the fake
 # is installed in the task process, when its backend is first chosen: nothing in this
@@ -45,7 +47,20 @@ backend.BACKENDS["cloud"] = "stopped_task_fake:CloudBackend"
 
 from airflow.executors.workloads import BundleInfo
 from airflow.sdk.api.datamodels._generated import TaskInstance
+from airflow.sdk.execution_time import supervisor
 from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor, supervise_task
+
+# The supervisor escalates to SIGKILL 5 s after its SIGTERM: on a busy machine the task can
+# take longer than that to unwind, and the test is about the task ending on SIGTERM at all.
+# Minutes, here, only bound a task that never ends.
+_kill = supervisor.WatchedSubprocess.kill
+
+
+def _patient_kill(self, signal_to_send=supervisor.signal.SIGINT, escalation_delay=5.0, force=False):
+    return _kill(self, signal_to_send, max(escalation_delay, ESCALATION_S), force)
+
+
+supervisor.WatchedSubprocess.kill = _patient_kill
 
 supervise_task(
     ti=TaskInstance(
@@ -168,6 +183,7 @@ def test_a_task_marked_failed_while_it_waits_cancels_its_query(
             dag_id,
             task_id,
             *_queued(dag_id, task_id),
+            str(ESCALATION_S),
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -199,13 +215,13 @@ def test_a_task_marked_failed_while_it_waits_cancels_its_query(
     # the supervisor records the task's end.
     settings.Session.remove()
     settings.engine.dispose()
-    process.wait(timeout=120)
+    process.wait(timeout=ESCALATION_S + 300)
     reader.join(10)
     log = "".join(output)
 
     assert record.is_file(), f"the query was not cancelled:\n{log[-4000:]}"
     assert "Server indicated the task shouldn't be running anymore" in log
-    # It ended on SIGTERM, before the supervisor's escalation to SIGKILL 5 s later.
+    # It ended on SIGTERM, before the supervisor's escalation to SIGKILL (ESCALATION_S later).
     assert "signal_sent=SIGTERM" in log and "Process did not terminate in time" not in log
 
 

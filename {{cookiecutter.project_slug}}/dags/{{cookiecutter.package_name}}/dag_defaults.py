@@ -20,6 +20,8 @@ from {{ cookiecutter.package_name }} import settings
 {{ cookiecutter.author_name | python_constant("OWNER") }}
 SCHEDULE = {{ cookiecutter.schedule | tojson }}
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+"""Every DAG's first logical date, and the day make run, make demo, the sample data and the
+tests use by default: set it to the first day of your data (docs/settings.md)."""
 TAG = "polars-cloud"
 EXECUTION_MARGIN = timedelta(minutes=10)
 

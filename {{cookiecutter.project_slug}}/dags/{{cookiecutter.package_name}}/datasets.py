@@ -2,6 +2,7 @@
 
 Inputs are read from ``<data root>/raw/<name>/``, or, for the datasets listed in
 ``PARTITIONED_BY_DS``, from the run's own day ``<data root>/raw/<name>/ds=<YYYY-MM-DD>/``.
+Lookup tables (the same rows every day) are listed in ``STATIC``.
 Outputs are written to ``<data root>/curated/<name>/ds=<YYYY-MM-DD>/``, one partition per
 logical date, so a rerun or a backfill rewrites its own day and nothing else. Building a URI
 is cheap; ``source`` and ``scan`` import polars, so call them inside tasks.
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
 PARTITIONED_BY_DS = frozenset({% if cookiecutter.include_example_dags %}{"inventory"}{% endif %})
 """Input datasets that arrive one folder per day, ``raw/<name>/ds=<YYYY-MM-DD>/``: a run
 reads only its own day. Every other input is read whole from ``raw/<name>/``."""
+
+STATIC: frozenset[str] = frozenset()
+"""Input datasets that are fixed lookup tables (airlines, currencies...): read whole, and
+their sample data is the same whatever the seed or the day (``dev/samples/<name>.py``)."""
 
 _DS = re.compile(r"\d{4}-\d{2}-\d{2}")
 

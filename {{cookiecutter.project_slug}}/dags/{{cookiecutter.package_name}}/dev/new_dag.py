@@ -4,7 +4,8 @@ Writes, from the pattern's templates in ``dev/patterns/``:
 
 - ``dags/<NAME>.py``: the DAG, reading the new input ``<NAME>_input``;
 - ``dags/{{ cookiecutter.package_name }}/queries/<NAME>.py``: its query builders;
-- ``tests/test_queries_<NAME>.py``: their test;
+- ``tests/test_queries_<NAME>.py``: a test that the DAG's queries build against its
+  inputs' schemas, whatever the queries become;
 - ``dags/{{ cookiecutter.package_name }}/dev/samples/<NAME>_input.py``: sample data for
   the input.
 
