@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from polars_cloud_provider import settings
-from polars_cloud_provider.compute import execution
 from polars_cloud_provider.compute.clusters import (
     DISTRIBUTED,
     MODES,
@@ -40,13 +39,13 @@ from polars_cloud_provider.compute.errors import (
     QueryInterrupted,
     QueryTimedOut,
 )
-from polars_cloud_provider.compute.failures import classified, record_read
-from polars_cloud_provider.engines.backend import Backend, active
-from polars_cloud_provider.engines.backend import current as current_backend
-from polars_cloud_provider.lineage import recorder as lineage
 
+# What runs queries (execution, failures, engines, lineage) is imported by the helpers when
+# they run, not here: every DAG file imports this package, and each import is paid per parse.
 if TYPE_CHECKING:
     import polars as pl
+
+    from polars_cloud_provider.engines.backend import Backend
 
 __all__ = [
     "DISTRIBUTED",
@@ -93,6 +92,9 @@ def sink(
     A query past the query timeout is cancelled and fails the task without retries, unless
     ``retry_timeout=True``: then Airflow's retries submit it again.
     """
+    from polars_cloud_provider.compute import execution
+    from polars_cloud_provider.compute.failures import classified
+
     with classified(writing=to, retry_timeout=retry_timeout):
         live = _live(on)
         outcome = execution.run(live, lf, _mode(mode), _directory(to))
@@ -106,6 +108,9 @@ def submit(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRI
     The task succeeds once the query is accepted; whether the query itself succeeds is only
     visible in Polars Cloud. Nothing downstream may rely on its output.
     """
+    from polars_cloud_provider.compute import execution
+    from polars_cloud_provider.compute.failures import classified
+
     with classified(writing=to):
         live = _live(on)
         query_id = execution.submit(live, lf, _mode(mode), _directory(to))
@@ -122,6 +127,9 @@ def execute(
     Polars Cloud deletes intermediate results after some hours: sink what must persist.
     ``retry_timeout``: as for ``sink``.
     """
+    from polars_cloud_provider.compute import execution
+    from polars_cloud_provider.compute.failures import classified
+
     with classified(retry_timeout=retry_timeout):
         live = _live(on)
         outcome = execution.run(live, lf, _mode(mode), None)
@@ -138,6 +146,8 @@ def shutdown(cluster: Manifest) -> bool:
             "shutdown() stops a named manifest's cluster; an unnamed Specs cluster is only "
             "reachable inside immediate_shutdown() or bounded by its idle timeout"
         )
+    from polars_cloud_provider.compute.failures import classified
+
     with classified():
         live = _live(cluster)
         return live.backend.stop(live.handle)
@@ -152,6 +162,9 @@ def immediate_shutdown(cluster: Cluster) -> Iterator[Live]:
     one the task reports; a failure to stop is then only logged. After a clean block, a
     failure to stop fails the task, because the cluster may still be running.
     """
+    from polars_cloud_provider.compute import execution
+    from polars_cloud_provider.compute.failures import classified
+
     with classified():
         live = _live(cluster)
     try:
@@ -184,6 +197,10 @@ def scan_parquet(
     query's time bound.
     """
     import polars as pl
+
+    from polars_cloud_provider.compute.failures import record_read
+    from polars_cloud_provider.engines.backend import current as current_backend
+    from polars_cloud_provider.lineage import recorder as lineage
 
     if dataset is not None and isinstance(uris, str):
         record_read(dataset, uris)  # failures name the datasets a task read
@@ -219,6 +236,8 @@ def _live(on: Cluster | Live) -> Live:
         return on
     if not isinstance(on, Manifest | Specs):
         raise TypeError(f"on= takes compute.Manifest, compute.Specs or a Live handle, not {on!r}")
+    from polars_cloud_provider.engines.backend import active
+
     backend = active()
     return Live(cluster=on, backend=backend, handle=backend.connect(on, settings.load()))
 

@@ -6,8 +6,6 @@ from typing import Any
 
 from airflow.sdk import BaseOperatorLink
 
-from polars_cloud_provider.compute.execution import LINK_XCOM_KEY
-
 
 class PolarsQueryLink(BaseOperatorLink):
     """ "Polars Cloud query" in the task's UI: the page of the last query the task ran."""
@@ -16,6 +14,9 @@ class PolarsQueryLink(BaseOperatorLink):
 
     @property
     def xcom_key(self) -> str:
+        # Imported here: the operator module, which every DAG file loads, imports this one.
+        from polars_cloud_provider.compute.execution import LINK_XCOM_KEY
+
         return LINK_XCOM_KEY
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:

@@ -30,13 +30,15 @@ from airflow.sdk.bases.decorator import DecoratedOperator
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 
 from polars_cloud_provider import settings
-from polars_cloud_provider.compute import execution
 from polars_cloud_provider.hooks.polars_cloud import PolarsCloudHook
-from polars_cloud_provider.lineage import task as lineage
 from polars_cloud_provider.links.query import PolarsQueryLink
 
+# compute.execution and lineage are imported when the task runs: a DAG file that uses the
+# decorator would otherwise pay for them on every parse.
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from polars_cloud_provider.compute import execution
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,8 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
         return super().resume_execution(next_method, next_kwargs, context)
 
     def _cancel_after_trigger_failure(self, context: Context) -> None:
+        from polars_cloud_provider.compute import execution
+
         task_run = execution.TaskRun.from_context(
             context, deferrable=self.deferrable, conn_id=self.polars_cloud_conn_id
         )
@@ -112,6 +116,9 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
             log.exception("Could not cancel the query whose trigger failed; a retry asks it again")
 
     def _run_body(self, context: Context, event: dict[str, Any] | None) -> Any:
+        from polars_cloud_provider.compute import execution
+        from polars_cloud_provider.lineage import task as lineage
+
         task_run = execution.TaskRun.from_context(
             context, deferrable=self.deferrable, conn_id=self.polars_cloud_conn_id, event=event
         )
@@ -131,9 +138,13 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
 
     # -- OpenLineage (lineage/): the listener of apache-airflow-providers-openlineage asks --
     def get_openlineage_facets_on_start(self) -> Any:
+        from polars_cloud_provider.lineage import task as lineage
+
         return lineage.operator_lineage(self)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        from polars_cloud_provider.lineage import task as lineage
+
         return lineage.operator_lineage(self)
 
     def on_kill(self) -> None:
