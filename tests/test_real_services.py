@@ -440,59 +440,6 @@ def moments(deployment: Deployment, dag_id: str, run_id: str, task_id: str, what
     return sorted(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in parsed)
 
 
-def test_a_deferred_query_task_reports_start_before_its_deferral_and_complete_after_resume(
-    deployment: Deployment, lineage_events: Path
-) -> None:
-    """Each deferred query task of a multistage run: a START before it defers, one COMPLETE
-    after it resumes, carrying what it read and wrote and its query's id.
-
-    The OpenLineage listener (apache-airflow-providers-openlineage 2.20.3) emits a START
-    each time a task instance starts running, and a resumption after a deferral is one
-    (``on_task_instance_running``; only sensors in reschedule mode are skipped): each of these
-    tasks defers once, so it emits START, START (the resume), COMPLETE, all with the try's one
-    OpenLineage run id. The START events carry no datasets: the listener asks for them
-    before the body runs."""
-    dag_id, ds = "multistage_pipeline", "2026-01-05"
-    deployment.use_task_env({"AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"})
-    deployment.api.unpause(dag_id)
-    with deployment.phase("lineage: deferred multistage run to success"):
-        run_id = deployment.api.trigger(dag_id, ds)
-        finished = deployment.wait_for_run(dag_id, run_id)
-    assert finished["state"] == "success", failure_details(deployment, dag_id, run_id)
-    assert deferred_tasks(deployment, dag_id, run_id) == QUERY_TASKS[dag_id]
-
-    data_root = deployment.data_root
-    stage_1_results = xcom(deployment, dag_id, run_id, "stage_1_active_orders", "return_value")
-    assert stage_1_results and all(Path(uri).is_file() for uri in stage_1_results)
-    summary = f"{data_root}/curated/category_summary/ds={ds}"
-    assert list(Path(summary).glob("*.parquet")), "stage 2 really wrote its partition"
-    expected = {  # (inputs, outputs) as the URIs the tasks really read and wrote
-        "stage_1_active_orders": ([("file", f"{data_root}/raw/orders")], []),
-        "stage_2_category_summary": (
-            [("file", uri) for uri in stage_1_results],
-            [("file", summary)],
-        ),
-    }
-    for task_id, (inputs, outputs) in expected.items():
-        events = wait_for_lineage(deployment, lineage_events, dag_id, run_id, task_id)
-        kinds = [event["eventType"] for event in events]
-        assert kinds == ["START", "START", "COMPLETE"], (task_id, kinds)
-        assert len({event["run"]["runId"] for event in events}) == 1, task_id
-        [deferred] = moments(deployment, dag_id, run_id, task_id, "deferred")
-        first, resumed, complete = events
-        assert first["written"] < deferred < resumed["written"] <= complete["written"], task_id
-        assert datasets_of(complete, "inputs") == inputs, task_id
-        assert datasets_of(complete, "outputs") == outputs, task_id
-        [query] = xcom(deployment, dag_id, run_id, task_id, "polars_queries")
-        facets = complete["run"]["facets"]
-        assert facets["externalQuery"]["externalQueryId"] == query["query_id"]
-        assert facets["externalQuery"]["source"] == "polars-local"
-        assert [q["query_id"] for q in facets["polarsCloudQueries"]["queries"]] == [
-            query["query_id"]
-        ]
-        assert complete["job"]["namespace"] == LINEAGE_NAMESPACE
-
-
 def set_trigger_timeout_passed(deployment: Deployment, dag_id: str, run_id: str, task_id: str):
     """The deferred task's trigger timeout, set in the past: the scheduler fails the try as
     Airflow does when a deferral outlasts its ``timeout`` (``check_trigger_timeouts``). A
@@ -566,3 +513,56 @@ EXPECTED_REATTACH = [["START", "START", "FAIL"], ["START", "COMPLETE"]]
 """Per try, as the OpenLineage listener sends them: try 1 emits START (it runs), START again
 (Airflow runs the timed-out try once more to fail it, which the listener sees as a
 resumption) and FAIL; try 2 emits START and the one COMPLETE."""
+
+
+def test_a_deferred_query_task_reports_start_before_its_deferral_and_complete_after_resume(
+    deployment: Deployment, lineage_events: Path
+) -> None:
+    """Each deferred query task of a multistage run: a START before it defers, one COMPLETE
+    after it resumes, carrying what it read and wrote and its query's id.
+
+    The OpenLineage listener (apache-airflow-providers-openlineage 2.20.3) emits a START
+    each time a task instance starts running, and a resumption after a deferral is one
+    (``on_task_instance_running``; only sensors in reschedule mode are skipped): each of these
+    tasks defers once, so it emits START, START (the resume), COMPLETE, all with the try's one
+    OpenLineage run id. The START events carry no datasets: the listener asks for them
+    before the body runs."""
+    dag_id, ds = "multistage_pipeline", "2026-01-05"
+    deployment.use_task_env({"AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"})
+    deployment.api.unpause(dag_id)
+    with deployment.phase("lineage: deferred multistage run to success"):
+        run_id = deployment.api.trigger(dag_id, ds)
+        finished = deployment.wait_for_run(dag_id, run_id)
+    assert finished["state"] == "success", failure_details(deployment, dag_id, run_id)
+    assert deferred_tasks(deployment, dag_id, run_id) == QUERY_TASKS[dag_id]
+
+    data_root = deployment.data_root
+    stage_1_results = xcom(deployment, dag_id, run_id, "stage_1_active_orders", "return_value")
+    assert stage_1_results and all(Path(uri).is_file() for uri in stage_1_results)
+    summary = f"{data_root}/curated/category_summary/ds={ds}"
+    assert list(Path(summary).glob("*.parquet")), "stage 2 really wrote its partition"
+    expected = {  # (inputs, outputs) as the URIs the tasks really read and wrote
+        "stage_1_active_orders": ([("file", f"{data_root}/raw/orders")], []),
+        "stage_2_category_summary": (
+            [("file", uri) for uri in stage_1_results],
+            [("file", summary)],
+        ),
+    }
+    for task_id, (inputs, outputs) in expected.items():
+        events = wait_for_lineage(deployment, lineage_events, dag_id, run_id, task_id)
+        kinds = [event["eventType"] for event in events]
+        assert kinds == ["START", "START", "COMPLETE"], (task_id, kinds)
+        assert len({event["run"]["runId"] for event in events}) == 1, task_id
+        [deferred] = moments(deployment, dag_id, run_id, task_id, "deferred")
+        first, resumed, complete = events
+        assert first["written"] < deferred < resumed["written"] <= complete["written"], task_id
+        assert datasets_of(complete, "inputs") == inputs, task_id
+        assert datasets_of(complete, "outputs") == outputs, task_id
+        [query] = xcom(deployment, dag_id, run_id, task_id, "polars_queries")
+        facets = complete["run"]["facets"]
+        assert facets["externalQuery"]["externalQueryId"] == query["query_id"]
+        assert facets["externalQuery"]["source"] == "polars-local"
+        assert [q["query_id"] for q in facets["polarsCloudQueries"]["queries"]] == [
+            query["query_id"]
+        ]
+        assert complete["job"]["namespace"] == LINEAGE_NAMESPACE
