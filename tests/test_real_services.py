@@ -14,17 +14,27 @@ each phase is printed at the end of the module.
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import psutil
 import pytest
-from airflow_deployment import HANG_S, Deployment, DeploymentError, package_of, sync_environment
+from airflow_deployment import (
+    HANG_S,
+    Deployment,
+    DeploymentError,
+    clean_base_env,
+    package_of,
+    postgres_bindir,
+    sync_environment,
+)
 from conftest import PHASES_PROPERTY, bake_ok
 from moto.server import ThreadedMotoServer
 from test_bake import EXAMPLE_DAGS
@@ -40,6 +50,10 @@ AWS = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ALLOW_HTTP": "true",
 }
+# The provider's extra `openlineage` (the version pinned in the repository's uv.lock): added to
+# the bake's environment as `uv add "airflow-provider-polars-cloud[openlineage]"` would.
+OPENLINEAGE_PROVIDER = "apache-airflow-providers-openlineage==2.20.3"
+LINEAGE_NAMESPACE = "real-services"
 
 # What each example DAG writes (this template test is about the examples).
 OUTPUTS = {
@@ -116,14 +130,34 @@ def project(cookies_session, phases) -> Path:
         path = bake_ok(cookies_session)
     with timed(phases, "project environment: uv sync"):
         sync_environment(path)
+    with timed(phases, "project environment: OpenLineage provider"):
+        install_openlineage(path)
     return path
 
 
+def install_openlineage(project: Path) -> None:
+    python = project / ".venv" / "bin" / "python"
+    command = ["uv", "pip", "install", "--quiet", "--python", str(python), OPENLINEAGE_PROVIDER]
+    ok(subprocess.run(command, env=clean_base_env(), capture_output=True, text=True, timeout=600))
+
+
 @pytest.fixture(scope="module")
-def deployment(project: Path, phases) -> Iterator[Deployment]:
+def lineage_events(tmp_path_factory) -> Path:
+    """Where every Airflow process of the deployment writes its OpenLineage events: one file
+    per event (the file transport without ``append``), so concurrent tasks never interleave."""
+    return tmp_path_factory.mktemp("openlineage")
+
+
+@pytest.fixture(scope="module")
+def deployment(project: Path, phases, lineage_events: Path) -> Iterator[Deployment]:
     # defer_after_s 0: every query task defers (the tests below check it) however short.
     settings = {"retry_delay_s": RETRY_DELAY_S, "defer_after_s": "0"}
-    with Deployment.up(project, settings=settings) as deployed:
+    transport = {"type": "file", "log_file_path": str(lineage_events / "event")}
+    lineage = {
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": LINEAGE_NAMESPACE,
+    }
+    with Deployment.up(project, settings=settings, extra_env=lineage) as deployed:
         try:
             with deployed.phase("sample data"):
                 write_sample_data(deployed, deployed.env)
@@ -352,3 +386,185 @@ def test_the_deployment_answers_with_a_bare_postgresql_url(deployment: Deploymen
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert deployment.database.password not in result.stdout + result.stderr
+
+
+# --- OpenLineage (issue 19): the listener of the OpenLineage provider, in the real services --
+
+
+def lineage_events_of(events_dir: Path, dag_id: str, task_id: str) -> list[dict]:
+    """The task's OpenLineage events (every try of every run), in the order they were
+    written, each with its ``written`` moment (not ``eventTime``: a START's is the try's
+    start date, the same for the START of a resumption)."""
+    found = []
+    for path in sorted(events_dir.glob("event-*.json"), key=lambda p: (p.stat().st_mtime_ns, p)):
+        event = json.loads(path.read_text())
+        if event["job"]["name"] == f"{dag_id}.{task_id}":
+            event["written"] = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            found.append(event)
+    return found
+
+
+def wait_for_lineage(
+    deployment: Deployment, events_dir: Path, dag_id: str, run_id: str, task_id: str
+) -> list[dict]:
+    """The task's events in the run, once its COMPLETE is written: the task runner reports
+    success before its listeners run, so a finished run may not have it yet."""
+
+    def completed() -> list[dict]:
+        try:
+            events = of_run(lineage_events_of(events_dir, dag_id, task_id), run_id)
+        except json.JSONDecodeError:  # an event being written: read again
+            return []
+        return events if any(e["eventType"] == "COMPLETE" for e in events) else []
+
+    return deployment.wait(completed, 120, f"the OpenLineage COMPLETE of {dag_id}.{task_id}")
+
+
+def of_run(events: list[dict], run_id: str) -> list[dict]:
+    """The events of one Airflow run (the listener names it in the run's airflow facet)."""
+    return [e for e in events if e["run"]["facets"]["airflow"]["dagRun"]["run_id"] == run_id]
+
+
+def xcom(deployment: Deployment, dag_id: str, run_id: str, task_id: str, key: str):
+    path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+    return deployment.api.request("GET", path)["value"]
+
+
+def datasets_of(event: dict, key: str) -> list[tuple[str, str]]:
+    return [(dataset["namespace"], dataset["name"]) for dataset in event.get(key, [])]
+
+
+def moments(deployment: Deployment, dag_id: str, run_id: str, task_id: str, what: str):
+    """When Airflow's event log recorded ``what`` (``deferred``...) for the task."""
+    events = deployment.api.event_logs(dag_id, run_id)
+    found = [e["when"] for e in events if e["task_id"] == task_id and e["event"] == what]
+    parsed = [datetime.fromisoformat(when) for when in found]
+    return sorted(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in parsed)
+
+
+def set_trigger_timeout_passed(deployment: Deployment, dag_id: str, run_id: str, task_id: str):
+    """The deferred task's trigger timeout, set in the past: the scheduler fails the try as
+    Airflow does when a deferral outlasts its ``timeout`` (``check_trigger_timeouts``). A
+    timeout does not call the trigger's ``on_kill``: the query is left as it is, as when a
+    worker dies. No public API sets it; the metadata database is this deployment's own."""
+    database = deployment.database
+    sql = (
+        "UPDATE task_instance SET trigger_timeout = now() - interval '1 minute' "
+        f"WHERE dag_id = '{dag_id}' AND run_id = '{run_id}' AND task_id = '{task_id}' "
+        "AND state = 'deferred' RETURNING task_id"
+    )
+    command = [
+        str(postgres_bindir() / "psql"),
+        "-h", "127.0.0.1", "-p", str(database.port), "-U", database.user, "-d", database.database,
+        "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql,
+    ]  # fmt: skip
+    env = {**clean_base_env(), "PGPASSWORD": database.password}
+    updated = ok(subprocess.run(command, env=env, capture_output=True, text=True, timeout=60))
+    assert updated.split() == [task_id], updated
+
+
+def test_a_retry_that_reattaches_emits_one_complete_with_the_reattached_query(
+    deployment: Deployment, lineage_events: Path
+) -> None:
+    """Try 1 of a multistage run's first stage defers on its query and times out while
+    deferred (its query finished meanwhile); try 2 reattaches to that query instead of
+    submitting another, and completes.
+
+    The trigger of try 1 waits ``resume_settle_s`` (600 s, set for that deferral only: the
+    scheduler is restarted with the default while the task is deferred) before firing, so
+    the timeout, not the trigger, ends try 1 whatever the machine's speed. The events are
+    asserted exactly as the OpenLineage listener sends them (see ``EXPECTED_REATTACH``)."""
+    dag_id, task_id, ds = "multistage_pipeline", "stage_1_active_orders", "2026-01-06"
+    deferrable = {"AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"}
+    deployment.use_task_env({**deferrable, "AIRFLOW__POLARS_CLOUD__RESUME_SETTLE_S": "600"})
+    deployment.api.unpause(dag_id)
+    with deployment.phase("lineage: reattach, trigger to try 1's query done"):
+        run_id = deployment.api.trigger(dag_id, ds)
+        deployment.wait_for_task(dag_id, run_id, task_id, {"deferred"})
+        [query] = xcom(deployment, dag_id, run_id, task_id, "polars_queries")
+        result = Path(query["run_dir"]) / "result.json"
+        deployment.wait(result.is_file, 180, f"query {query['query_id']} to finish")
+    assert json.loads(result.read_text())["status"] == "SUCCESS"
+    with deployment.phase("lineage: reattach, scheduler back to the default settle time"):
+        deployment.use_task_env(deferrable)  # nothing of the run is running: it is deferred
+    set_trigger_timeout_passed(deployment, dag_id, run_id, task_id)
+    with deployment.phase("lineage: reattach, timeout to success on try 2"):
+        finished = deployment.wait_for_run(dag_id, run_id)
+    assert finished["state"] == "success", failure_details(deployment, dag_id, run_id)
+    ti = deployment.api.task_instances(dag_id, run_id)[task_id]
+    assert ti["try_number"] == 2, "try 1 failed on its trigger timeout"
+    assert xcom(deployment, dag_id, run_id, task_id, "polars_queries") == [query], (
+        "try 2 reattached to try 1's query: nothing submitted again"
+    )
+    check_outputs(deployment, dag_id, ds, deployment.env)
+
+    events = wait_for_lineage(deployment, lineage_events, dag_id, run_id, task_id)
+    tries: dict[str, list[str]] = {}
+    for event in events:
+        tries.setdefault(event["run"]["runId"], []).append(event["eventType"])
+    assert list(tries.values()) == EXPECTED_REATTACH, tries
+    [complete] = [event for event in events if event["eventType"] == "COMPLETE"]
+    assert complete["run"]["runId"] == list(tries)[-1], "the COMPLETE is try 2's"
+    facets = complete["run"]["facets"]
+    assert facets["externalQuery"]["externalQueryId"] == query["query_id"]
+    assert [q["query_id"] for q in facets["polarsCloudQueries"]["queries"]] == [query["query_id"]]
+    assert datasets_of(complete, "inputs") == [("file", f"{deployment.data_root}/raw/orders")]
+
+
+EXPECTED_REATTACH = [["START", "START", "FAIL"], ["START", "COMPLETE"]]
+"""Per try, as the OpenLineage listener sends them: try 1 emits START (it runs), START again
+(Airflow runs the timed-out try once more to fail it, which the listener sees as a
+resumption) and FAIL; try 2 emits START and the one COMPLETE."""
+
+
+def test_a_deferred_query_task_reports_start_before_its_deferral_and_complete_after_resume(
+    deployment: Deployment, lineage_events: Path
+) -> None:
+    """Each deferred query task of a multistage run: a START before it defers, one COMPLETE
+    after it resumes, carrying what it read and wrote and its query's id.
+
+    The OpenLineage listener (apache-airflow-providers-openlineage 2.20.3) emits a START
+    each time a task instance starts running, and a resumption after a deferral is one
+    (``on_task_instance_running``; only sensors in reschedule mode are skipped): each of these
+    tasks defers once, so it emits START, START (the resume), COMPLETE, all with the try's one
+    OpenLineage run id. The START events carry no datasets: the listener asks for them
+    before the body runs."""
+    dag_id, ds = "multistage_pipeline", "2026-01-05"
+    deployment.use_task_env({"AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"})
+    deployment.api.unpause(dag_id)
+    with deployment.phase("lineage: deferred multistage run to success"):
+        run_id = deployment.api.trigger(dag_id, ds)
+        finished = deployment.wait_for_run(dag_id, run_id)
+    assert finished["state"] == "success", failure_details(deployment, dag_id, run_id)
+    assert deferred_tasks(deployment, dag_id, run_id) == QUERY_TASKS[dag_id]
+
+    data_root = deployment.data_root
+    stage_1_results = xcom(deployment, dag_id, run_id, "stage_1_active_orders", "return_value")
+    assert stage_1_results and all(Path(uri).is_file() for uri in stage_1_results)
+    summary = f"{data_root}/curated/category_summary/ds={ds}"
+    assert list(Path(summary).glob("*.parquet")), "stage 2 really wrote its partition"
+    expected = {  # (inputs, outputs) as the URIs the tasks really read and wrote
+        "stage_1_active_orders": ([("file", f"{data_root}/raw/orders")], []),
+        "stage_2_category_summary": (
+            [("file", uri) for uri in stage_1_results],
+            [("file", summary)],
+        ),
+    }
+    for task_id, (inputs, outputs) in expected.items():
+        events = wait_for_lineage(deployment, lineage_events, dag_id, run_id, task_id)
+        kinds = [event["eventType"] for event in events]
+        assert kinds == ["START", "START", "COMPLETE"], (task_id, kinds)
+        assert len({event["run"]["runId"] for event in events}) == 1, task_id
+        [deferred] = moments(deployment, dag_id, run_id, task_id, "deferred")
+        first, resumed, complete = events
+        assert first["written"] < deferred < resumed["written"] <= complete["written"], task_id
+        assert datasets_of(complete, "inputs") == inputs, task_id
+        assert datasets_of(complete, "outputs") == outputs, task_id
+        [query] = xcom(deployment, dag_id, run_id, task_id, "polars_queries")
+        facets = complete["run"]["facets"]
+        assert facets["externalQuery"]["externalQueryId"] == query["query_id"]
+        assert facets["externalQuery"]["source"] == "polars-local"
+        assert [q["query_id"] for q in facets["polarsCloudQueries"]["queries"]] == [
+            query["query_id"]
+        ]
+        assert complete["job"]["namespace"] == LINEAGE_NAMESPACE
