@@ -493,9 +493,12 @@ def test_a_retry_that_reattaches_emits_one_complete_with_the_reattached_query(
     assert finished["state"] == "success", failure_details(deployment, dag_id, run_id)
     ti = deployment.api.task_instances(dag_id, run_id)[task_id]
     assert ti["try_number"] == 2, "try 1 failed on its trigger timeout"
-    assert xcom(deployment, dag_id, run_id, task_id, "polars_queries") == [query], (
+    # Each entry names the try that reported it; the query itself must be try 1's.
+    reported = xcom(deployment, dag_id, run_id, task_id, "polars_queries")
+    assert [{**entry, "try_number": 1} for entry in reported] == [query], (
         "try 2 reattached to try 1's query: nothing submitted again"
     )
+    assert reported[0]["try_number"] == 2
     check_outputs(deployment, dag_id, ds, deployment.env)
 
     events = wait_for_lineage(deployment, lineage_events, dag_id, run_id, task_id)

@@ -188,8 +188,10 @@ def test_both_backends_report_the_same_datasets(
     for backend in ("local", "cloud"):
         extra = {"backend": backend} if backend == "local" else {"workspace": "tests"}
         polars_cloud_connection(
-            login="id", password="secret", extra=extra
-        )  # pragma: allowlist secret
+            login="id",
+            password="secret",  # pragma: allowlist secret
+            extra=extra,
+        )
         dag, failures = build(f"lineage_{backend}", copy_orders)
         dag_run, _ = run(dag)
         assert dag_run.state == "success", failures
