@@ -57,6 +57,18 @@ print(json.dumps({"serialized": trigger.serialize(), "heavy": heavy}))
 """
 
 
+def frozen_clock(monkeypatch) -> list[float]:
+    """The trigger's clock stopped at 1000.0 and its sleeps recorded, not slept."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(trigger_module.asyncio, "sleep", sleep)
+    monkeypatch.setattr(trigger_module.time, "time", lambda: 1000.0)
+    return slept
+
+
 def test_the_trigger_imports_as_a_deployed_triggerer_imports_it(reference, tmp_path) -> None:
     """The triggerer is another process: it imports the trigger by its dotted path from the
     installed provider, with no DAGs folder on its path and nothing of a project loaded."""
@@ -140,13 +152,7 @@ def test_a_real_triggerer_fires_no_sooner_than_resume_after(
 ) -> None:
     """A query done at once still resumes its task resume_settle_s after the deferral, so
     that Airflow's scheduler has seen the worker's deferral exit (trigger.py says why)."""
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr(trigger_module.asyncio, "sleep", sleep)
-    monkeypatch.setattr(trigger_module.time, "time", lambda: 1000.0)
+    slept = frozen_clock(monkeypatch)
     trigger = make(reference)
     trigger.resume_after, trigger.trigger_id = 1010.0, trigger_id
     assert trigger.serialize()[1]["resume_after"] == 1010.0
@@ -239,13 +245,7 @@ def test_a_query_done_after_the_hold_fires_its_event_at_once(
 ) -> None:
     """Deferred queries ran at least defer_after_s on the worker; one that ends later than
     resume_settle_s after the deferral resumes its task on the poll that sees it done."""
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr(trigger_module.asyncio, "sleep", sleep)
-    monkeypatch.setattr(trigger_module.time, "time", lambda: 1000.0)
+    slept = frozen_clock(monkeypatch)
     trigger = make(reference)
     trigger.resume_after, trigger.trigger_id = 990.0, 7  # deferred 10 s + ago, in a triggerer
     assert first_event(trigger)["status"] == "SUCCESS"
