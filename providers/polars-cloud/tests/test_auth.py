@@ -398,7 +398,7 @@ def test_the_hook_imports_as_airflows_providers_manager_imports_it(tmp_path) -> 
     import sys
 
     script = (
-        "from airflow._shared.module_loading import import_string\n"
+        "from airflow.sdk.module_loading import import_string\n"
         "from polars_cloud_provider.get_provider_info import get_provider_info\n"
         "[declared] = get_provider_info()['connection-types']\n"
         "hook = import_string(declared['hook-class-name'])\n"

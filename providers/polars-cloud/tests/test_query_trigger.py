@@ -48,7 +48,7 @@ def first_event(trigger: QueryTrigger) -> dict:
 
 _AS_THE_TRIGGERER = """
 import json, sys
-from airflow._shared.module_loading import import_string  # what the triggerer calls
+from airflow.sdk.module_loading import import_string  # what the triggerer calls
 
 classpath, kwargs = json.loads(sys.argv[1])
 trigger = import_string(classpath)(**kwargs)
