@@ -4,6 +4,7 @@ sees another's outputs, and what each run leaves there."""
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,3 +67,16 @@ def files_in(root: Path, folder: str) -> list[str]:
 
 def read(root: Path, folder: str) -> pl.DataFrame:
     return pl.read_parquet(root / folder / "*.parquet")
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, int, int] | None]:
+    """Every entry under ``root``: files by content, modification time and inode."""
+    entries = {}
+    for path in sorted(root.rglob("*")):
+        stat = path.stat()
+        entries[str(path.relative_to(root))] = (
+            (hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_mtime_ns, stat.st_ino)
+            if path.is_file()
+            else None
+        )
+    return entries

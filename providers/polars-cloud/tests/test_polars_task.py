@@ -126,6 +126,53 @@ def sum_of_two_steps(ds: str | None = None) -> str:
     return compute.sink(total, partition("sums", ds), on=MANIFEST)
 
 
+class LostAfterTheWrite(ConnectionError):
+    """A worker lost once the task ran whole: Airflow retries it."""
+
+
+def test_a_retry_after_the_write_rewrites_its_partition_and_nothing_else(
+    airflow_db, local_data
+) -> None:
+    """Try 1 sinks, then its worker is lost (in post_execute); the input changes before the
+    retry, whose sink must replace what try 1 wrote, leaving the day before as it was."""
+    source = local_data / "raw/numbers/part-0.parquet"
+    source.parent.mkdir(parents=True)
+    pl.DataFrame({"x": [1, 2, 3]}).write_parquet(source)
+    day_before = local_data / "curated/sums/ds=2025-12-31/part-0.parquet"
+    day_before.parent.mkdir(parents=True)
+    pl.DataFrame({"x": [-1]}).write_parquet(day_before)
+    left_alone = day_before.read_bytes(), day_before.stat().st_mtime_ns
+
+    def total_of_the_input(ds: str | None = None) -> str:
+        total = pl.scan_parquet(source).select(pl.col("x").sum())
+        return compute.sink(total, partition("sums", ds), on=MANIFEST)
+
+    def lost_on_the_first_try(context, *_) -> None:
+        if context["ti"].try_number == 1:
+            raise LostAfterTheWrite("the worker was lost after the task ran")
+
+    def change_the_input(context) -> None:
+        pl.DataFrame({"x": [10, 20]}).write_parquet(source)
+
+    dag, failures = build("retry_after_write", total_of_the_input, retries=1)
+    dag.get_task("work").post_execute = lost_on_the_first_try
+    dag.get_task("work").on_retry_callback = [failures, change_the_input]
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    assert ti.try_number == 2 and isinstance(failures[0], LostAfterTheWrite)
+    curated = local_data / "curated"
+    written = sorted(p.relative_to(local_data) for p in curated.rglob("*") if p.is_file())
+    assert [str(p) for p in written] == [
+        "curated/sums/ds=2025-12-31/part-0.parquet",
+        "curated/sums/ds=2026-01-01/part-0.parquet",
+    ]
+    assert pl.read_parquet(local_data / "curated/sums/ds=2026-01-01/*.parquet")["x"].to_list() == [
+        30
+    ]
+    assert (day_before.read_bytes(), day_before.stat().st_mtime_ns) == left_alone
+
+
 def test_a_deferred_task_resumes_query_by_query(airflow_db, local_data, deferrals) -> None:
     dag, failures = build("deferred_two_steps", sum_of_two_steps, deferrable=True)
     dag_run, ti = run(dag)
