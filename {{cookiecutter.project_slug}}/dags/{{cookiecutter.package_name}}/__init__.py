@@ -1,5 +1,7 @@
-"""The plumbing shared by the DAGs in this folder.
+"""This project's own code: its settings, datasets, query builders, DAG defaults, sample data
+and local tools' entry (``dev.py``). Yours to edit; the plumbing is the provider's
+(``polars_cloud_provider``).
 
-DAG files import ``compute``, ``datasets``, ``dag_defaults`` and ``tasks`` at the top (all
+DAG files import ``datasets``, ``dag_defaults``, ``settings`` and ``assets`` at the top (all
 cheap), and the builders of ``queries`` inside their tasks (they import polars).
 """

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-
-from {{ cookiecutter.package_name }}.dev.sample_columns import (
+from polars_cloud_provider.devtools.sample_columns import (
     CATEGORIES,
     day,
     ids,

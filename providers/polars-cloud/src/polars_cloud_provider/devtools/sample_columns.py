@@ -1,4 +1,4 @@
-"""Deterministic pseudo-random columns for the sample datasets in ``samples/``.
+"""Deterministic pseudo-random columns for a project's sample datasets (its ``samples/``).
 
 Values are derived from hashes of the row index, so the same seed and row count always give
 the same data (with the pinned polars), and a million rows take a fraction of a second.
