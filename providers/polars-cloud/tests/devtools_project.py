@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
-
 from polars_cloud_provider.devtools import Project, SampleFrame
 from polars_cloud_provider.devtools import sample_columns as columns
 

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from airflow.sdk import dag
 from devtools_project import PACKAGE, env_var, input_folder, tiny_project
-
 from polars_cloud_provider import devtools
 from polars_cloud_provider import settings as provider_settings
 from polars_cloud_provider.devtools import demo, local_airflow, new_dag, run

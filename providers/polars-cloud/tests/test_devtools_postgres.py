@@ -14,7 +14,6 @@ import subprocess
 import sys
 
 from devtools_project import tiny_project
-
 from polars_cloud_provider.devtools.local_airflow import local_environment
 
 SQL_ALCHEMY_CONN = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"

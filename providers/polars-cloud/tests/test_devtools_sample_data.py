@@ -20,7 +20,6 @@ import boto3
 import polars as pl
 import pytest
 from devtools_project import PARTITIONED_BY_DS, input_folder, tiny_project
-
 from polars_cloud_provider import settings as provider_settings
 from polars_cloud_provider.devtools import SampleData, SampleDataRefused
 from polars_cloud_provider.devtools import sample_data as sample_data_module
@@ -144,7 +143,9 @@ def test_sample_data_goes_only_into_empty_or_sample_datasets(sample_data, tmp_pa
     sample_data.write(str(fresh), rows=50, days=[DAY])
     again = sample_data.write(str(fresh), rows=50, days=[DAY, NEXT_DAY], only_missing=True)
     # An all-sample root gets its missing days; its existing ones stay as they are.
-    assert again == {n: [f"{fresh}/{input_folder(n, NEXT_DAY)}/part-0.parquet"] for n in PARTITIONED}
+    assert again == {
+        n: [f"{fresh}/{input_folder(n, NEXT_DAY)}/part-0.parquet"] for n in PARTITIONED
+    }
     assert all((fresh / "raw" / n / SampleData.MARKER).is_file() for n in NAMES)
 
 
