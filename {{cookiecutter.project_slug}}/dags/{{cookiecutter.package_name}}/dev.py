@@ -1,9 +1,5 @@
-"""This project's local tools: ``make demo``, ``make run``, ``make new-dag``, ``make standalone``.
-
-The tools are the provider's (``polars_cloud_provider.devtools``); this module tells them
-where this project keeps its settings, datasets, samples and new-DAG patterns. Nothing here
-runs in a deployment. ``python -m {{ cookiecutter.package_name }}.dev`` lists the commands.
-"""
+"""The local tools (make demo, run, new-dag, standalone) are the provider's devtools; this
+module tells them where this project keeps its settings, datasets, samples and patterns."""
 
 from __future__ import annotations
 
@@ -28,8 +24,8 @@ PROJECT = devtools.Project(
     samples_dir=Path(samples.__file__).parent,
     patterns_dir=ROOT / "patterns",
 )
-sample_data = devtools.SampleData(PROJECT)
+sample_data = devtools.SampleData(PROJECT)  # what the tests write and read
 first_day = PROJECT.first_day
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m <package>.dev <command>, as the Makefile runs it
     raise SystemExit(devtools.main(PROJECT, sys.argv[1:]))

@@ -6,27 +6,20 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-from polars_cloud_provider.devtools.sample_columns import (
-    CATEGORIES,
-    day,
-    ids,
-    pick,
-    uniform,
-    weighted,
-)
+from polars_cloud_provider.devtools import sample_columns as columns
 
 STATUSES = {"active": 50, "shipped": 30, "cancelled": 12, "returned": 8}  # share in %
 REGIONS = ["north", "south", "east", "west"]
 
 
 def frame(rows: int, seed: int, ds: date) -> pl.DataFrame:
-    cents = (uniform(seed, 5) % 50_000 + 100).cast(pl.Int64)
-    amount = pl.when(uniform(seed, 6) % 50 == 0).then(None).otherwise(cents / 100)
-    return ids(rows).select(
+    cents = (columns.uniform(seed, 5) % 50_000 + 100).cast(pl.Int64)
+    amount = pl.when(columns.uniform(seed, 6) % 50 == 0).then(None).otherwise(cents / 100)
+    return columns.ids(rows).select(
         pl.col("id").alias("order_id"),
-        day(seed, 1).alias("order_date"),
-        weighted(STATUSES, seed, 2).alias("status"),
-        pick(CATEGORIES, seed, 3).alias("category"),
-        pick(REGIONS, seed, 4).alias("region"),
+        columns.day(seed, 1).alias("order_date"),
+        columns.weighted(STATUSES, seed, 2).alias("status"),
+        columns.pick(columns.CATEGORIES, seed, 3).alias("category"),
+        columns.pick(REGIONS, seed, 4).alias("region"),
         amount.cast(pl.Decimal(10, 2)).alias("amount"),
     )
