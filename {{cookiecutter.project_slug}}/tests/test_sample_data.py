@@ -48,4 +48,3 @@ def test_the_example_samples_look_like_production() -> None:
     products = set(frames["inventory"]["product_id"])
     assert set(sales["product_id"]) <= products and set(returns["product_id"]) <= products
 {%- endif %}
-
