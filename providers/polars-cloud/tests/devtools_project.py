@@ -57,6 +57,13 @@ def samples() -> dict[str, SampleFrame]:
     return {"orders": orders, "visits": visits}
 
 
+def their_file(path: Path, frame: pl.DataFrame | None = None) -> Path:
+    """A parquet file of the user's own at ``path``: one the tools did not write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (pl.DataFrame({"mine": [1]}) if frame is None else frame).write_parquet(path)
+    return path
+
+
 def tiny_project(root: Path) -> Project:
     """The project in the folder ``root`` (its samples in ``dags/tiny_pipelines/samples``)."""
     return Project(

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk import dag
-from devtools_project import PACKAGE, env_var, input_folder, tiny_project
+from devtools_project import PACKAGE, env_var, input_folder, their_file, tiny_project
 from polars_cloud_provider import devtools
 from polars_cloud_provider import settings as provider_settings
 from polars_cloud_provider.devtools import demo, local_airflow, new_dag, run
@@ -223,9 +223,7 @@ def test_make_run_fails_on_a_day_missing_from_real_input_without_running_airflow
     sample_data = devtools.SampleData(project)
     name, day = "visits", sample_data.DEFAULT_DS  # the start date
     missing = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-    theirs = tmp_path / "data" / input_folder(name, day) / "export.parquet"
-    theirs.parent.mkdir(parents=True)
-    sample_data.frame(name, 10, ds=day).write_parquet(theirs)
+    their_file(tmp_path / "data" / input_folder(name, day) / "export.parquet")
     monkeypatch.setenv(env_var("data_root"), str(tmp_path / "data"))
     monkeypatch.setattr(local_airflow, "migrate", lambda env, log: True)
     ran = []

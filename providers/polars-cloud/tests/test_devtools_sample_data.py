@@ -4,11 +4,9 @@ naming the file or the store. On a small project (``devtools_project``)."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -19,7 +17,7 @@ from unittest import mock
 import boto3
 import polars as pl
 import pytest
-from devtools_project import PARTITIONED_BY_DS, input_folder, tiny_project
+from devtools_project import PARTITIONED_BY_DS, input_folder, their_file, tiny_project
 from polars_cloud_provider import settings as provider_settings
 from polars_cloud_provider.devtools import SampleData, SampleDataRefused
 from polars_cloud_provider.devtools import sample_data as sample_data_module
@@ -68,10 +66,7 @@ def test_without_a_root_it_writes_under_the_projects_data_root(sample_data, tmp_
 def test_files_put_in_the_data_root_by_hand_are_never_overwritten(sample_data, tmp_path) -> None:
     mine = {}
     for name in NAMES:
-        folder = tmp_path / input_folder(name, DAY)
-        folder.mkdir(parents=True)
-        mine[name] = folder / "my-export.parquet"
-        pl.DataFrame({"mine": [1]}).write_parquet(mine[name])
+        mine[name] = their_file(tmp_path / input_folder(name, DAY) / "my-export.parquet")
 
     written = sample_data.write(str(tmp_path), rows=50, only_missing=True)
 
@@ -114,9 +109,7 @@ def test_a_day_missing_from_real_input_fails_naming_the_dataset_day_and_uri(
     sample_data, tmp_path
 ) -> None:
     name = PARTITIONED[0]
-    mine = tmp_path / input_folder(name, DAY) / "export.parquet"
-    mine.parent.mkdir(parents=True)
-    sample_data.frame(name, 10, ds=DAY).write_parquet(mine)  # the user's own day
+    their_file(tmp_path / input_folder(name, DAY) / "export.parquet", sample_data.frame(name, 10))
     missing = f"{tmp_path}/{input_folder(name, NEXT_DAY)}"
 
     with pytest.raises(SampleDataRefused) as refused:
@@ -131,9 +124,7 @@ def test_a_day_missing_from_real_input_fails_naming_the_dataset_day_and_uri(
 
 def test_sample_data_goes_only_into_empty_or_sample_datasets(sample_data, tmp_path) -> None:
     name = NAMES[0]
-    mine = tmp_path / "raw" / name / "old" / "mine.parquet"  # in a folder of its own
-    mine.parent.mkdir(parents=True)
-    pl.DataFrame({"mine": [1]}).write_parquet(mine)
+    their_file(tmp_path / "raw" / name / "old" / "mine.parquet")  # in a folder of its own
 
     with pytest.raises(SampleDataRefused, match=f"Input {name!r}"):
         sample_data.write(str(tmp_path), rows=50, only_missing=True)
@@ -216,40 +207,9 @@ def test_an_empty_object_store_root_gets_marked_sample_data(
     assert {f"fresh/raw/{n}/{SampleData.MARKER}" for n in NAMES} <= keys
 
 
-@pytest.fixture
-def silent_store() -> Iterator[str]:
-    """A TCP listener on 127.0.0.1 that accepts connections and never answers."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                accepted.append(listener.accept()[0])
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    listener.close()
-
-
 def test_a_silent_store_stops_the_probe_within_the_storage_timeout_naming_it(
     sample_data, silent_store, monkeypatch
 ) -> None:
-    options = {
-        "aws_endpoint_url": silent_store,
-        "aws_allow_http": "true",
-        "aws_region": "us-east-1",
-        "aws_access_key_id": "silent-key",
-        "aws_secret_access_key": "silent-secret",  # pragma: allowlist secret
-    }
-    monkeypatch.setenv(provider_settings.env_var("storage_options"), json.dumps(options))
     monkeypatch.setenv(provider_settings.env_var("storage_timeout_s"), "1")
     outcome: list[BaseException] = []
     done = threading.Event()
@@ -276,9 +236,7 @@ def test_the_command_refuses_in_one_line_and_writes_nothing_over_real_input(
     tmp_path, capsys
 ) -> None:
     name = NAMES[0]
-    mine = tmp_path / input_folder(name, DAY) / "mine.parquet"
-    mine.parent.mkdir(parents=True)
-    pl.DataFrame({"mine": [1]}).write_parquet(mine)
+    mine = their_file(tmp_path / input_folder(name, DAY) / "mine.parquet")
     project = tiny_project(tmp_path / "project")
 
     with mock.patch.dict(os.environ):  # main() points this process at the local Airflow
