@@ -4,7 +4,7 @@ Run by ``deferral.py`` with the project's interpreter, its ``dags/`` on ``sys.pa
 same Polars thread count as the deployment, as
 ``python deferral_child.py DAG_FILE DATA_ROOT ROWS PASSES REPS``; prints one JSON object.
 
-It writes ``ROWS`` of the project's own sample orders (``dev/sample_data.py``, deterministic)
+It writes ``ROWS`` of the project's own sample orders (``dev.py``'s sample data, deterministic)
 as the ``benchmark_orders`` input under ``DATA_ROOT``, then runs the benchmark DAG file's
 query (``price_scenarios``, imported from that file) ``REPS`` times straight through Polars,
 with no Airflow around it: what one task's query costs on this machine when nothing else
@@ -33,10 +33,11 @@ def main() -> None:
     import polars as pl
     from polars_cloud_pipelines.datasets import input_folder
     from polars_cloud_pipelines.dev import sample_data
+    from polars_cloud_provider.devtools.sample_data import PART
 
     folder = data_root / input_folder(benchmark.INPUT)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / sample_data.PART
+    path = folder / PART
     sample_data.frame("orders", rows).write_parquet(path)
 
     times = []

@@ -4,8 +4,8 @@ Run by ``run.py`` from the project's root with its ``dags/`` on ``sys.path`` and
 Cloud connection set to ``{"backend": "local"}``, as
 ``python throughput_child.py PACKAGE DATA_ROOT REPS ROWS...``; prints one JSON object.
 
-For each row count it writes the project's sample data (``dev/sample_data.py``), then runs
-three of the project's queries both ways on the same LazyFrame:
+For each row count it writes the project's sample data (``make run``'s, through its ``dev.py``),
+then runs three of the project's queries both ways on the same LazyFrame:
 
 - helper: a function decorated with the provider's ``@authenticate`` calling ``compute.sink``
   to a fresh ``ds=`` partition, as a DAG task does (connection lookup, staging directory,
@@ -49,7 +49,7 @@ def main() -> None:
     queries = importlib.import_module(f"{package}.queries")
     for module in ("orders", "daily_report"):
         importlib.import_module(f"{package}.queries.{module}")
-    sample_data = importlib.import_module(f"{package}.dev.sample_data")
+    sample_data = importlib.import_module(f"{package}.dev").sample_data
     authenticate = importlib.import_module("polars_cloud_provider.hooks.polars_cloud").authenticate
     conn_id = importlib.import_module(f"{package}.settings").load().conn_id
 

@@ -405,11 +405,13 @@ _PROJECT_ENVIRONMENT = """
 import json, sys
 from pathlib import Path
 from polars_cloud_provider import settings as provider_settings
+from dataclasses import replace
+from polars_cloud_provider.devtools.local_airflow import local_environment
 from {package} import settings
-from {package}.dev.local_airflow import local_environment
+from {package}.dev import PROJECT
 
 base = json.loads(sys.argv[2])
-env = local_environment(Path(sys.argv[1]), base)
+env = local_environment(replace(PROJECT, root=Path(sys.argv[1])), base)
 names = {{
     field: (settings if field in settings.DEFAULTS else provider_settings).env_var(field)
     for field in json.loads(sys.argv[3])
@@ -427,7 +429,8 @@ def package_of(project: Path) -> str:
 def project_environment(
     project: Path, base: Mapping[str, str], fields: list[str]
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """The project's own local Airflow environment (``dev/local_airflow.py``) over ``base``,
+    """The project's own local Airflow environment (its ``dev.py``, through the provider's
+    ``devtools``) over ``base``,
     and the environment variable of each settings field in ``fields``."""
     python = project / ".venv" / "bin" / "python"
     script = _PROJECT_ENVIRONMENT.format(package=package_of(project))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import tomllib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -95,6 +98,76 @@ def test_default_bake_has_the_promised_layout(default_project: Path) -> None:
     assert not (vendored / "tests").exists()
     assert not list(vendored.rglob("__pycache__"))
     assert {p.name for p in (default_project / "dags").glob("*.py")} == EXAMPLE_DAGS
+    # The local tools are the provider's too: the package keeps its entry module and samples.
+    assert (package / "dev.py").is_file() and not (package / "dev").exists()
+    assert {p.name for p in (package / "samples").glob("*.py")} == {
+        "__init__.py",
+        "orders.py",
+        "sales.py",
+        "inventory.py",
+        "returns.py",
+    }
+    assert {p.name for p in (default_project / "patterns").iterdir()} == {
+        f"{name}.py.tmpl"
+        for name in ("single", "parallel", "multistage", "queries", "test_queries", "sample")
+    }
+
+
+def test_the_new_dag_patterns_render_to_python_with_nothing_left_to_fill(
+    default_project: Path,
+) -> None:
+    from polars_cloud_provider.devtools import Project, new_dag
+
+    package = "polars_cloud_pipelines"
+    project = Project(
+        root=default_project,
+        package=package,
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        settings=lambda env: SimpleNamespace(conn_id="x", data_root="/x"),
+        env_var=str.upper,
+        input_folder=lambda name, ds: f"raw/{name}",
+        partitioned_by_ds=frozenset(),
+        samples=dict,
+        samples_dir=default_project / "dags" / package / "samples",
+        patterns_dir=default_project / "patterns",
+    )
+    for pattern in new_dag.PATTERNS:
+        files = new_dag.files_for(project, "visits", pattern)
+        for path, text in files.items():
+            ast.parse(text)
+            assert "$" not in text and "{{" not in text, path
+        dag_file = files[default_project / "dags" / "visits.py"]
+        assert "def visits() -> None:" in dag_file and 'INPUT = "visits_input"' in dag_file
+        sample = files[default_project / "dags" / package / "samples" / "visits_input.py"]
+        assert "from polars_cloud_provider.devtools.sample_columns import" in sample
+
+
+def test_the_docs_say_where_local_data_lives_and_how_to_go_to_polars_cloud(
+    default_project: Path,
+) -> None:
+    relative = ".airflow/data"  # local_environment's default (the provider's devtools tests)
+    local_doc = (default_project / "docs" / "local-backend.md").read_text()
+    assert f"**`{relative}/`**" in local_doc and f"{relative}/raw/" in local_doc
+    [data_root_row] = [
+        line
+        for line in (default_project / "docs" / "settings.md").read_text().splitlines()
+        if line.startswith("| data root |")
+    ]
+    assert f"`{relative}`" in data_root_row, "the settings table names the local default"
+
+    readme = (default_project / "README.md").read_text()
+    checklist = readme.split("## Go to Polars Cloud", 1)[1].split("\n## ", 1)[0]
+    steps = re.findall(r"^(\d)\. \*\*(.+?)\*\*", checklist, re.M)
+    assert steps == [
+        ("1", "Connection"),
+        ("2", "Secret"),
+        ("3", "Data root"),
+        ("4", "Manifests"),
+        ("5", "First run"),
+    ]
+    customize = readme.split("## Customize", 1)[1].split("\n## ", 1)[0]
+    topics = ("Add a DAG", "Delete a DAG", "Rename a DAG", "A new input dataset", "Run one DAG")
+    assert [topic for topic in topics if f"**{topic}**" not in customize] == []
 
 
 def test_examples_follow_the_option(baked) -> None:

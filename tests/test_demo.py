@@ -21,7 +21,7 @@ def test_the_demo_runs_every_dag_and_never_overwrites_the_users_input_files(cook
     before = mine.read_bytes()
 
     result = run(
-        [sys.executable, "-m", "polars_cloud_pipelines.dev.demo"],
+        [sys.executable, "-m", "polars_cloud_pipelines.dev", "demo"],
         project,
         timeout=900,
         PYTHONPATH="dags",

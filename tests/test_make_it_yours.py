@@ -143,7 +143,7 @@ def delete_the_examples(project: Path) -> None:
     for name in ("orders", "daily_report"):
         (project / "tests" / f"test_queries_{name}.py").unlink()
     for name in ("orders", "sales", "inventory", "returns"):
-        (package / "dev" / "samples" / f"{name}.py").unlink()
+        (package / "samples" / f"{name}.py").unlink()
     replace(package / "datasets.py", 'frozenset({"inventory"})', "frozenset()")
     replace(
         project / "tests" / "expected.py",
@@ -171,8 +171,8 @@ def yours(default_project, tmp_path_factory) -> Path:
         'STATIC: frozenset[str] = frozenset({"airlines"})',
     )
     # 3. their sample data
-    (package / "dev" / "samples" / "flights.py").write_text(FLIGHTS_SAMPLE)
-    (package / "dev" / "samples" / "airlines.py").write_text(AIRLINES_SAMPLE)
+    (package / "samples" / "flights.py").write_text(FLIGHTS_SAMPLE)
+    (package / "samples" / "airlines.py").write_text(AIRLINES_SAMPLE)
     # 4. the start date
     replace(
         package / "dag_defaults.py",
@@ -180,7 +180,7 @@ def yours(default_project, tmp_path_factory) -> Path:
         "datetime(2013, 1, 1, tzinfo=UTC)",
     )
     # 5. a DAG of its own: make new-dag, then its inputs and its query rewritten
-    made = python(project, f"{PACKAGE}.dev.new_dag", "flight_delays", "single")
+    made = python(project, f"{PACKAGE}.dev", "new-dag", "flight_delays", "single")
     assert made.returncode == 0, made.stdout + made.stderr
     dag_file = project / "dags" / "flight_delays.py"
     replace(dag_file, 'INPUT = "flight_delays_input"\n', "")
@@ -192,7 +192,7 @@ def yours(default_project, tmp_path_factory) -> Path:
         "        )",
     )
     (package / "queries" / "flight_delays.py").write_text(QUERIES)
-    (package / "dev" / "samples" / "flight_delays_input.py").unlink()
+    (package / "samples" / "flight_delays_input.py").unlink()
     replace(
         project / "tests" / "expected.py",
         "OUTPUTS: dict[str, Callable[[dict[str, Rows]], tuple[dict, list[tuple]]]] = {}\n",
@@ -292,7 +292,7 @@ def test_real_files_in_the_local_data_root_are_what_make_run_reads(yours, suite_
         root / "airlines" / "airlines.parquet"
     )
 
-    result = python(yours, f"{PACKAGE}.dev.run", "flight_delays", REAL_DAY)
+    result = python(yours, f"{PACKAGE}.dev", "run", "flight_delays", REAL_DAY)
 
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     partition = yours / ".airflow" / "data" / "curated" / "flight_delays" / f"ds={REAL_DAY}"
@@ -318,10 +318,11 @@ def test_expectations_of_outputs_no_dag_writes_are_reported(default_project, tmp
 
 
 def test_deleting_the_example_samples_breaks_no_shipped_test(default_project, tmp_path) -> None:
-    """Point 3: with no dataset left, the tests of sample data and tools pass or skip."""
+    """Point 3: with no dataset left, the tests of sample data pass or skip (the tools'
+    tests are the provider's: polars_cloud_provider.devtools)."""
     project = copy_of(default_project, tmp_path / "bare")
     delete_the_examples(project)
-    files = ["tests/test_sample_data.py", "tests/test_local_tools.py", "tests/test_datasets.py"]
+    files = ["tests/test_sample_data.py", "tests/test_datasets.py"]
 
     result = run([sys.executable, "-m", *SUITE, *files], project, timeout=900, **WRITE_BYTECODE)
 

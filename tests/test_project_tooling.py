@@ -350,7 +350,7 @@ def test_renamed_copied_and_new_dags_pass_make_test_and_make_run(scratch: Path) 
     replace(copied, 'orders_by_status(datasets.source("orders"', 'by_page(datasets.source("visits"')
     replace(copied, 'partition_uri("orders_by_status", ds)', 'partition_uri("visits_by_page", ds)')
     (package / "queries" / "web_visits.py").write_text(WEB_VISITS_QUERY)
-    (package / "dev" / "samples" / "visits.py").write_text(VISITS_SAMPLE)
+    (package / "samples" / "visits.py").write_text(VISITS_SAMPLE)
     for pattern in PATTERNS:
         ok(run(scratch, ["make", "new-dag", f"NAME=new_{pattern}", f"PATTERN={pattern}"]))
     taken = run(scratch, ["make", "new-dag", "NAME=new_single", "PATTERN=parallel"])

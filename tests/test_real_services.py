@@ -175,7 +175,7 @@ def deployment(project: Path, phases, lineage_events: Path) -> Iterator[Deployme
 
 def write_sample_data(deployment: Deployment, env: dict[str, str]) -> None:
     package = package_of(deployment.project)
-    ok(python(deployment, ["-m", f"{package}.dev.sample_data", "--rows", str(ROWS)], env))
+    ok(python(deployment, ["-m", f"{package}.dev", "sample-data", "--rows", str(ROWS)], env))
 
 
 def python(deployment: Deployment, args: list[str], env: dict[str, str]):

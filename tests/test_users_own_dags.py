@@ -110,10 +110,13 @@ def test_the_suite_passes_with_examples_deleted_and_no_test_edited(
 
 def test_with_no_dag_left_the_demo_says_what_to_do_in_one_line(variants) -> None:
     project, _ = variants["environment-without-any-example"]
-    package = next(p.name for p in (project / "dags").iterdir() if (p / "dev").is_dir())
+    package = next(p.name for p in (project / "dags").iterdir() if (p / "dev.py").is_file())
 
     result = run(
-        [sys.executable, "-m", f"{package}.dev.demo"], project, PYTHONPATH="dags", **WRITE_BYTECODE
+        [sys.executable, "-m", f"{package}.dev", "demo"],
+        project,
+        PYTHONPATH="dags",
+        **WRITE_BYTECODE,
     )
 
     assert result.returncode == 2, result.stdout + result.stderr

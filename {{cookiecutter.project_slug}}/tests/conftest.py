@@ -34,7 +34,7 @@ os.environ.update(
 pytest_plugins = ["polars_cloud_provider.testing", "secrets_backend_settings"]
 
 # Imported once the home is set:
-from {{ cookiecutter.package_name }}.dev.run import first_day  # noqa: E402
+from {{ cookiecutter.package_name }}.dev import first_day  # noqa: E402
 
 
 @functools.cache

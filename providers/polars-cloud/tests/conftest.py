@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,25 @@ def scripted_backend(monkeypatch: pytest.MonkeyPatch) -> Any:
     if scripted.hold is not None:
         scripted.hold.set()
     reset_secrets_backends()
+
+
+@pytest.fixture
+def silent_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An S3 endpoint on 127.0.0.1 that accepts connections and never answers, as a frozen
+    (SIGSTOP'ed) store does; the storage options point at it."""
+    from polars_cloud_provider import settings
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    options = {
+        "aws_endpoint_url": endpoint,
+        "aws_allow_http": "true",
+        "aws_region": "us-east-1",
+        "aws_access_key_id": "silent-store-key",
+        "aws_secret_access_key": "silent-store-secret",  # pragma: allowlist secret
+    }
+    monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(options))
+    yield endpoint
+    listener.close()

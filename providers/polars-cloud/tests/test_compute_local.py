@@ -349,26 +349,6 @@ def test_intermediate_results_older_than_the_retention_are_removed(
 SILENT_ORDERS = "s3://silent-bucket/data/raw/orders/*.parquet"
 
 
-@pytest.fixture
-def silent_store(monkeypatch) -> Iterator[str]:
-    """An S3 endpoint on 127.0.0.1 that accepts connections and never answers, as a frozen
-    (SIGSTOP'ed) store does; the storage options point at it (and ``SILENT_ORDERS`` is in it)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    options = {
-        "aws_endpoint_url": endpoint,
-        "aws_allow_http": "true",
-        "aws_region": "us-east-1",
-        "aws_access_key_id": "silent-store-key",
-        "aws_secret_access_key": "silent-store-secret",  # pragma: allowlist secret
-    }
-    monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(options))
-    yield endpoint
-    listener.close()
-
-
 def test_a_store_that_stops_answering_times_the_query_out_naming_it(
     local_connection, silent_store, target, monkeypatch
 ) -> None:

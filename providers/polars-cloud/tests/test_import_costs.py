@@ -16,11 +16,13 @@ NO_AIRFLOW = [
     "polars_cloud_provider.compute",
     "polars_cloud_provider.settings",
     "polars_cloud_provider.manifests.spec",
+    "polars_cloud_provider.devtools",  # a project's dev.py, before it points Airflow home
 ]
 NO_POLARS = [
     "polars_cloud_provider.decorators.polars_task",
     "polars_cloud_provider.compute",
     "polars_cloud_provider.operators.polars_task",
+    "polars_cloud_provider.devtools",
 ]
 
 

@@ -1,5 +1,4 @@
-"""The plumbing shared by the DAGs in this folder.
-
-DAG files import ``compute``, ``datasets``, ``dag_defaults`` and ``tasks`` at the top (all
-cheap), and the builders of ``queries`` inside their tasks (they import polars).
+"""This project's own code, yours to edit: settings, datasets, query builders, DAG defaults,
+sample data and the local tools' entry (``dev.py``); the plumbing is the provider's. DAG files
+import the cheap modules at the top and the builders of ``queries`` inside their tasks.
 """

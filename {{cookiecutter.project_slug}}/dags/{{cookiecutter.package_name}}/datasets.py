@@ -26,7 +26,7 @@ reads only its own day. Every other input is read whole from ``raw/<name>/``."""
 
 STATIC: frozenset[str] = frozenset()
 """Input datasets that are fixed lookup tables (airlines, currencies...): read whole, and
-their sample data is the same whatever the seed or the day (``dev/samples/<name>.py``)."""
+their sample data is the same whatever the seed or the day (``samples/<name>.py``)."""
 
 _DS = re.compile(r"\d{4}-\d{2}-\d{2}")
 

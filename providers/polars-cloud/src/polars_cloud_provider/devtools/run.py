@@ -3,7 +3,7 @@
 Runs the DAG with the real Airflow CLI (``airflow dags test``) on the local backend for the
 logical date DS (default: the DAG's start date), then shows what it wrote under the local
 data root (``.airflow/data`` unless the data-root setting says otherwise). Inputs with no
-files at all get sample data from ``dev/samples/`` (marked as such); files you put there
+files at all get sample data from the project's samples (marked as such); files you put there
 yourself are never overwritten, and a day missing from your own data fails, naming the
 dataset, the day and the URI, instead of being filled with sample rows. A DAG that does not
 exist, or a date Airflow would not run, is refused in one line before anything runs.
@@ -16,29 +16,29 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from {{ cookiecutter.package_name }} import settings
-from {{ cookiecutter.package_name }}.dag_defaults import START_DATE
-from {{ cookiecutter.package_name }}.dev import local_airflow
+from polars_cloud_provider.devtools import local_airflow
+from polars_cloud_provider.devtools.project import Project
 
 USAGE = "usage: make run DAG=<dag_id> [DS=YYYY-MM-DD]"
 SHOWN_ROWS = 20
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = [arg for arg in (sys.argv[1:] if argv is None else argv) if arg]
+def main(project: Project, argv: list[str]) -> int:
+    args = [arg for arg in argv if arg]
     if not 1 <= len(args) <= 2:
         return refuse(USAGE)
     dag_id, ds = args[0], args[1] if len(args) == 2 else None
     if ds is not None and not _is_date(ds):
         return refuse(f"DS={ds!r} is not a date: use YYYY-MM-DD.")
-    env = use_local_airflow()
+    env = use_local_airflow(project)
     dags = parse_dags()
-    problem = refusal(dags, dag_id, ds)
+    problem = refusal(project, dags, dag_id, ds)
     if problem:
         return refuse(problem)
-    return run_dags([(dag_id, ds or first_day(dags.dags[dag_id]))], env, "run.log")
+    day = ds or project.first_day(dags.dags[dag_id])
+    return run_dags(project, [(dag_id, day)], env, "run.log")
 
 
 def refuse(message: str) -> int:
@@ -46,27 +46,22 @@ def refuse(message: str) -> int:
     return 2
 
 
-def use_local_airflow() -> dict[str, str]:
+def use_local_airflow(project: Project) -> dict[str, str]:
     """Point this process (before it imports Airflow) and the CLI at the local Airflow."""
-    env = local_airflow.local_environment()
+    env = local_airflow.local_environment(project)
     os.environ.update(env)
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"  # this process only parses
     return env
 
 
-def parse_dags():
+def parse_dags() -> Any:
     """Every DAG in dags/, parsed as the DAG processor parses them."""
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 
 
-def first_day(dag) -> str:
-    """The earliest logical date Airflow runs ``dag`` for: its start date."""
-    return (dag.start_date or START_DATE).date().isoformat()
-
-
-def refusal(dags, dag_id: str, ds: str | None) -> str | None:
+def refusal(project: Project, dags: Any, dag_id: str, ds: str | None) -> str | None:
     """Why ``dag_id`` cannot run for ``ds`` (one line), or None."""
     if dag_id not in dags.dags:
         there = ", ".join(sorted(dags.dags)) or "none"
@@ -78,7 +73,7 @@ def refusal(dags, dag_id: str, ds: str | None) -> str | None:
     if not _is_date(ds):
         return f"DS={ds!r} is not a date: use YYYY-MM-DD."
     dag = dags.dags[dag_id]
-    start = first_day(dag)
+    start = project.first_day(dag)
     if ds < start:
         return (
             f"DS={ds} is before the start date of {dag_id}, {start}: Airflow would run "
@@ -98,10 +93,13 @@ def _is_date(text: str) -> bool:
     return len(text) == len("YYYY-MM-DD")
 
 
-def run_dags(runs: list[tuple[str, str]], env: dict[str, str], log_name: str) -> int:
+def run_dags(
+    project: Project, runs: list[tuple[str, str]], env: dict[str, str], log_name: str
+) -> int:
     """Run each (dag_id, ds) with `airflow dags test` and show its outputs; stop at a failure."""
-    from {{ cookiecutter.package_name }}.dev import sample_data
+    from polars_cloud_provider.devtools.sample_data import SampleData, SampleDataRefused
 
+    sample_data = SampleData(project)
     started = time.monotonic()
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
@@ -113,18 +111,18 @@ def run_dags(runs: list[tuple[str, str]], env: dict[str, str], log_name: str) ->
         for dag_id, ds in runs:
             try:
                 samples = sample_data.write(days=[ds], only_missing=True)
-            except sample_data.SampleDataRefused as refused:
+            except SampleDataRefused as refused:
                 print(f"FAILED before running {dag_id} for {ds}: {refused}", file=sys.stderr)
                 return 1
             for name, paths in samples.items():
                 for path in paths:
                     print(f"Sample data for {name}: {path}")
-            before = _partitions(ds)
+            before = _partitions(project, ds)
             print(f"Running {dag_id} for {ds} with `airflow dags test` ...", flush=True)
             command = ("dags", "test", dag_id, ds)
             if local_airflow.airflow(*command, env=env, stdout=log, stderr=log).returncode != 0:
                 return _failed(f"airflow dags test {dag_id} {ds}", log, log_path)
-            _show(dag_id, ds, before)
+            _show(project, dag_id, ds, before)
     print(f"\nFinished in {time.monotonic() - started:.0f} s. Airflow's log: {log_path}")
     return 0
 
@@ -136,9 +134,9 @@ def _failed(command: str, log: IO[str], log_path: Path) -> int:
     return 1
 
 
-def _partitions(ds: str) -> dict[Path, tuple[int, int]]:
+def _partitions(project: Project, ds: str) -> dict[Path, tuple[int, int]]:
     """Every output partition for ``ds`` under a local data root, with what identifies it."""
-    curated = settings.load().data_root + "/curated"
+    curated = project.settings(os.environ).data_root + "/curated"
     if "://" in curated:
         return {}
     return {
@@ -147,14 +145,15 @@ def _partitions(ds: str) -> dict[Path, tuple[int, int]]:
     }
 
 
-def _show(dag_id: str, ds: str, before: dict[Path, tuple[int, int]]) -> None:
+def _show(project: Project, dag_id: str, ds: str, before: dict[Path, tuple[int, int]]) -> None:
     import polars as pl
 
-    root = settings.load().data_root
+    root = project.settings(os.environ).data_root
     if "://" in root:
         print(f"\n{dag_id} wrote under {root}/curated/ (partitions ds={ds}).")
         return
-    written = sorted(path for path, seen in _partitions(ds).items() if before.get(path) != seen)
+    partitions = _partitions(project, ds)
+    written = sorted(path for path, seen in partitions.items() if before.get(path) != seen)
     print(f"\n{dag_id} wrote {len(written)} output partition(s) for ds={ds}:")
     with pl.Config(
         tbl_rows=SHOWN_ROWS,
@@ -165,7 +164,3 @@ def _show(dag_id: str, ds: str, before: dict[Path, tuple[int, int]]) -> None:
         for path in written:
             frame = pl.read_parquet(path / "*.parquet")
             print(f"\n{path}/ ({frame.height} rows):\n{frame}")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

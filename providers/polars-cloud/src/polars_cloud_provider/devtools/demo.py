@@ -9,27 +9,27 @@ holding files of yours gets no sample days beside them.
 
 from __future__ import annotations
 
-from {{ cookiecutter.package_name }}.dev import run
+from typing import Any
+
+from polars_cloud_provider.devtools import run
+from polars_cloud_provider.devtools.project import Project
 
 DEMO_TAG = "demo"
 
 
-def main() -> int:
-    env = run.use_local_airflow()
+def main(project: Project, argv: list[str]) -> int:  # make demo takes no arguments
+    env = run.use_local_airflow(project)
     dags = run.parse_dags()
     dag_ids = chosen(dags)
     if not dag_ids:
         return run.refuse(
             "No DAG in dags/ to run: write one, e.g. make new-dag NAME=my_pipeline PATTERN=single."
         )
-    return run.run_dags([(d, run.first_day(dags.dags[d])) for d in dag_ids], env, "demo.log")
+    runs = [(d, project.first_day(dags.dags[d])) for d in dag_ids]
+    return run.run_dags(project, runs, env, "demo.log")
 
 
-def chosen(dags) -> list[str]:
+def chosen(dags: Any) -> list[str]:
     """The DAGs tagged ``demo``, or every DAG when none is."""
     tagged = sorted(dag_id for dag_id, dag in dags.dags.items() if DEMO_TAG in dag.tags)
     return tagged or sorted(dags.dags)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,13 +1,12 @@
 """``make new-dag NAME=<dag_id> PATTERN=single|parallel|multistage``: a new DAG that works.
 
-Writes, from the pattern's templates in ``dev/patterns/``:
+Writes, from the pattern's templates in the project's patterns folder:
 
 - ``dags/<NAME>.py``: the DAG, reading the new input ``<NAME>_input``;
-- ``dags/{{ cookiecutter.package_name }}/queries/<NAME>.py``: its query builders;
+- ``dags/<package>/queries/<NAME>.py``: its query builders;
 - ``tests/test_queries_<NAME>.py``: a test that the DAG's queries build against its
   inputs' schemas, whatever the queries become;
-- ``dags/{{ cookiecutter.package_name }}/dev/samples/<NAME>_input.py``: sample data for
-  the input.
+- ``<NAME>_input.py`` in the project's samples folder: sample data for the input.
 
 ``make test`` passes right after, and ``make run DAG=<NAME>`` shows the output. A name that
 is taken or unusable is refused in one line, and then nothing is written.
@@ -23,37 +22,34 @@ import sys
 from pathlib import Path
 from string import Template
 
-from {{ cookiecutter.package_name }}.dev import local_airflow
+from polars_cloud_provider.devtools.project import Project
 
 PATTERNS = ("single", "parallel", "multistage")
 USAGE = f"usage: make new-dag NAME=<dag_id> PATTERN={'|'.join(PATTERNS)}"
 MAX_LENGTH = 40
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_TEMPLATES = Path(__file__).parent / "patterns"
 
 
 class Refused(ValueError):
     """The name or the pattern cannot be used; the message says why, in one line."""
 
 
-def files_for(name: str, pattern: str, project: Path) -> dict[Path, str]:
+def files_for(project: Project, name: str, pattern: str) -> dict[Path, str]:
     """What ``make new-dag`` writes for ``name`` and ``pattern``: path -> content."""
-    package = Path(__file__).resolve().parents[1]
-    package_dir = project / "dags" / package.name
     values = {"dag_id": name, "input": f"{name}_input"}
     sources = {
-        project / "dags" / f"{name}.py": f"{pattern}.py.tmpl",
-        package_dir / "queries" / f"{name}.py": "queries.py.tmpl",
-        project / "tests" / f"test_queries_{name}.py": "test_queries.py.tmpl",
-        package_dir / "dev" / "samples" / f"{name}_input.py": "sample.py.tmpl",
+        project.root / "dags" / f"{name}.py": f"{pattern}.py.tmpl",
+        project.root / "dags" / project.package / "queries" / f"{name}.py": "queries.py.tmpl",
+        project.root / "tests" / f"test_queries_{name}.py": "test_queries.py.tmpl",
+        project.samples_dir / f"{name}_input.py": "sample.py.tmpl",
     }
     return {
-        path: Template((_TEMPLATES / template).read_text()).substitute(values)
+        path: Template((project.patterns_dir / template).read_text()).substitute(values)
         for path, template in sources.items()
     }
 
 
-def check(name: str, pattern: str, project: Path) -> None:
+def check(project: Project, name: str, pattern: str) -> None:
     """Raise ``Refused`` unless ``name`` and ``pattern`` make a new DAG that fits."""
     if not name or not pattern:
         raise Refused(USAGE)
@@ -64,19 +60,19 @@ def check(name: str, pattern: str, project: Path) -> None:
             f"NAME={name!r} cannot be a DAG id here: use lower-case letters, digits and "
             f"underscores, starting with a letter, at most {MAX_LENGTH} characters."
         )
-    taken = [path for path in files_for(name, pattern, project) if path.exists()]
+    taken = [path for path in files_for(project, name, pattern) if path.exists()]
     if taken:
-        raise Refused(f"NAME={name!r} is taken: {taken[0].relative_to(project)} exists.")
+        raise Refused(f"NAME={name!r} is taken: {project.relative(taken[0])} exists.")
     if importlib.util.find_spec(name) is not None:
         raise Refused(f"NAME={name!r} would hide the Python module {name!r}: choose another.")
 
 
-def create(name: str, pattern: str, project: Path = local_airflow.PROJECT_ROOT) -> list[Path]:
+def create(project: Project, name: str, pattern: str) -> list[Path]:
     """Write the new DAG's files, all or none of them; return their paths."""
-    check(name, pattern, project)
+    check(project, name, pattern)
     written: list[Path] = []
     try:
-        for path, content in files_for(name, pattern, project).items():
+        for path, content in files_for(project, name, pattern).items():
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("x") as file:  # never over a file that appeared meanwhile
                 written.append(path)
@@ -96,21 +92,15 @@ def _format(paths: list[Path]) -> None:
         subprocess.run(command, check=False)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    name, pattern = [*args, "", ""][:2]
+def main(project: Project, argv: list[str]) -> int:
+    name, pattern = [*argv, "", ""][:2]
     try:
-        written = create(name.strip(), pattern.strip())
+        written = create(project, name.strip(), pattern.strip())
     except Refused as refusal:
         print(refusal, file=sys.stderr)
         return 2
-    root = local_airflow.PROJECT_ROOT
     print(f"New {pattern} DAG {name!r}:")
     for path in written:
-        print(f"  {path.relative_to(root)}")
+        print(f"  {project.relative(path)}")
     print(f"Next: make test, then make run DAG={name} to see its output.")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

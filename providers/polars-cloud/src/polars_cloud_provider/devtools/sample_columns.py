@@ -1,4 +1,4 @@
-"""Deterministic pseudo-random columns for the sample datasets in ``samples/``.
+"""Deterministic pseudo-random columns for a project's sample datasets (its ``samples/``).
 
 Values are derived from hashes of the row index, so the same seed and row count always give
 the same data (with the pinned polars), and a million rows take a fraction of a second.
@@ -32,10 +32,10 @@ def pick(values: list[str], seed: int, salt: int) -> pl.Expr:
 def weighted(shares: dict[str, int], seed: int, salt: int) -> pl.Expr:
     """One of the keys of ``shares`` per row, each with its share in percent."""
     roll = uniform(seed, salt) % 100
-    expr, upper = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String)), 0
-    for value, share in shares.items():
-        upper += share
-        expr = expr.when(roll < upper).then(pl.lit(value))
+    expr, upper = pl.lit(None, dtype=pl.String), sum(shares.values())
+    for value, share in reversed(shares.items()):  # the first share's test is the outermost
+        expr = pl.when(roll < upper).then(pl.lit(value)).otherwise(expr)
+        upper -= share
     return expr
 
 

@@ -1,12 +1,9 @@
 """Run the Airflow CLI on this machine with the local backend: no Polars Cloud account.
 
 Everything stays under ``.airflow/`` in the project (gitignored): the SQLite metadata DB,
-logs, the data root ``.airflow/data`` (unless ``{{ cookiecutter.package_name | upper }}_DATA_ROOT`` is
-already set, e.g. to a local S3-compatible store) and intermediate results. The Polars Cloud
+logs, the data root ``.airflow/data`` (unless the project's data-root variable is already
+set, e.g. to a local S3-compatible store) and intermediate results. The Polars Cloud
 connection is replaced by one with the extra ``{"backend": "local"}``.
-
-    python -m {{ cookiecutter.package_name }}.dev.local_airflow standalone   # UI on :8080
-    python -m {{ cookiecutter.package_name }}.dev.local_airflow dags list
 """
 
 from __future__ import annotations
@@ -19,46 +16,42 @@ import sys
 from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from polars_cloud_provider import settings as provider_settings
+from polars_cloud_provider.devtools.project import Project
 
-from {{ cookiecutter.package_name }} import settings
-
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
 LOCAL_CONNECTION = json.dumps({"conn_type": "polars_cloud", "extra": {"backend": "local"}})
 RETRY_DELAY_S = "1"
 """A failing task here retries after a second, not after the deployed delay."""
 
 
-def local_environment(
-    project: Path = PROJECT_ROOT, base: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def local_environment(project: Project, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a local Airflow for ``project``, on top of ``base``."""
     env = dict(os.environ if base is None else base)
-    home = project / ".airflow"
-    conn_id = settings.load(env).conn_id
+    home = project.root / ".airflow"
+    conn_id = project.settings(env).conn_id
     env.update(
         {
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(project.root / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             f"AIRFLOW_CONN_{conn_id.upper()}": LOCAL_CONNECTION,
             provider_settings.env_var("local_root"): str(home / "intermediate"),
-            settings.env_var("retry_delay_s"): RETRY_DELAY_S,
+            project.env_var("retry_delay_s"): RETRY_DELAY_S,
         }
     )
-    env.setdefault(settings.env_var("data_root"), str(home / "data"))
+    env.setdefault(project.env_var("data_root"), str(home / "data"))
     # The local engine stages its writes at the top of the data tree, outside what readers glob.
-    env[provider_settings.env_var("local_data_root")] = settings.load(env).data_root
-    # The triggerer imports the package's trigger by its dotted path (deferred @polars_task).
+    env[provider_settings.env_var("local_data_root")] = project.settings(env).data_root
+    # The DAG files import the project's package (the triggerer too, resuming them).
     env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(project / "dags"), env.get("PYTHONPATH")])
+        filter(None, [str(project.root / "dags"), env.get("PYTHONPATH")])
     )
     return env
 
 
-def airflow(*args: str, env: Mapping[str, str], **kwargs) -> subprocess.CompletedProcess:
+def airflow(*args: str, env: Mapping[str, str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
     """Run ``airflow <args>`` with this interpreter's Airflow."""
     return subprocess.run([sys.executable, "-m", "airflow", *args], env=env, check=False, **kwargs)
 
@@ -83,10 +76,6 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    return airflow(*args, env=local_environment()).returncode
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def main(project: Project, argv: list[str]) -> int:
+    """``airflow <argv>`` on the local Airflow of ``project``."""
+    return airflow(*argv, env=local_environment(project)).returncode

@@ -1,4 +1,5 @@
-"""Airflow runs on PostgreSQL with this project's dependencies alone (docs/deploy.md).
+"""`make standalone` (and the deployments) run Airflow on PostgreSQL with the drivers a
+generated project pins (the same as this repository's dev group).
 
 Airflow builds two engines from ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN``: the URL as given
 (synchronous) and an asyncio one it derives from it. Each needs its driver installed; a
@@ -12,7 +13,8 @@ import json
 import subprocess
 import sys
 
-from {{ cookiecutter.package_name }}.dev.local_airflow import local_environment
+from devtools_project import tiny_project
+from polars_cloud_provider.devtools.local_airflow import local_environment
 
 SQL_ALCHEMY_CONN = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 # Port 9 (discard): nothing is ever contacted.
@@ -59,5 +61,6 @@ def test_airflow_builds_both_engines_for_every_postgresql_url_form(tmp_path) -> 
 def test_the_local_airflow_keeps_a_postgresql_url_from_the_environment(tmp_path) -> None:
     """`make standalone` (and `make demo`) use the URL when one is set, SQLite otherwise."""
     url = next(iter(URLS))
-    assert local_environment(tmp_path, {SQL_ALCHEMY_CONN: url})[SQL_ALCHEMY_CONN] == url
-    assert SQL_ALCHEMY_CONN not in local_environment(tmp_path, {})
+    project = tiny_project(tmp_path)
+    assert local_environment(project, {SQL_ALCHEMY_CONN: url})[SQL_ALCHEMY_CONN] == url
+    assert SQL_ALCHEMY_CONN not in local_environment(project, {})
