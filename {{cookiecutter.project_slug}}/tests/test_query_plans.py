@@ -116,4 +116,4 @@ def test_an_input_without_sample_data_names_the_dataset_the_dag_and_where_to_add
 
     [problem] = planned.problems
     assert "DAG 'users_pipeline' reads input 'web_events', which has no sample data" in problem
-    assert "{{ cookiecutter.package_name }}/samples/web_events.py with a function frame(" in problem
+    assert "/samples/web_events.py with a function frame(" in problem
