@@ -1,14 +1,17 @@
 """A generated project serves its user's DAGs, not only its examples, whatever its backend.
 
-Projects are baked and changed the way users change them: each example DAG deleted in turn,
-then all of them. Each variant's own suite must pass with no file under ``tests/`` edited.
-The variants are also the baked suites of the secrets backends: what a bake's suite can
-catch depends on its backend's settings and tests, so three deletions are made on a bake of
-each non-default backend, the others on the default one. (The default bake with every
-example runs its suite in test_project_tooling.py, in its own environment from its lock,
-where renaming an example, copying one with a new query and input, and ``make new-dag`` are
-exercised too; the bake without examples runs its suite in test_generation_safety.py, with
-exotic text in every free-text answer.) The variants' suites run two at a time.
+Projects are baked and changed the way users change them: every example DAG deleted in
+some variant, then all of them. Each variant's own suite must pass with no file under
+``tests/`` edited. The variants are also the baked suites of the secrets backends: what a
+bake's suite can catch depends on its backend's settings and tests, so each non-default
+backend's bake gets a variant of its own. Deletions share a variant (a test that needs any of
+them present fails there all the same): each whole suite costs about 40 s.
+
+The default bake with every example runs its suite in test_project_tooling.py, in its own
+environment from its lock, where renaming an example, copying one with a new query and
+input, and ``make new-dag`` are exercised too; the bake without examples runs its suite in
+test_generation_safety.py, with exotic text in every free-text answer. The variants' suites
+run two at a time.
 """
 
 from __future__ import annotations
@@ -24,17 +27,18 @@ from conftest import bake_ok, run
 from test_bake import BACKEND_TESTS, EXAMPLE_DAGS
 
 EXAMPLES = sorted(name.removesuffix(".py") for name in EXAMPLE_DAGS)
-# The bake each deletion is made on: every secrets backend gets one; the rest use the default.
-BACKEND_OF = {
-    "single_query_awaited": "aws-secrets-manager",
-    "single_query_fire_and_forget": "hashicorp-vault",
-    "parallel_queries": "gcp-secret-manager",
-}
+# The bake each variant is made on comes first in its name. A DAG scheduled on another's
+# output goes with it (alone, the suite says it has no writer); the writer stays without its
+# reader in "without-revenue_shares".
 VARIANTS = {
-    f"{BACKEND_OF.get(dag_id, 'environment')}-without-{dag_id}": (dag_id,) for dag_id in EXAMPLES
+    f"{backend}-without-{'-'.join(dag_ids)}": dag_ids
+    for backend, dag_ids in (
+        ("aws-secrets-manager", ("single_query_awaited", "complete_pipeline")),
+        ("hashicorp-vault", ("single_query_fire_and_forget", "register_manifests")),
+        ("gcp-secret-manager", ("parallel_queries", "multistage_pipeline", "revenue_shares")),
+        ("environment", ("revenue_shares",)),
+    )
 }
-# A DAG scheduled on another's output goes with it (alone, the suite says it has no writer).
-VARIANTS["environment-without-multistage_pipeline"] += ("revenue_shares",)
 VARIANTS["environment-without-any-example"] = tuple(EXAMPLES)
 SUITE = ("pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:cookies")
 # Bytecode written by the first suite serves the others (this sandbox disables it by default).
@@ -90,6 +94,17 @@ def variants(bakes, tmp_path_factory) -> dict[str, tuple[Path, object]]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = dict(zip(projects, pool.map(suite, projects.values()), strict=True))
     return {name: (projects[name], results[name]) for name in projects}
+
+
+def test_every_example_is_deleted_in_some_variant_and_every_backend_has_one() -> None:
+    deleted = {
+        dag_id
+        for name, dag_ids in VARIANTS.items()
+        if "any-example" not in name
+        for dag_id in dag_ids
+    }
+    assert deleted == set(EXAMPLES)
+    assert {backend_of(name) for name in VARIANTS} == set(BACKEND_TESTS)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
