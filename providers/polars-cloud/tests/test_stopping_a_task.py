@@ -45,8 +45,8 @@ from polars_cloud_provider.engines import backend
 
 backend.BACKENDS["cloud"] = "stopped_task_fake:CloudBackend"
 
-from airflow.executors.workloads import BundleInfo
-from airflow.sdk.api.datamodels._generated import TaskInstance
+# What an executor hands the supervisor: the workload's task instance and bundle.
+from airflow.executors.workloads import BundleInfo, TaskInstance
 from airflow.sdk.execution_time import supervisor
 from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor, supervise_task
 
@@ -65,11 +65,13 @@ supervisor.WatchedSubprocess.kill = _patient_kill
 supervise_task(
     ti=TaskInstance(
         id=UUID(ti_id), task_id=task_id, dag_id=dag_id, run_id=run_id, try_number=1,
-        map_index=-1, dag_version_id=UUID(dag_version_id),
+        map_index=-1, dag_version_id=UUID(dag_version_id), pool_slots=1, priority_weight=1,
     ),
     bundle_info=BundleInfo(name="dags-folder"),
     dag_rel_path=f"{dag_id}.py",
     token="",
+    # The execution API served in this process, as dag.test() serves it (Airflow has no public
+    # constructor for it; a real API server would be a deployment, as in the template's tests).
     client=InProcessTestSupervisor._api_client(),
 )
 """
