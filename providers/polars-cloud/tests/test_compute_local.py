@@ -340,10 +340,19 @@ def test_intermediate_results_older_than_the_retention_are_removed(
     for path in (Path(old), Path(old).parent):
         os.utime(path, (two_hours_ago, two_hours_ago))
 
+    # A query whose directory is old but holds a recent file is kept.
+    os.utime(Path(recent).parent, (two_hours_ago, two_hours_ago))
+    # Run and task directories left empty: removed once as old, the deepest first.
+    stale_task = local_connection / "a_dag" / "an_old_run" / "a_task"
+    stale_task.mkdir(parents=True)
+    for path in (stale_task, stale_task.parent, stale_task.parent.parent):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+
     newest = run(compute.execute, TOTALS, on=MANIFEST)[0]
 
     assert not Path(old).parent.exists()
     assert Path(recent).exists() and Path(newest).exists()
+    assert not (local_connection / "a_dag").exists()
 
 
 SILENT_ORDERS = "s3://silent-bucket/data/raw/orders/*.parquet"

@@ -8,6 +8,7 @@ setting (a local directory only; give an object store a lifecycle rule instead).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import re
@@ -29,21 +30,31 @@ def query_directory(root: str, query_id: str) -> str:
 
 def prune(root: str, retention_s: float) -> None:
     """Remove the query directories under ``root`` untouched for longer than ``retention_s``,
-    then the run and task directories they leave empty."""
+    then the run and task directories that are empty and as old."""
     if "://" in root and not root.startswith("file://"):
         return
     base = Path(root.removeprefix("file://"))
     cutoff = time.time() - retention_s
-    for parent, directories, _ in os.walk(base, topdown=False):
+    containers: list[tuple[Path, float]] = []  # with their age before any removal below
+    for parent, directories, _ in os.walk(base):
+        queries = [name for name in directories if name.startswith(QUERY_PREFIX)]
+        # Not into the queries: each is judged by its entries up to the first recent one, or
+        # every query would pay for walking all the results kept.
+        directories[:] = [name for name in directories if not name.startswith(QUERY_PREFIX)]
         for name in directories:
-            path = Path(parent, name)
-            if not name.startswith(QUERY_PREFIX):
-                if _last_change(path) < cutoff:
-                    with contextlib.suppress(OSError):  # only an empty one goes
-                        path.rmdir()
-            elif max(map(_last_change, [path, *path.rglob("*")])) < cutoff:
+            containers.append((Path(parent, name), _last_change(Path(parent, name))))
+        for path in (Path(parent, name) for name in queries):
+            if _untouched_since(path, cutoff):
                 log.info("Removing intermediate results older than the retention: %s", path)
                 shutil.rmtree(path, ignore_errors=True)
+    for path, changed in reversed(containers):  # a task's directory before its run's
+        if changed < cutoff:
+            with contextlib.suppress(OSError):  # only an empty one goes
+                path.rmdir()
+
+
+def _untouched_since(query: Path, cutoff: float) -> bool:
+    return all(_last_change(path) < cutoff for path in itertools.chain([query], query.rglob("*")))
 
 
 def _last_change(path: Path) -> float:
