@@ -717,6 +717,12 @@ class Deployment:
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
                 # Only runs triggered through the API: no scheduled run competes with them.
                 "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                # Checks that run every 5 or 15 s in production, at every second here: a test
+                # waits on the heartbeat of a restarted service, or on a trigger timeout.
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+                "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "1",
+                "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+                "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "1",
                 # Airflow's log servers default to fixed ports; another Airflow may hold them.
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
