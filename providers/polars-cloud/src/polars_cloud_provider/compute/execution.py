@@ -139,6 +139,7 @@ class TaskRun:
     in_flight: list[tuple[Backend, Any]] = field(default_factory=list)
     no_deferral: int = 0
     link: str | None = None
+    published: bool = False  # this run listed the journal in XCom: it changes at submissions
     loaded: bool = False  # the journal of earlier tries is read at the first helper call
     trigger_failed: bool = False  # a trigger of this series failed: its tries do not defer
     submitting: bool = False
@@ -212,7 +213,7 @@ class TaskRun:
             log.info("Cancelling query %s: %s", step.query_id, why)
             cancel_within(chosen, query)
 
-    def _save(self) -> None:
+    def _save(self, *, publish: bool = True) -> None:
         steps = [asdict(step) for step in self.journal]
         if self.store is not None:
             try:
@@ -222,7 +223,8 @@ class TaskRun:
                 )
             except Exception:
                 log.warning("task_state_store unwritable: a retry will submit its queries again")
-        self._publish()
+        if publish:
+            self._publish()
 
     def _publish(self) -> None:
         if self.ti is None:
@@ -247,6 +249,7 @@ class TaskRun:
             self.ti.xcom_push(key=JOURNAL_KEY, value=listed)
             if self.link:
                 self.ti.xcom_push(key=LINK_XCOM_KEY, value=self.link)
+            self.published = True
         except Exception:
             log.warning("Could not publish the query ids to XCom", exc_info=True)
 
@@ -497,7 +500,7 @@ class TaskRun:
 
     def _finish(self, step: Step, outcome: Outcome) -> None:
         step.done, step.locations = True, list(outcome.locations)
-        self._save()
+        self._save(publish=not self.published)  # the XCom list does not show completion
 
     def _defer(self, index: int, step: Step) -> None:
         from airflow.sdk.exceptions import TaskDeferred
