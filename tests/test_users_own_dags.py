@@ -73,8 +73,15 @@ def copy_of(project: Path, to: Path) -> Path:
     return to
 
 
+def temp_folder(project: Path) -> Path:
+    """The temp folder (TMPDIR) of the project's suite: its own, to see what it leaves."""
+    return project.with_name(f"{project.name}-tmp")
+
+
 def suite(project: Path):
-    return run([sys.executable, "-m", *SUITE], project, timeout=900, **WRITE_BYTECODE)
+    temp_folder(project).mkdir()
+    tmpdir = {"TMPDIR": str(temp_folder(project))}
+    return run([sys.executable, "-m", *SUITE], project, timeout=900, **WRITE_BYTECODE, **tmpdir)
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +130,10 @@ def test_the_suite_passes_with_examples_deleted_and_no_test_edited(
     e2e = "PASSED tests/test_e2e_local.py::test_the_dag_runs_on_sample_data_and_fills_every_output"
     assert sorted(dag_id for dag_id in remaining if f"{e2e}[{dag_id}]" in output) == remaining
     assert f"PASSED tests/{BACKEND_TESTS[backend_of(variant)]}::" in output, "its backend's tests"
+    # Nothing left in the temp folder but pytest's tmp_path folders (which pytest prunes):
+    # no Airflow home, no intermediate results of the local backend.
+    left = [path.name for path in temp_folder(project).iterdir()]
+    assert [name for name in left if not name.startswith("pytest-of-")] == []
 
 
 def test_with_no_dag_left_the_demo_says_what_to_do_in_one_line(variants) -> None:

@@ -32,6 +32,8 @@ os.environ.update(
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # The local backend's intermediate results: here, not in the shared temp folder.
+        "AIRFLOW__POLARS_CLOUD__LOCAL_ROOT": str(_AIRFLOW_HOME / "intermediate"),
     }
 )
 

@@ -16,6 +16,7 @@ from dag_plans import plan
 from expected import OUTPUTS, assert_output_matches, output_name
 from moto.server import ThreadedMotoServer
 from polars_cloud_provider import compute
+from polars_cloud_provider import settings as provider_settings
 from polars_cloud_provider.hooks.polars_cloud import authenticate
 from sample_runs import sample_rows
 
@@ -45,9 +46,8 @@ def s3(tmp_path_factory, airflow_db):
             for name, value in credentials.items():
                 patch.setenv(name, value)
             patch.setenv(settings.env_var("data_root"), f"s3://{BUCKET}/warehouse")
-            patch.setenv(
-                settings.env_var("local_root"), str(tmp_path_factory.mktemp("intermediate"))
-            )
+            intermediate = tmp_path_factory.mktemp("intermediate")
+            patch.setenv(provider_settings.env_var("local_root"), str(intermediate))
             conn_id = settings.load().conn_id
             connection = {"conn_type": "polars_cloud", "extra": {"backend": "local"}}
             patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
