@@ -70,3 +70,27 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_sep("-", PHASES_PROPERTY)
         for name, seconds in _phases.items():
             terminalreporter.write_line(f"{seconds:8.1f} s  {name}")
+
+
+# Files that run whole generated suites or real services, longest first. Two workers take
+# files in collection order (pyproject: --no-loadscope-reorder, instead of xdist's "most
+# tests first", which left the few long tests of these files for last): starting the long
+# ones first keeps one worker from idling while the other ends on a minute-long file.
+LONGEST_FIRST = (
+    "test_real_services.py",
+    "test_project_tooling.py",
+    "test_provider_distribution.py",
+    "test_users_own_dags.py",
+    "test_make_it_yours.py",
+    "test_demo.py",
+    "test_generation_safety.py",
+    "test_benchmarks.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
