@@ -142,7 +142,6 @@ class TaskRun:
     published: bool = False  # this run listed the journal in XCom: it changes at submissions
     loaded: bool = False  # the journal of earlier tries is read at the first helper call
     trigger_failed: bool = False  # a trigger of this series failed: its tries do not defer
-    submitting: bool = False
     deferring: bool = False  # raising TaskDeferred: the query is the trigger's to watch
     stop_reason: str | None = None  # Airflow stopped the task (on_kill)
 
@@ -368,13 +367,7 @@ class TaskRun:
     ) -> Any:
         """Submit; a stop arriving meanwhile is acted on once the query exists (_in_flight)."""
         self._raise_if_stopped()
-        self.submitting = True
-        try:
-            return chosen.start(
-                live.handle, lf, mode, target, detached=detached, labels=self.labels()
-            )
-        finally:
-            self.submitting = False
+        return chosen.start(live.handle, lf, mode, target, detached=detached, labels=self.labels())
 
     @contextmanager
     def _in_flight(self, chosen: Backend, query: Any) -> Iterator[None]:

@@ -281,12 +281,6 @@ class CloudBackend:
         return True
 
 
-def query_status(reference: dict[str, Any]) -> str:
-    """The status of the query ``reference`` names, asked from the control plane."""
-    query = CloudBackend().reattach(reference)
-    return UNKNOWN if query is None else CloudBackend().status(query)
-
-
 _INCORRECT_STATE = re.compile(r"Context is in an incorrect state: (?:\w+\.)?(\w+)")
 
 
