@@ -231,21 +231,28 @@ def test_the_provider_and_its_connection_form_are_served(deployment: Deployment)
     assert form["standard_fields"]["host"]["hidden"] is True
 
 
-def test_the_pipelines_succeed_deferred_and_their_outputs_are_correct(
-    deployment: Deployment,
-) -> None:
-    """Every query task defers (Airflow's own switch for every task), so the queries are
-    waited for by the real triggerer; the other tests here run them blocking."""
-    dags = ["complete_pipeline", "multistage_pipeline"]
+@pytest.fixture(scope="module")
+def deferred_runs(deployment: Deployment) -> dict[str, str]:
+    """The run id of each pipeline run for DS with every query task deferrable (Airflow's own
+    switch for every task), side by side; the other tests here run their queries blocking.
+    Its outputs are checked below, and the multistage run's OpenLineage events."""
     deployment.use_task_env({"AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"})
+    runs = {}
     with deployment.phase("pipelines, deferred: trigger to success (2 runs side by side)"):
-        runs = {}
-        for dag_id in dags:
+        for dag_id in ("complete_pipeline", "multistage_pipeline"):
             deployment.api.unpause(dag_id)
             runs[dag_id] = deployment.api.trigger(dag_id, DS)
         for dag_id, run_id in runs.items():
             finished = deployment.wait_for_run(dag_id, run_id)
             assert finished["state"] == "success", failure_details(deployment, dag_id, run_id)
+    return runs
+
+
+def test_the_pipelines_succeed_deferred_and_their_outputs_are_correct(
+    deployment: Deployment, deferred_runs: dict[str, str]
+) -> None:
+    """Every query task defers, so the queries are waited for by the real triggerer."""
+    runs, dags = deferred_runs, list(deferred_runs)
     for dag_id, run_id in runs.items():
         tis = deployment.api.task_instances(dag_id, run_id)
         assert {ti["state"] for ti in tis.values()} == {"success"}
@@ -521,7 +528,7 @@ resumption) and FAIL; try 2 emits START and the one COMPLETE."""
 
 
 def test_a_deferred_query_task_reports_start_before_its_deferral_and_complete_after_resume(
-    deployment: Deployment, lineage_events: Path
+    deployment: Deployment, lineage_events: Path, deferred_runs: dict[str, str]
 ) -> None:
     """Each deferred query task of a multistage run: a START before it defers, one COMPLETE
     after it resumes, carrying what it read and wrote and its query's id.
@@ -532,14 +539,8 @@ def test_a_deferred_query_task_reports_start_before_its_deferral_and_complete_af
     tasks defers once, so it emits START, START (the resume), COMPLETE, all with the try's one
     OpenLineage run id. The START events carry no datasets: the listener asks for them
     before the body runs."""
-    dag_id, ds = "multistage_pipeline", "2026-01-05"
-    deployment.use_task_env({"AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"})
-    deployment.api.unpause(dag_id)
-    with deployment.phase("lineage: deferred multistage run to success"):
-        run_id = deployment.api.trigger(dag_id, ds)
-        finished = deployment.wait_for_run(dag_id, run_id)
-    assert finished["state"] == "success", failure_details(deployment, dag_id, run_id)
-    assert deferred_tasks(deployment, dag_id, run_id) == QUERY_TASKS[dag_id]
+    dag_id, ds = "multistage_pipeline", DS
+    run_id = deferred_runs[dag_id]  # succeeded (the fixture asserts it)
 
     data_root = deployment.data_root
     stage_1_results = xcom(deployment, dag_id, run_id, "stage_1_active_orders", "return_value")
