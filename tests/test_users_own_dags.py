@@ -80,8 +80,8 @@ def temp_folder(project: Path) -> Path:
 
 def suite(project: Path):
     temp_folder(project).mkdir()
-    tmpdir = {"TMPDIR": str(temp_folder(project))}
-    return run([sys.executable, "-m", *SUITE], project, timeout=900, **WRITE_BYTECODE, **tmpdir)
+    env = {**WRITE_BYTECODE, "TMPDIR": str(temp_folder(project))}
+    return run([sys.executable, "-m", *SUITE], project, timeout=900, **env)
 
 
 @pytest.fixture(scope="module")

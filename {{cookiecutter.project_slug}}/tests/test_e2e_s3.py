@@ -16,7 +16,6 @@ from dag_plans import plan
 from expected import OUTPUTS, assert_output_matches, output_name
 from moto.server import ThreadedMotoServer
 from polars_cloud_provider import compute
-from polars_cloud_provider import settings as provider_settings
 from polars_cloud_provider.hooks.polars_cloud import authenticate
 from sample_runs import sample_rows
 
@@ -28,7 +27,7 @@ ROWS = 1_000
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory, airflow_db):
+def s3(airflow_db):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -46,8 +45,6 @@ def s3(tmp_path_factory, airflow_db):
             for name, value in credentials.items():
                 patch.setenv(name, value)
             patch.setenv(settings.env_var("data_root"), f"s3://{BUCKET}/warehouse")
-            intermediate = tmp_path_factory.mktemp("intermediate")
-            patch.setenv(provider_settings.env_var("local_root"), str(intermediate))
             conn_id = settings.load().conn_id
             connection = {"conn_type": "polars_cloud", "extra": {"backend": "local"}}
             patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))

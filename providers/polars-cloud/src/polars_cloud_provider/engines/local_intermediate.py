@@ -41,8 +41,8 @@ def prune(root: str, retention_s: float) -> None:
         # Not into the queries: each is judged by its entries up to the first recent one, or
         # every query would pay for walking all the results kept.
         directories[:] = [name for name in directories if not name.startswith(QUERY_PREFIX)]
-        for name in directories:
-            containers.append((Path(parent, name), _last_change(Path(parent, name))))
+        for path in (Path(parent, name) for name in directories):
+            containers.append((path, _last_change(path)))
         for path in (Path(parent, name) for name in queries):
             if _untouched_since(path, cutoff):
                 log.info("Removing intermediate results older than the retention: %s", path)
