@@ -61,6 +61,23 @@ def _patient_kill(self, signal_to_send=supervisor.signal.SIGINT, escalation_dela
 
 
 supervisor.WatchedSubprocess.kill = _patient_kill
+_service = supervisor.WatchedSubprocess._service_subprocess
+
+
+def _service_until_exit(self, max_wait_time, raise_on_timeout=False, expect_signal=None):
+    # Once the task has closed all its sockets, Airflow's loop selects on none: that blocks
+    # for the rest of the escalation delay even when the process exits a moment later (a
+    # race: its sockets close before it is reaped). Wait on the process itself instead.
+    if self.selector.get_map() or self._exit_code is not None:
+        return _service(self, max_wait_time, raise_on_timeout, expect_signal)
+    try:
+        self._process.wait(timeout=max(0.01, max_wait_time))
+    except self._process.TimeoutExpired:
+        pass
+    return self._check_subprocess_exit(raise_on_timeout, expect_signal)
+
+
+supervisor.WatchedSubprocess._service_subprocess = _service_until_exit
 
 supervise_task(
     ti=TaskInstance(
