@@ -366,10 +366,11 @@ def test_renamed_copied_and_new_dags_pass_make_test_and_make_run(scratch: Path) 
     assert suite_before and suite_after and int(suite_after[1]) >= int(suite_before[1]) + 16
     ok(run(scratch, "uv run --locked ruff check . && uv run --locked ruff format --check ."))
 
-    for pattern, outputs in (("single", 1), ("parallel", 2), ("multistage", 1)):
-        shown = ok(run(scratch, ["make", "run", f"DAG=new_{pattern}"], timeout=900))
-        assert f"new_{pattern} wrote {outputs} output partition(s) for ds=2026-01-01" in shown
-        assert len(re.findall(r"/ds=2026-01-01/ \([1-9]\d* rows\)", shown)) == outputs, shown
+    # make test above ran every new DAG end to end (dag.test()); make run drives the same
+    # run through the Airflow CLI (13 s each), so once, on the pattern with two outputs.
+    shown = ok(run(scratch, ["make", "run", "DAG=new_parallel"], timeout=900))
+    assert "new_parallel wrote 2 output partition(s) for ds=2026-01-01" in shown
+    assert len(re.findall(r"/ds=2026-01-01/ \([1-9]\d* rows\)", shown)) == 2, shown
     early = run(scratch, ["make", "run", "DAG=new_single", "DS=2013-06-15"])
     assert early.returncode != 0
     assert early.stderr.splitlines()[0] == (
