@@ -243,7 +243,7 @@ def make_it_yours(project: Path) -> None:
 
 
 def test_an_upgrade_changes_only_the_pin_and_the_vendored_provider(
-    tmp_path: Path, wheel_env: Path
+    tmp_path: Path, wheel_env: Path, built: tuple[Path, Path]
 ) -> None:
     template = template_repository(tmp_path / "template")
     cruft(tmp_path, "create", "--no-input", str(template), "--output-dir", str(tmp_path / "out"))
@@ -296,8 +296,8 @@ def test_an_upgrade_changes_only_the_pin_and_the_vendored_provider(
             timeout=900,
         )
         assert suite.returncode == 0, suite.stdout[-4000:] + suite.stderr[-2000:]
-    finally:  # the module's environment goes back to this checkout's release
-        wheel, _ = build(PROVIDER, tmp_path / "dist-back")
+    finally:  # the module's environment goes back to this checkout's release (its wheel)
+        wheel, _ = built
         run(
             [
                 UV,
