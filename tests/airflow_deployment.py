@@ -113,14 +113,20 @@ class Service:
                 + tail(self.log)
             )
 
-    def stop(self, signum: int = signal.SIGTERM, grace_s: float = STOP_GRACE_S) -> Stopped:
+    def stop(
+        self,
+        signum: int = signal.SIGTERM,
+        grace_s: float = STOP_GRACE_S,
+        done: Callable[[], bool] | None = None,
+    ) -> Stopped:
         """Stop the service and every process under it, by PID.
 
         The tree is listed before the signal: once a parent exits, its children are no
         longer reachable from it. A process still alive after ``grace_s`` (or, for the
         children, once the service has exited) is killed, and named in the result: an idle
         LocalExecutor worker forked by the scheduler inherits the scheduler's SIGTERM
-        handler, which does nothing outside the scheduler process.
+        handler, which does nothing outside the scheduler process. ``done()``: the service's
+        work is over though it has not exited; it is killed then.
         """
         started = time.monotonic()
         try:
@@ -130,8 +136,14 @@ class Service:
             tree = []
         if self.popen.poll() is None:
             self.popen.send_signal(signum)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(grace_s)
+            with contextlib.suppress(DeploymentError):
+                wait_until(
+                    lambda: self.popen.poll() is not None or (done is not None and done()),
+                    grace_s,
+                    f"{self.name} to stop",
+                )
+            if self.popen.poll() is None and done is not None and done():
+                self.popen.kill()
         survivors = _alive_with_descendants(tree)
         for process in survivors:
             with contextlib.suppress(psutil.NoSuchProcess):
@@ -150,6 +162,31 @@ class Service:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signal.SIGKILL)
         return Stopped(self.name, time.monotonic() - started, tree, killed)
+
+
+def _runner_exited(triggerer: Service) -> Callable[[], bool]:
+    """Whether the triggerer's trigger runner (its child that is not the log server) exited.
+
+    What is left of the triggerer then is a fixed 10 s wait: it stops the runner with
+    ``kill(escalation_delay=10)`` (airflow/jobs/triggerer_job_runner.py l.291, Airflow 3.3.2),
+    whose loop selects on the runner's sockets, all closed by then, so the select blocks for
+    the whole delay although the runner has exited (task-sdk supervisor.py l.1111-1122). Seen
+    on a bare ``airflow triggerer``: "Waiting for triggers to clean up", then "Process
+    exited ... exit_code=0" 10.0 s later, every time.
+    """
+    try:
+        children = psutil.Process(triggerer.popen.pid).children()
+        runners = [p for p in children if "serve-logs" not in " ".join(p.cmdline())]
+    except psutil.Error:
+        runners = []
+    return lambda: bool(runners) and all(_exited(process) for process in runners)
+
+
+def _exited(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def _alive_with_descendants(processes: list[psutil.Process]) -> list[psutil.Process]:
@@ -522,7 +559,9 @@ class Deployment:
         return service
 
     def stop_service(self, name: str, signum: int = signal.SIGTERM) -> Stopped:
-        stopped = self.services.pop(name).stop(signum)
+        service = self.services.pop(name)
+        done = _runner_exited(service) if name == "triggerer" else None
+        stopped = service.stop(signum, done=done)
         self.stopped.append(stopped)
         return stopped
 
