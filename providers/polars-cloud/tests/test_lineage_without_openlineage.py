@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 
+import polars_cloud_provider.lineage as lineage_package
 import pytest
 from polars_cloud_provider.lineage import recorder, remote
 from polars_cloud_provider.lineage import task as lineage_task
@@ -16,6 +17,9 @@ from polars_cloud_provider.operators.polars_task import PolarsTaskOperator
 def without_openlineage(monkeypatch) -> None:
     for name in ("airflow.providers.openlineage", "polars_cloud_provider.lineage.facets"):
         monkeypatch.setitem(sys.modules, name, None)  # import raises ImportError
+    # `from polars_cloud_provider.lineage import facets` reads the package's attribute before
+    # sys.modules: once an earlier test of the process imported facets, only this hides it.
+    monkeypatch.delattr(lineage_package, "facets", raising=False)
 
 
 def test_the_operator_answers_none_and_the_task_runs_without_a_parent(
