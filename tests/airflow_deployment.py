@@ -167,12 +167,12 @@ class Service:
 def _runner_exited(triggerer: Service) -> Callable[[], bool]:
     """Whether the triggerer's trigger runner (its child that is not the log server) exited.
 
-    What is left of the triggerer then is a fixed 10 s wait: it stops the runner with
+    What may be left of the triggerer then is a 10 s wait: it stops the runner with
     ``kill(escalation_delay=10)`` (airflow/jobs/triggerer_job_runner.py l.291, Airflow 3.3.2),
-    whose loop selects on the runner's sockets, all closed by then, so the select blocks for
-    the whole delay although the runner has exited (task-sdk supervisor.py l.1111-1122): a
-    race, lost in 2 of 4 stops of a bare ``airflow triggerer`` ("Waiting for triggers to
-    clean up", then "Process exited ... exit_code=0" 10.0 s later).
+    whose loop selects on the runner's sockets; when they all closed before the runner was
+    reaped, the select blocks for the whole delay although the runner has exited (task-sdk
+    supervisor.py l.1111-1122). A race, lost in 2 of 4 stops of a bare ``airflow triggerer``
+    ("Waiting for triggers to clean up", then "Process exited ... exit_code=0" 10.0 s later).
     """
     try:
         children = psutil.Process(triggerer.popen.pid).children()

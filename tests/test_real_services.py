@@ -252,14 +252,13 @@ def test_the_pipelines_succeed_deferred_and_their_outputs_are_correct(
     deployment: Deployment, deferred_runs: dict[str, str]
 ) -> None:
     """Every query task defers, so the queries are waited for by the real triggerer."""
-    runs = deferred_runs
-    for dag_id, run_id in runs.items():
+    for dag_id, run_id in deferred_runs.items():
         tis = deployment.api.task_instances(dag_id, run_id)
         assert {ti["state"] for ti in tis.values()} == {"success"}
         assert {ti["try_number"] for ti in tis.values()} == {1}
         assert deferred_tasks(deployment, dag_id, run_id) == QUERY_TASKS[dag_id]
     with deployment.phase("pipelines: outputs checked"):
-        for dag_id in runs:
+        for dag_id in deferred_runs:
             checked = check_outputs(deployment, dag_id, DS, deployment.env)
             assert checked.strip(), dag_id
     curated = Path(deployment.data_root) / "curated"
