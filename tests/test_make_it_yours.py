@@ -226,9 +226,7 @@ def test_the_docs_say_how_to_make_the_repo_yours(default_project) -> None:
 
 def test_the_suite_of_a_project_made_yours_by_the_docs_passes(suite_output) -> None:
     e2e = "tests/test_e2e_local.py::test_the_dag_runs_on_sample_data_and_fills_every_output"
-    rerun = "tests/test_e2e_local.py::test_a_rerun_rewrites_its_day_and_nothing_else"
     assert f"PASSED {e2e}[flight_delays]" in suite_output
-    assert f"PASSED {rerun}[flight_delays]" in suite_output
 
 
 def test_a_run_without_a_logical_date_reading_a_day_fails_at_once(suite_output) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import json
 import os
@@ -152,8 +153,17 @@ def _callbacks(value) -> list:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+# Airflow, Polars and FastAPI are a few million objects that live as long as the session.
+# Frozen, Python's full garbage collections stop walking them again: a few tenths of a
+# second per collection during the run, and 2-3 s at exit (pytest's last collections and
+# the interpreter's own), for objects that are freed with the process anyway.
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.freeze()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

@@ -55,17 +55,6 @@ def test_a_failed_query_fails_the_run_and_the_cluster_still_stops(
     fake_cloud.context.stop.assert_called_once_with()
 
 
-def test_a_successful_run_also_stops_the_cluster(
-    dag_with_a_shutdown, airflow_db, fake_cloud, cloud_connection
-) -> None:
-    fake_cloud.cluster(pc.ComputeContextStatus.IDLE)
-
-    result = run_dag(dag_with_a_shutdown.dag_id)
-
-    assert result.state == "success", result.report()
-    fake_cloud.context.stop.assert_called_once_with()
-
-
 def _break(root: Path, inputs: list[str], ds: str) -> list[Path]:
     """Put a file of another schema beside each input's files: scans of it fail mid-query."""
     strays = []

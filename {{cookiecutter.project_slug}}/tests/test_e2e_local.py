@@ -1,27 +1,26 @@
 """Every DAG in dags/, run end to end with dag.test() on the local backend: real Airflow,
 real Polars, real files, sample data for whatever it reads (samples/).
 
-What a DAG reads and writes is found by planning it (dag_plans.py), not from its name: each
-output partition must be there and hold rows, and outputs listed in expected.py must hold
-exactly the values computed there independently, over what an earlier run of the day
-left. Then the same date runs again: it rewrites the day's partitions with the same rows,
-and nothing else changes. (That a retry after the write rewrites too is the provider's
-behaviour, tested in its own suite.)
+What a DAG reads and writes is found by planning it (dag_plans.py), not from its name. Each
+run is a rerun: before it, every output holds what an earlier run of the same day left and
+what the run of the day before wrote. The run must replace the day's partitions (each holds
+rows, in one file, and outputs listed in expected.py hold exactly the values computed there
+independently) and leave every other day as it was. (That a day run again reruns its queries,
+also on S3, and that a retry after the write rewrites too, are the provider's behaviour,
+tested in its own suite.)
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import DAG_IDS, DagRunResult, first_day, parsed_dag, run_dag
+from conftest import DAG_IDS, first_day, parsed_dag, run_dag
 from dag_plans import DagPlan
 from expected import OUTPUTS, assert_output_matches, output_name
-from polars.testing import assert_frame_equal
 from polars_cloud_provider import settings as provider_settings
 from sample_runs import data_root, files_in, plan_and_write_inputs, read, sample_rows, snapshot
 
@@ -40,38 +39,6 @@ def local_backend(tmp_path_factory, airflow_db):
         yield base
 
 
-@dataclass
-class FirstRun:
-    planned: DagPlan
-    result: DagRunResult
-    outputs: dict[str, tuple[list[str], pl.DataFrame]]  # folder -> files, rows
-    before: dict  # what curated/ held before the run: earlier runs of this day and the last
-
-
-@pytest.fixture(scope="module")
-def first_run(local_backend):
-    """Each DAG's first run for its start date, in a data root of its own (run once)."""
-    done: dict[str, FirstRun] = {}
-
-    def get(dag_id: str) -> FirstRun:
-        if dag_id not in done:
-            dag = parsed_dag(dag_id)
-            root = local_backend / dag_id
-            planned = plan_and_write_inputs(dag, first_day(dag), root)
-            before = _earlier_runs(root, planned)
-            with data_root(root):
-                result = run_dag(dag_id)
-            outputs = {
-                folder: (files_in(root, folder), read(root, folder))
-                for folder in planned.outputs
-                if files_in(root, folder)
-            }
-            done[dag_id] = FirstRun(planned, result, outputs, before)
-        return done[dag_id]
-
-    return get
-
-
 def _earlier_runs(root: Path, planned: DagPlan) -> dict:
     """Leave what earlier runs of this day and of the day before wrote in each output."""
     ds = planned.ds
@@ -85,45 +52,28 @@ def _earlier_runs(root: Path, planned: DagPlan) -> dict:
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
-def test_the_dag_runs_on_sample_data_and_fills_every_output(
-    first_run, local_backend, dag_id
-) -> None:
-    run = first_run(dag_id)
+def test_the_dag_runs_on_sample_data_and_fills_every_output(local_backend, dag_id) -> None:
+    dag = parsed_dag(dag_id)
+    root = local_backend / dag_id
+    planned = plan_and_write_inputs(dag, first_day(dag), root)
+    before = _earlier_runs(root, planned)
 
-    assert run.result.state == "success", run.result.report()
-    assert set(run.result.states.values()) <= {"success", "skipped"}, run.result.report()
-    for folder in run.planned.outputs:
-        assert folder in run.outputs, f"{dag_id} wrote nothing to {folder}"
-        frame = run.outputs[folder][1]
+    with data_root(root):
+        result = run_dag(dag_id)
+
+    assert result.state == "success", result.report()
+    assert set(result.states.values()) <= {"success", "skipped"}, result.report()
+    for folder in planned.outputs:
+        assert files_in(root, folder), f"{dag_id} wrote nothing to {folder}"
+        frame = read(root, folder)
         assert "written_by" not in frame.columns, f"{dag_id} left an earlier run's file in {folder}"
         assert frame.height > 0, (
             f"{dag_id} wrote no rows to {folder}: make the sample data of what it reads "
-            f"({', '.join(run.planned.inputs)}) hold rows its queries keep"
+            f"({', '.join(planned.inputs)}) hold rows its queries keep"
         )
         if output_name(folder) in OUTPUTS:
-            assert_output_matches(frame, output_name(folder), sample_rows(run.result.ds))
-    _assert_only_its_day_changed(run.planned, run.before, local_backend / dag_id)
-
-
-@pytest.mark.parametrize("dag_id", DAG_IDS)
-def test_a_rerun_rewrites_its_day_and_nothing_else(first_run, local_backend, dag_id) -> None:
-    first = first_run(dag_id)
-    assert first.result.state == "success", first.result.report()
-    root = local_backend / dag_id
-    after_first = snapshot(root / "curated")
-
-    with data_root(root):
-        again = run_dag(dag_id, first.result.ds)
-
-    assert again.state == "success", again.report()
-    for folder, (files, frame) in first.outputs.items():
-        assert files_in(root, folder) == files, f"{folder}: the rerun added or left files"
-        assert_frame_equal(read(root, folder), frame)
-    after = snapshot(root / "curated")
-    for folder in first.planned.awaited_outputs:
-        part = f"{folder.removeprefix('curated/')}/part-0.parquet"
-        assert after[part] != after_first[part], f"{folder}: the rerun did not rewrite it"
-    _assert_only_its_day_changed(first.planned, after_first, root)
+            assert_output_matches(frame, output_name(folder), sample_rows(result.ds))
+    _assert_only_its_day_changed(planned, before, root)
 
 
 def _assert_only_its_day_changed(planned: DagPlan, before: dict, root: Path) -> None:

@@ -183,3 +183,40 @@ def silent_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(options))
     yield endpoint
     listener.close()
+
+
+S3_BUCKET = "pipelines"
+
+
+@pytest.fixture
+def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """An empty bucket (``S3_BUCKET``) on moto's S3 server on 127.0.0.1, a real S3 API over
+    HTTP, reached as a deployment reaches any S3-compatible store: the endpoint and keys in
+    the environment. Yields a boto3 client for it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        endpoint = "http://{}:{}".format(*server.get_host_and_port())
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "moto-test-key",
+            "AWS_SECRET_ACCESS_KEY": "moto-test-secret",  # pragma: allowlist secret
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ALLOW_HTTP": "true",
+        }.items():
+            monkeypatch.setenv(name, value)
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        client.create_bucket(Bucket=S3_BUCKET)
+        yield client
+    finally:
+        server.stop()
+
+
+def s3_keys(client: Any, prefix: str = "") -> list[str]:
+    """Every key of ``S3_BUCKET`` under ``prefix``."""
+    listing = client.list_objects_v2(Bucket=S3_BUCKET, Prefix=prefix)
+    return sorted(item["Key"] for item in listing.get("Contents", []))

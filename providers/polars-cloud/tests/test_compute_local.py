@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import polars_cloud as pc
 import pytest
+from conftest import S3_BUCKET, s3_keys
 from polars.testing import assert_frame_equal
 from polars_cloud_provider import compute, settings
 from polars_cloud_provider.engines import local_staging
@@ -97,6 +98,22 @@ def test_a_query_that_cannot_be_planned_fails_the_same_way(local_connection, tar
     with pytest.raises(compute.QueryFailed, match="ColumnNotFoundError"):
         run(compute.sink, FRAME.select("no_such_column"), str(target), on=MANIFEST)
     assert not target.parent.exists()
+
+
+def test_a_missing_input_on_s3_fails_the_query_as_it_is_planned_naming_its_uri(
+    local_connection, s3_bucket
+) -> None:
+    """A day with no file on an object store: the scan finds nothing while the query is
+    planned; the failure names the URI it looked at, and nothing is written."""
+    missing = f"s3://{S3_BUCKET}/warehouse/raw/clicks/ds=2030-12-31/*.parquet"
+    target = f"s3://{S3_BUCKET}/warehouse/curated/clicks_copy/ds=2030-12-31/"
+
+    with pytest.raises(compute.QueryFailed) as caught:
+        run(compute.sink, pl.scan_parquet(missing), target, on=MANIFEST)
+
+    assert str(caught.value).startswith("Missing input, not retried")
+    assert missing in str(caught.value)
+    assert s3_keys(s3_bucket) == []
 
 
 def test_execute_returns_parquet_locations_another_task_can_scan(local_connection) -> None:

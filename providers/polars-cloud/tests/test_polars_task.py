@@ -17,7 +17,7 @@ import polars as pl
 import polars_cloud as pc
 import pytest
 from airflow.sdk import DAG, Asset
-from conftest import DAGS_FOLDER
+from conftest import DAGS_FOLDER, S3_BUCKET, s3_keys
 from polars_cloud_provider import compute, settings
 from polars_cloud_provider.compute import execution
 from polars_cloud_provider.decorators.polars_task import polars_task
@@ -171,6 +171,35 @@ def test_a_retry_after_the_write_rewrites_its_partition_and_nothing_else(
         30
     ]
     assert (day_before.read_bytes(), day_before.stat().st_mtime_ns) == left_alone
+
+
+def test_a_rerun_of_a_day_on_s3_runs_its_query_again_and_replaces_the_partition(
+    airflow_db, local_connection, s3_bucket, monkeypatch
+) -> None:
+    """The day runs a second time (a rerun, as clearing its DAG run does) after its input
+    changed: the query runs again, and its partition on S3 holds the new result alone; the
+    day before is left as it was."""
+    monkeypatch.setenv(DATA_ROOT, f"s3://{S3_BUCKET}/warehouse")
+    source = f"s3://{S3_BUCKET}/warehouse/raw/numbers/part-0.parquet"
+    pl.DataFrame({"x": [1, 2, 3]}).write_parquet(source)
+    pl.DataFrame({"x": [-1]}).write_parquet(partition("sums", "2025-12-31") + "part-0.parquet")
+
+    def total_of_the_input(ds: str | None = None) -> str:
+        total = pl.scan_parquet(source).select(pl.col("x").sum())
+        return compute.sink(total, partition("sums", ds), on=MANIFEST)
+
+    dag, failures = build("rerun_on_s3", total_of_the_input)
+    first, _ = run(dag)
+    pl.DataFrame({"x": [10, 20]}).write_parquet(source)
+    again, _ = run(dag)
+
+    assert (first.state, again.state) == ("success", "success"), failures
+    assert s3_keys(s3_bucket, "warehouse/curated/") == [
+        "warehouse/curated/sums/ds=2025-12-31/part-0.parquet",
+        "warehouse/curated/sums/ds=2026-01-01/part-0.parquet",
+    ]
+    assert pl.read_parquet(partition("sums", DS) + "*.parquet")["x"].to_list() == [30]
+    assert pl.read_parquet(partition("sums", "2025-12-31") + "*.parquet")["x"].to_list() == [-1]
 
 
 def test_a_deferred_task_resumes_query_by_query(airflow_db, local_data, deferrals) -> None:
