@@ -3,6 +3,7 @@ and the stand-in for the hosted Polars Cloud API (``polars_cloud_provider.testin
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -36,8 +37,16 @@ os.environ.update(
 pytest_plugins = ["polars_cloud_provider.testing"]
 
 
+# Airflow, Polars and FastAPI are a few million objects that live as long as the session.
+# Frozen, Python's full garbage collections stop walking them again: during the run, and for
+# 2-3 s at exit (pytest's last collections and the interpreter's own).
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.freeze()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
