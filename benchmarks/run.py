@@ -16,8 +16,9 @@ then measures:
 3. Local-backend throughput: the project's ``compute.sink`` inside ``@authenticate`` against
    the same LazyFrame sunk by Polars directly, on the project's sample data
    (``throughput_child.py``).
-4. Wall time of the generated project's test suite and of this template's test suite (the
-   latter only in a full run, or from ``--template-suite-seconds``).
+4. Wall time of the generated project's test suite as `make test` runs it (two processes)
+   and of this template's test suite (the latter only in a full run, or from
+   ``--template-suite-seconds``).
 
 Every measurement runs in a subprocess with this interpreter (the one ``uv sync`` set up for
 the template, which has the generated project's pinned dependencies).
@@ -339,7 +340,10 @@ def _count(rows: int) -> str:
 def _generated_suite_row(
     project: Path, sizes: Sizes, bake: str = "", goal_s: float = GENERATED_SUITE_GOAL_S
 ) -> Row:
-    seconds, summary = _timed_pytest(project, "-p", "no:cookies", *sizes.generated_suite_args)
+    # As `make test` runs it: two processes, whole files to each.
+    seconds, summary = _timed_pytest(
+        project, "-p", "no:cookies", "-n", "2", "--dist", "loadfile", *sizes.generated_suite_args
+    )
     scope = " ".join(sizes.generated_suite_args) or "whole suite"
     scope += f", {bake}" if bake else ""
     return Row(

@@ -215,6 +215,7 @@ def github_commands(project: Path) -> list[str]:
 
 
 PRE_COMMIT = "uv run --locked pre-commit run --all-files --show-diff-on-failure"
+TESTS = "uv run --locked pytest -n 2 --dist loadfile"
 
 
 def test_the_github_workflow_installs_from_the_lock_with_a_uv_cache(project: Path) -> None:
@@ -228,7 +229,7 @@ def test_the_github_workflow_installs_from_the_lock_with_a_uv_cache(project: Pat
 
     commands = github_commands(project)
     assert "uv.lock" in commands[0] and "exit 1" in commands[0]  # the lock check comes first
-    assert commands[1:] == ["uv sync --locked", PRE_COMMIT, "uv run --locked pytest"]
+    assert commands[1:] == ["uv sync --locked", PRE_COMMIT, TESTS]
 
 
 def make_recipe(project: Path, target: str) -> list[str]:
@@ -252,8 +253,8 @@ def test_the_github_workflow_steps_pass_here_and_change_nothing(project: Path) -
     pre-commit and pytest steps are what the README's `make lint` and `make test` ran on the
     same committed project (the lock in sync, as the `uv sync --locked` step shows): their
     results are checked, not run a second time."""
-    ran_already = {PRE_COMMIT: "make lint", "uv run --locked pytest": "make test"}
-    assert make_recipe(project, "test") == ["uv run pytest"]
+    ran_already = {PRE_COMMIT: "make lint", TESTS: "make test"}
+    assert make_recipe(project, "test") == [TESTS.replace(" --locked", "")]
     for command in github_commands(project):
         if command in ran_already:
             result = ok(README_SEQUENCE[ran_already[command]])
