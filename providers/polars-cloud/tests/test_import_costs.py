@@ -71,6 +71,7 @@ def test_loads_no_openlineage(module: str) -> None:
 RUN_TIME_ONLY = {
     "polars_cloud_provider.compute.execution",
     "polars_cloud_provider.compute.failures",
+    "polars_cloud_provider.hooks.polars_cloud",  # with the engines and the secrets lookup
     "polars_cloud_provider.lineage.recorder",
     "polars_cloud_provider.lineage.task",
 }

@@ -30,11 +30,11 @@ from airflow.sdk.bases.decorator import DecoratedOperator
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 
 from polars_cloud_provider import settings
-from polars_cloud_provider.hooks.polars_cloud import PolarsCloudHook
 from polars_cloud_provider.links.query import PolarsQueryLink
 
-# compute.execution and lineage are imported when the task runs: a DAG file that uses the
-# decorator would otherwise pay for them on every parse.
+# compute.execution, the hook (and its engines and secrets lookup) and lineage are imported
+# when the task runs: a DAG file that uses the decorator would otherwise pay for them on
+# every parse.
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -102,6 +102,7 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
 
     def _cancel_after_trigger_failure(self, context: Context) -> None:
         from polars_cloud_provider.compute import execution
+        from polars_cloud_provider.hooks.polars_cloud import PolarsCloudHook
 
         task_run = execution.TaskRun.from_context(
             context, deferrable=self.deferrable, conn_id=self.polars_cloud_conn_id
@@ -117,6 +118,7 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
 
     def _run_body(self, context: Context, event: dict[str, Any] | None) -> Any:
         from polars_cloud_provider.compute import execution
+        from polars_cloud_provider.hooks.polars_cloud import PolarsCloudHook
         from polars_cloud_provider.lineage import task as lineage
 
         task_run = execution.TaskRun.from_context(
