@@ -153,7 +153,8 @@ def _callbacks(value) -> list:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-# Airflow, Polars and FastAPI are a few million objects that live as long as the session.
+# Airflow, Polars and FastAPI load hundreds of thousands of objects that live as long as the
+# session.
 # Frozen, Python's full garbage collections stop walking them again: a few tenths of a
 # second per collection during the run, and 2-3 s at exit (pytest's last collections and
 # the interpreter's own), for objects that are freed with the process anyway.

@@ -37,7 +37,8 @@ os.environ.update(
 pytest_plugins = ["polars_cloud_provider.testing"]
 
 
-# Airflow, Polars and FastAPI are a few million objects that live as long as the session.
+# Airflow, Polars and FastAPI load hundreds of thousands of objects that live as long as the
+# session.
 # Frozen, Python's full garbage collections stop walking them again: during the run, and for
 # 2-3 s at exit (pytest's last collections and the interpreter's own).
 def pytest_collection_finish(session: pytest.Session) -> None:
