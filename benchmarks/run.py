@@ -360,19 +360,9 @@ def _timed_make_test(project: Path) -> tuple[float, str]:
     (OpenLineage's listener runs at every task event), 1-2.5 s more per suite. The environment
     is built first, bytecode included (untimed): a user's first run compiles it, every later
     run reads it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKY_PREFIXES)}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     sync = ["uv", "sync", "--quiet", "--compile-bytecode"]
-    subprocess.run(sync, cwd=project, env=env, check=True, capture_output=True)
-    started = time.monotonic()
-    result = subprocess.run(
-        ["make", "-s", "test"], cwd=project, env=env, capture_output=True, text=True
-    )
-    seconds = time.monotonic() - started
-    if result.returncode != 0:
-        raise SystemExit(f"make test in {project} failed:\n{result.stdout[-4000:]}")
-    summary = re.search(r"(\d+ passed[^\n]*?) in [\d.]+s", result.stdout)
-    return seconds, summary.group(1) if summary else "?"
+    subprocess.run(sync, cwd=project, env=_suite_env(), check=True, capture_output=True)
+    return _timed_suite(project, ["make", "-s", "test"])
 
 
 def _template_suite_row(given: float | None, smoke: bool) -> Row:
@@ -397,12 +387,21 @@ def _template_suite_row(given: float | None, smoke: bool) -> Row:
 
 def _timed_pytest(cwd: Path, *args: str) -> tuple[float, str]:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    return _timed_suite(cwd, command)
+
+
+def _suite_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKY_PREFIXES)}
     # As on a developer's machine, imports write bytecode (a sandbox may forbid it: every
     # process the suite starts then compiles Airflow again, about 15 s more).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _timed_suite(cwd: Path, command: list[str]) -> tuple[float, str]:
+    """Wall time of ``command`` (a test suite) in ``cwd``, and pytest's count of its tests."""
     started = time.monotonic()
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=cwd, env=_suite_env(), capture_output=True, text=True)
     seconds = time.monotonic() - started
     if result.returncode != 0:
         raise SystemExit(f"the test suite in {cwd} failed:\n{result.stdout[-4000:]}")

@@ -10,6 +10,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -183,16 +184,51 @@ def silent_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    options = {
-        "aws_endpoint_url": endpoint,
-        "aws_allow_http": "true",
-        "aws_region": "us-east-1",
-        "aws_access_key_id": "silent-store-key",
-        "aws_secret_access_key": "silent-store-secret",  # pragma: allowlist secret
-    }
-    monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(options))
+    monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(s3_options(endpoint)))
     yield endpoint
     listener.close()
+
+
+S3_KEYS = {
+    "aws_region": "us-east-1",
+    "aws_access_key_id": "moto-test-key",
+    "aws_secret_access_key": "moto-test-secret",  # pragma: allowlist secret
+}
+
+
+def s3_options(endpoint: str) -> dict[str, str]:
+    """Storage options (Polars' ``storage_options``) reaching the S3 API at ``endpoint``."""
+    return {"aws_endpoint_url": endpoint, "aws_allow_http": "true", **S3_KEYS}
+
+
+def s3_client(endpoint: str) -> Any:
+    """A boto3 client for the S3 API at ``endpoint``."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_KEYS["aws_region"],
+        aws_access_key_id=S3_KEYS["aws_access_key_id"],
+        aws_secret_access_key=S3_KEYS["aws_secret_access_key"],
+    )
+
+
+@contextmanager
+def moto_s3(*buckets: str) -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1, a real S3 API over HTTP, holding the empty ``buckets``;
+    yields its endpoint."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        endpoint = "http://{}:{}".format(*server.get_host_and_port())
+        for bucket in buckets:
+            s3_client(endpoint).create_bucket(Bucket=bucket)
+        yield endpoint
+    finally:
+        server.stop()
 
 
 S3_BUCKET = "pipelines"
@@ -200,30 +236,19 @@ S3_BUCKET = "pipelines"
 
 @pytest.fixture
 def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """An empty bucket (``S3_BUCKET``) on moto's S3 server on 127.0.0.1, a real S3 API over
-    HTTP, reached as a deployment reaches any S3-compatible store: the endpoint and keys in
-    the environment. Yields a boto3 client for it."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        endpoint = "http://{}:{}".format(*server.get_host_and_port())
+    """An empty bucket (``S3_BUCKET``) on ``moto_s3``, reached as a deployment reaches any
+    S3-compatible store: the endpoint and keys in the environment. Yields a boto3 client."""
+    with moto_s3(S3_BUCKET) as endpoint:
         for name, value in {
-            "AWS_ACCESS_KEY_ID": "moto-test-key",
-            "AWS_SECRET_ACCESS_KEY": "moto-test-secret",  # pragma: allowlist secret
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": S3_KEYS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": S3_KEYS["aws_secret_access_key"],
+            "AWS_REGION": S3_KEYS["aws_region"],
+            "AWS_DEFAULT_REGION": S3_KEYS["aws_region"],
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ALLOW_HTTP": "true",
         }.items():
             monkeypatch.setenv(name, value)
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-        client.create_bucket(Bucket=S3_BUCKET)
-        yield client
-    finally:
-        server.stop()
+        yield s3_client(endpoint)
 
 
 def s3_keys(client: Any, prefix: str = "") -> list[str]:

@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import polars as pl
 import polars_cloud as pc
 import pytest
-from conftest import S3_BUCKET, s3_keys
+from conftest import S3_BUCKET, moto_s3, s3_keys, s3_options
 from polars.testing import assert_frame_equal
 from polars_cloud_provider import compute, settings
 from polars_cloud_provider.engines import local_staging
@@ -544,42 +545,21 @@ SLOW_ORDERS = "s3://slow-bucket/data/raw/orders/*.parquet"
 def slow_store(monkeypatch) -> Iterator[_Throttle]:
     """Orders (``SLOW_ORDERS``) on moto's S3 server, read through a throttling proxy: about
     40 KB/s."""
-    server_module = pytest.importorskip("moto.server")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    throttle = _Throttle(server.get_host_and_port())
-    options = {
-        "aws_endpoint_url": throttle.endpoint,
-        "aws_allow_http": "true",
-        "aws_region": "us-east-1",
-        "aws_access_key_id": "slow-store-key",
-        "aws_secret_access_key": "slow-store-secret",  # pragma: allowlist secret
-    }
-    direct = {**options, "aws_endpoint_url": "http://{}:{}".format(*server.get_host_and_port())}
-    _create_bucket(direct, "slow-bucket")
-    pl.DataFrame({"amount": [float(n) for n in range(8_000)]}).write_parquet(
-        "s3://slow-bucket/data/raw/orders/part-0.parquet",
-        storage_options=direct,
-        compression="uncompressed",  # 64 KB: about 1.6 s through the proxy
-    )
-    monkeypatch.setenv(settings.env_var("storage_options"), json.dumps(options))
-    monkeypatch.setenv(settings.env_var("storage_timeout_s"), "1")
-    try:
-        yield throttle
-    finally:
-        throttle.close()
-        server.stop()
-
-
-def _create_bucket(options: dict[str, str], bucket: str) -> None:
-    boto3 = pytest.importorskip("boto3")
-    boto3.client(
-        "s3",
-        endpoint_url=options["aws_endpoint_url"],
-        region_name=options["aws_region"],
-        aws_access_key_id=options["aws_access_key_id"],
-        aws_secret_access_key=options["aws_secret_access_key"],
-    ).create_bucket(Bucket=bucket)
+    with moto_s3("slow-bucket") as direct:
+        upstream = urlsplit(direct)
+        throttle = _Throttle((str(upstream.hostname), int(upstream.port or 80)))
+        pl.DataFrame({"amount": [float(n) for n in range(8_000)]}).write_parquet(
+            "s3://slow-bucket/data/raw/orders/part-0.parquet",
+            storage_options=s3_options(direct),
+            compression="uncompressed",  # 64 KB: about 1.6 s through the proxy
+        )
+        options = json.dumps(s3_options(throttle.endpoint))
+        monkeypatch.setenv(settings.env_var("storage_options"), options)
+        monkeypatch.setenv(settings.env_var("storage_timeout_s"), "1")
+        try:
+            yield throttle
+        finally:
+            throttle.close()
 
 
 def test_a_slow_store_that_keeps_sending_is_waited_for(

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import boto3
 import polars as pl
 import pytest
+from conftest import moto_s3, s3_client, s3_options
 from devtools_project import PARTITIONED_BY_DS, input_folder, their_file, tiny_project
 from polars_cloud_provider import settings as provider_settings
 from polars_cloud_provider.devtools import SampleData, SampleDataRefused
@@ -143,30 +143,8 @@ def test_sample_data_goes_only_into_empty_or_sample_datasets(sample_data, tmp_pa
 @pytest.fixture(scope="module")
 def s3_root() -> Iterator[tuple[Any, dict[str, str]]]:
     """A bucket on moto's S3 server on 127.0.0.1, as the settings' storage options reach it."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    options = {
-        "aws_endpoint_url": f"http://{host}:{port}",
-        "aws_allow_http": "true",
-        "aws_region": "us-east-1",
-        "aws_access_key_id": "moto-test-key",
-        "aws_secret_access_key": "moto-test-secret",  # pragma: allowlist secret
-    }
-    client = boto3.client(
-        "s3",
-        endpoint_url=options["aws_endpoint_url"],
-        region_name="us-east-1",
-        aws_access_key_id=options["aws_access_key_id"],
-        aws_secret_access_key=options["aws_secret_access_key"],
-    )
-    client.create_bucket(Bucket="sample-data")
-    try:
-        yield client, options
-    finally:
-        server.stop()
+    with moto_s3("sample-data") as endpoint:
+        yield s3_client(endpoint), s3_options(endpoint)
 
 
 def test_a_damaged_input_on_an_object_store_stops_it_and_stays(

@@ -176,9 +176,11 @@ def test_a_retry_after_the_write_rewrites_its_partition_and_nothing_else(
 def test_a_rerun_of_a_day_on_s3_runs_its_query_again_and_replaces_the_partition(
     airflow_db, local_connection, s3_bucket, monkeypatch
 ) -> None:
-    """The day runs a second time (a rerun, as clearing its DAG run does) after its input
-    changed: the query runs again, and its partition on S3 holds the new result alone; the
-    day before is left as it was."""
+    """The day runs a second time after its input changed (dag.test() makes a new DAG run for
+    the same logical date, as a backfill or a trigger of that date does): the query runs
+    again, and its partition on S3 holds the new result alone; the day before is left as it
+    was. (A cleared task's journal is tested by
+    test_a_cleared_task_cancels_its_earlier_queries_and_reuses_none.)"""
     monkeypatch.setenv(DATA_ROOT, f"s3://{S3_BUCKET}/warehouse")
     source = f"s3://{S3_BUCKET}/warehouse/raw/numbers/part-0.parquet"
     pl.DataFrame({"x": [1, 2, 3]}).write_parquet(source)
