@@ -19,6 +19,9 @@ then measures:
 4. Wall time of the generated project's ``make test`` (two processes, in the bake's own
    environment) and of this template's test suite (the latter only in a full run, or from
    ``--template-suite-seconds``).
+5. Sizes: the provider's code, and the generated Python of the default bake inside and
+   outside ``tests/``, in lines (and in statements' lines: no blank lines, comments or
+   docstrings).
 
 Every other measurement runs in a subprocess with this interpreter (the one ``uv sync`` set
 up for the template, which has the generated project's pinned dependencies).
@@ -27,6 +30,7 @@ up for the template, which has the generated project's pinned dependencies).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -37,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +56,10 @@ THROUGHPUT_GOAL = 0.9  # at least this share of direct Polars' throughput
 GENERATED_SUITE_GOAL_S = 15
 MINIMAL_SUITE_GOAL_S = 10  # the bake without examples
 TEMPLATE_SUITE_GOAL_S = 300
+PROVIDER_SOURCE = TEMPLATE / "providers" / "polars-cloud" / "src"
+PLUMBING_LINES = 5_079  # what the provider replaced: the plumbing each project carried
+PROVIDER_LINES_AIM = 3_500
+GENERATED_LINES_GOAL = 1_000  # generated Python outside tests/, default bake
 
 # Variables of the calling shell that must not reach the measured processes.
 _LEAKY_PREFIXES = ("AIRFLOW", "VIRTUAL_ENV", "PYTHONPATH", "PYTEST_", "UV_PROJECT", "POLARS_CLOUD")
@@ -124,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             _generated_suite_row(examples, sizes),
             _generated_suite_row(minimal, sizes, "bake without examples", MINIMAL_SUITE_GOAL_S),
             _template_suite_row(args.template_suite_seconds, args.smoke),
+            *_size_rows(examples),
         ]
     notes = []
     if args.deferral:
@@ -407,6 +417,67 @@ def _timed_suite(cwd: Path, command: list[str]) -> tuple[float, str]:
         raise SystemExit(f"the test suite in {cwd} failed:\n{result.stdout[-4000:]}")
     summary = re.search(r"(\d+ passed[^\n]*?) in [\d.]+s", result.stdout)
     return seconds, summary.group(1) if summary else "?"
+
+
+# -- 5: sizes ----------------------------------------------------------------------------
+
+
+def _size_rows(examples: Path) -> list[Row]:
+    provider = _lines(PROVIDER_SOURCE.rglob("*.py"))
+    generated = [
+        p for p in sorted(examples.rglob("*.py")) if "vendor" not in p.relative_to(examples).parts
+    ]
+    user = _lines(p for p in generated if "tests" not in p.relative_to(examples).parts)
+    tests = _lines(p for p in generated if "tests" in p.relative_to(examples).parts)
+    return [
+        Row(
+            "provider code (all of its src/)",
+            _described(provider),
+            goal=f"< {PLUMBING_LINES:,} lines (the plumbing it replaced), aim "
+            f"{PROVIDER_LINES_AIM:,}",
+            result="met" if provider[0] < PLUMBING_LINES else "MISSED",
+        ),
+        Row(
+            "generated Python outside tests/ (default bake)",
+            _described(user),
+            goal=f"<= {GENERATED_LINES_GOAL:,} lines",
+            result="met" if user[0] <= GENERATED_LINES_GOAL else "MISSED",
+        ),
+        Row("generated tests/ (default bake)", _described(tests)),
+    ]
+
+
+def _lines(paths: Iterable[Path]) -> tuple[int, int]:
+    """Lines of these Python files, and those left without blank lines, comments and
+    docstrings."""
+    total = statements = 0
+    for path in paths:
+        source = path.read_text()
+        lines = source.splitlines()
+        docstrings = set()
+        for node in ast.walk(ast.parse(source)):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and _is_docstring(body[0]):
+                docstrings.update(range(body[0].lineno, body[0].end_lineno + 1))
+        total += len(lines)
+        statements += sum(
+            1
+            for number, line in enumerate(lines, 1)
+            if line.strip() and not line.strip().startswith("#") and number not in docstrings
+        )
+    return total, statements
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
+def _described(lines: tuple[int, int]) -> str:
+    return f"{lines[0]:,} lines ({lines[1]:,} without blanks, comments, docstrings)"
 
 
 # -- output -------------------------------------------------------------------------------
