@@ -87,3 +87,17 @@ def test_json_output_matches_the_table(smoke) -> None:
     assert {row["benchmark"]: row["measured"] for row in rows} == {
         name: cells[0] for name, cells in table(stdout).items()
     }
+
+
+def test_size_rows_count_the_lines_of_the_provider_and_the_bake(smoke) -> None:
+    rows = table(smoke[0])
+    source = TEMPLATE / "providers" / "polars-cloud" / "src"
+    lines = sum(len(path.read_text().splitlines()) for path in source.rglob("*.py"))
+    provider, _, goal, result = rows["provider code (all of its src/)"]
+    assert provider.startswith(f"{lines:,} lines ("), provider
+    assert result == ("met" if lines < 5_079 else "MISSED"), goal
+    for name in ("generated Python outside tests/", "generated tests/"):
+        measured = rows[f"{name} (default bake)"][0]
+        assert re.fullmatch(
+            r"[\d,]+ lines \([\d,]+ without blanks, comments, docstrings\)", measured
+        )
