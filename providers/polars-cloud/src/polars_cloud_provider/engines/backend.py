@@ -266,17 +266,18 @@ def cancel_requested(query_id: str) -> bool:
     return query_id in _cancel_requested
 
 
-def cancel_within(chosen: Backend, query: Any) -> bool:
+def cancel_within(chosen: Backend, query: Any, timeout_s: float | None = None) -> bool:
     """Send a cancel request; True when it was answered, without an error, within
-    ``CANCEL_TIMEOUT_S`` (an unanswered one goes on in a daemon thread)."""
+    ``timeout_s`` (default ``CANCEL_TIMEOUT_S``; an unanswered one goes on in a thread)."""
+    timeout_s = CANCEL_TIMEOUT_S if timeout_s is None else timeout_s
     query_id = chosen.query_id(query)
     _cancel_requested.add(query_id)
     sending = Background(chosen.cancel, query, name=f"cancel-{query_id}")
-    if not sending.done.wait(CANCEL_TIMEOUT_S):
+    if not sending.done.wait(timeout_s):
         log.warning(
             "Cancel request for Polars query %s not answered within %g s; it may still run",
             query_id,
-            CANCEL_TIMEOUT_S,
+            timeout_s,
         )
         return False
     if sending.error is not None:

@@ -163,10 +163,9 @@ class CloudBackend:
             remote.labels(labels)  # sets them on ``remote`` (and returns it)
         remote = lineage.nest(remote)  # OpenLineage: the query's events nest under the task
         planned = remote.single_node() if mode == SINGLE_NODE else remote.distributed()
-        if sink_uri is None:
-            query = planned.execute(blocking=False)
-        else:
-            query = planned.sink_parquet(sink_uri)
+        query = (
+            planned.execute(blocking=False) if sink_uri is None else planned.sink_parquet(sink_uri)
+        )
         compute_id = getattr(handle, "_compute_id", None)  # only private in 0.12
         return CloudQuery(
             found=query,
@@ -232,30 +231,19 @@ class CloudBackend:
         found.cancel()
 
     def reference(self, query: CloudQuery) -> dict[str, Any]:
-        return {
-            "backend": self.name,
-            "query_id": query.query_id,
-            "workspace_id": query.workspace_id,
-            "compute_id": query.compute_id,
-            "mode": query.mode,
-        }
+        return {"backend": self.name} | {k: v for k, v in vars(query).items() if k != "found"}
 
     def reattach(self, reference: dict[str, Any]) -> CloudQuery | None:
         try:
-            query_id, workspace_id = UUID(reference["query_id"]), UUID(reference["workspace_id"])
+            query_id, workspace_id = (str(UUID(reference[k])) for k in ("query_id", "workspace_id"))
         except (KeyError, TypeError, ValueError):
             return None
-        mode = reference.get("mode")
-        if mode not in (DIRECT, PROXY, None):
+        if reference.get("mode") not in (DIRECT, PROXY, None):
             return None
         # Nothing is called yet (the triggerer calls this in its event loop): the library's
         # query object is built on first use, in the mode the query was submitted in.
         return CloudQuery(
-            found=None,
-            query_id=str(query_id),
-            workspace_id=str(workspace_id),
-            compute_id=reference.get("compute_id"),
-            mode=mode,
+            None, query_id, workspace_id, reference.get("compute_id"), reference.get("mode")
         )
 
     def link(self, reference: dict[str, Any]) -> str | None:
@@ -422,8 +410,8 @@ def _raise_failure(result: pc.QueryResult, query_id: str) -> None:
 
 
 def _transient(error: Exception) -> bool:
-    # The failure table decides: an AuthLoadError for an auth endpoint it could not reach is
-    # transient; HTTP 401/403, gRPC UNAUTHENTICATED/PERMISSION_DENIED and any other are not.
+    """Whether the failure table retries ``error`` (a login endpoint out of reach, not a
+    refused account)."""
     rule = classify(error)
     return rule is not None and not rule.permanent
 
@@ -435,7 +423,7 @@ def _not_found(error: BaseException) -> bool:
 
 POLARS_TIMEOUT = "POLARS_TIMEOUT_MS"
 _timeout_lock = threading.Lock()
-_timeout_scope: dict[str, Any] = {"users": 0, "previous": None}
+_fetches: list[str | None] = []  # one per fetch under way: the variable before the first
 
 
 @contextmanager
@@ -444,20 +432,17 @@ def _polars_timeout() -> Iterator[None]:
     timeout parameter and reads it on every wait. Overlapping fetches share it; the last one
     to end puts back what was there before the first."""
     with _timeout_lock:
-        if _timeout_scope["users"] == 0:
-            _timeout_scope["previous"] = os.environ.get(POLARS_TIMEOUT)
-            os.environ[POLARS_TIMEOUT] = str(int(RESULT_TIMEOUT_S * 1000))
-        _timeout_scope["users"] += 1
+        _fetches.append(_fetches[0] if _fetches else os.environ.get(POLARS_TIMEOUT))
+        os.environ[POLARS_TIMEOUT] = str(int(RESULT_TIMEOUT_S * 1000))
     try:
         yield
     finally:
         with _timeout_lock:
-            _timeout_scope["users"] -= 1
-            previous = _timeout_scope["previous"]
-            if _timeout_scope["users"] == 0 and previous is None:
+            before = _fetches.pop()
+            if not _fetches and before is not None:
+                os.environ[POLARS_TIMEOUT] = before
+            elif not _fetches:
                 os.environ.pop(POLARS_TIMEOUT, None)
-            elif _timeout_scope["users"] == 0:
-                os.environ[POLARS_TIMEOUT] = previous
 
 
 class ManifestRegistry:
