@@ -185,7 +185,7 @@ RULES: tuple[Rule, ...] = (
         r"out of specification|magic bytes|must end with PAR1",
     ),
     Rule("missing input", (_P + "ComputeError",), r"expanded paths were empty"),
-    Rule("missing input", ("builtins.FileNotFoundError",)),
+    Rule("missing input", (FileNotFoundError,)),
     Rule("missing input", pattern=r"NoSuchBucket|NoSuchKey"),
     Rule("unknown column", (_P + "ColumnNotFoundError", _P + "StructFieldNotFoundError")),
     Rule(
@@ -197,13 +197,7 @@ RULES: tuple[Rule, ...] = (
         (_INVALID, _P + "DuplicateError", _P + "SQLInterfaceError", _P + "SQLSyntaxError"),
     ),
     Rule(
-        "access refused",
-        (
-            "builtins.PermissionError",
-            "builtins.FileExistsError",
-            "builtins.IsADirectoryError",
-            "builtins.NotADirectoryError",
-        ),
+        "access refused", (PermissionError, FileExistsError, IsADirectoryError, NotADirectoryError)
     ),
     Rule("access refused", pattern=r"read-only file system|access ?denied|\b403 forbidden"),
     Rule(
@@ -216,7 +210,7 @@ RULES: tuple[Rule, ...] = (
     ),
     # Transient: something outside the data that a later try may not meet.
     Rule("interrupted", (QueryInterrupted,)),
-    Rule("network", ("builtins.ConnectionError", "builtins.TimeoutError", "socket.gaierror")),
+    Rule("network", (ConnectionError, TimeoutError, "socket.gaierror")),
     Rule("throttling", pattern=r"too many requests|slow ?down|throttl|rate.?limit"),
     Rule(
         "service unavailable",
@@ -296,15 +290,11 @@ def permanent(
 
 def _fix(text: str) -> str:
     """``text`` with the settings it names filled in (the connection id, the env variables)."""
-    if "{" not in text:
-        return text
     from polars_cloud_provider import settings
     from polars_cloud_provider.engines.backend import current
 
-    chosen = current()
-    conn_id = getattr(chosen, "conn_id", None) or "(the task's polars_cloud_conn_id)"
     return text.format(
-        conn_id=conn_id,
+        conn_id=getattr(current(), "conn_id", None) or "(the task's polars_cloud_conn_id)",
         timeout_setting=settings.env_var("query_timeout_s"),
         workspace_setting="the connection's 'workspace' extra (or workspace= of the cluster)",
     )

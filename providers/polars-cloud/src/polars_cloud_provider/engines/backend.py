@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
-# Nothing of ``compute`` is imported at load time: ``compute`` imports this module, so a
-# process whose first import is this one would find it half initialised.
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # nothing of ``compute`` at load time: it imports this module
     import polars as pl
 
     from polars_cloud_provider.compute.clusters import Cluster, Mode
@@ -231,13 +229,9 @@ class Background:
 
 
 def interruptible(call: Callable[..., T], *args: Any) -> T:
-    """``call(*args)``, run in a daemon thread and awaited from this one in short slices.
-
-    polars-cloud's calls are native: while one runs in the main thread no signal handler
-    runs, so Airflow's SIGTERM handler (``on_kill``) would wait past the supervisor's 5 s
-    before SIGKILL. Awaited in slices, it runs within ``SIGNAL_SLICE_S``; if it raises, the
-    call is left to end on its own and the exception propagates from here.
-    """
+    """``call(*args)`` in a daemon thread, awaited in slices so that signal handlers (Airflow's
+    SIGTERM) run meanwhile: a native call in this thread would hold them. A handler's
+    exception propagates from here, and the call is left to end on its own."""
     value, error = attempt(call, *args)
     if error is not None:
         raise error
@@ -261,8 +255,7 @@ _cancel_requested: set[str] = set()
 
 
 def cancel_requested(query_id: str) -> bool:
-    """Whether this process (Airflow's task, on a timeout or a stop) asked to cancel the query:
-    a CANCELED query it did not ask to cancel was cancelled outside Airflow."""
+    """Whether this process asked to cancel the query (if not, someone outside Airflow did)."""
     return query_id in _cancel_requested
 
 
@@ -275,9 +268,7 @@ def cancel_within(chosen: Backend, query: Any, timeout_s: float | None = None) -
     sending = Background(chosen.cancel, query, name=f"cancel-{query_id}")
     if not sending.done.wait(timeout_s):
         log.warning(
-            "Cancel request for Polars query %s not answered within %g s; it may still run",
-            query_id,
-            timeout_s,
+            "Cancel of Polars query %s not answered in %g s; it may still run", query_id, timeout_s
         )
         return False
     if sending.error is not None:

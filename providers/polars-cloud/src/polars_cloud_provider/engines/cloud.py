@@ -1,8 +1,5 @@
-"""Polars Cloud backend: the only module that imports ``polars_cloud`` (0.12).
-
-The library's behaviour it relies on, with file and line, is in docs/failure-modes.md and
-docs/design-cloud-engine.md.
-"""
+"""Polars Cloud backend: the only module that imports ``polars_cloud`` (0.12). The library's
+behaviour it relies on is in docs/design-cloud-engine.md and docs/failure-modes.md."""
 
 from __future__ import annotations
 
@@ -410,8 +407,7 @@ def _raise_failure(result: pc.QueryResult, query_id: str) -> None:
 
 
 def _transient(error: Exception) -> bool:
-    """Whether the failure table retries ``error`` (a login endpoint out of reach, not a
-    refused account)."""
+    """Whether the failure table retries ``error`` (unreachable, not refused, at login)."""
     rule = classify(error)
     return rule is not None and not rule.permanent
 
