@@ -18,8 +18,7 @@ class QueryFailed(ComputeError):
 
 
 class QueryCancelled(QueryFailed):
-    """A query ended CANCELED though this task never asked to cancel it: someone cancelled it
-    outside Airflow (the Polars Cloud UI, its API, another client). Not retried."""
+    """A query ended CANCELED though this task never asked to cancel it (not retried)."""
 
     def __init__(self, query_id: str) -> None:
         super().__init__(
@@ -42,8 +41,7 @@ class QueryNotFound(ComputeError):
 
 
 class QueryStatusUnreadable(ComputeError):
-    """The status of a query an earlier try submitted could not be read, even after a cancel:
-    it may still run, so it is not submitted again; the task is retried."""
+    """An earlier try's query may still run (its status is unreadable): retry, never resubmit."""
 
     def __init__(self, query_id: str, detail: str) -> None:
         self.query_id = query_id
@@ -55,8 +53,7 @@ class QueryStatusUnreadable(ComputeError):
 
 
 class RemoteError(Exception):
-    """An error raised where the query ran (a child process), kept as its message and the
-    names of its class and bases, so that the failure table classifies it as if raised here."""
+    """An error raised in a child process, with its class names for the failure table."""
 
     def __init__(self, message: str, type_names: tuple[str, ...] = ()) -> None:
         super().__init__(message)
@@ -64,7 +61,7 @@ class RemoteError(Exception):
 
     @staticmethod
     def names_of(error: BaseException) -> list[str]:
-        """What ``type_names`` holds for ``error``: its class and bases, dotted."""
+        """The dotted names of ``error``'s class and bases."""
         return [f"{cls.__module__}.{cls.__qualname__}" for cls in type(error).__mro__]
 
 

@@ -1,26 +1,8 @@
-"""Which failures a retry can fix: one table for both backends (and Airflow's own paths).
+"""Which failures a retry can fix: one table (``RULES``) for both backends.
 
-The compute helpers run inside ``classified``. An error the table calls *permanent* (the
-data or the query is wrong, or the configuration is) fails the task at once, without
-retries, as a ``PermanentFailure`` (an ``AirflowFailException``) that names the datasets the
-task read and the URI it was writing. A *transient* one (network, a busy or throttling
-service, a cluster that did not start) is re-raised as it is, with a note, and Airflow
-retries it with exponential backoff (``dag_defaults``). An error
-the table does not know is retried too: a needless retry costs minutes, a run failed for a
-blip costs a day.
-
-The table is matched rule by rule, in order, against the error and everything it was
-raised from (``__cause__``/``__context__``, exception groups): a typed rule wins over a
-message pattern, so a column named "throttle" cannot pass for a throttled request.
-
-Polars Cloud's own errors are matched on their class and on the status code the library's
-compiled client puts in a fixed place of the message (``service_code``): an HTTP status
-(``ValueError``/``NotFoundError`` "Status 401 Unauthorized with body: ...") or a gRPC code
-(``RuntimeError`` "Error calling gRPC endpoint, <the code's description>, ..."). The
-evidence for each rule is in docs/failure-modes.md.
-
-A query timeout fails without retries unless the helper was called with
-``retry_timeout=True`` (``classified(retry_timeout=True)``).
+Inside ``classified``, an error the table calls permanent fails the task at once as a
+``PermanentFailure`` naming the datasets it read and the URI it was writing; any other is
+re-raised with a note and left to Airflow's retries. docs/design-cloud-engine.md says why.
 """
 
 from __future__ import annotations
@@ -47,25 +29,22 @@ from polars_cloud_provider.compute.errors import (
     QueryNotFound,
     QueryStatusUnreadable,
     QueryTimedOut,
+    RemoteError,
 )
 
 if TYPE_CHECKING:
     from polars_cloud_provider.compute.permanent import PermanentFailure
 
 _PERMANENT = "polars_cloud_provider.compute.permanent."
-
-
 _P = "polars.exceptions."
 _PC = "polars_cloud."  # the compiled client's classes (polars_cloud.pyi ~l.703-713)
 
 TIMED_OUT = "query timed out"
 AUTHENTICATION = "authentication failure"
 
-# How polars-cloud 0.12's compiled client words a failed call (strings of polars_cloud.abi3.so:
-# "Error calling REST endpoint: ", "Status ", " with body: ", "Error calling gRPC endpoint, ";
-# the texts below were raised by it against loopback REST and gRPC stubs). A REST answer
-# other than 2xx raises ValueError (404: NotFoundError) with a JSON message; a gRPC status
-# raises RuntimeError with tonic's description of its code.
+# How polars-cloud 0.12's compiled client words a failed call (docs/failure-modes.md): a REST
+# answer other than 2xx raises ValueError (404: NotFoundError) with a JSON message; a gRPC
+# status raises RuntimeError with tonic's description of its code.
 _HTTP_STATUS = re.compile(r"\bStatus (\d{3})\b[^\n]*? with body: ")
 _GRPC_PREFIX = "Error calling gRPC endpoint, "
 _GRPC_CODES = {
@@ -85,7 +64,7 @@ def service_code(error: BaseException) -> str | None:
     """``"HTTP 401"``, ``"gRPC UNAUTHENTICATED"``...: the status a Polars Cloud call failed
     with, read from where the library's client writes it; None for any other error."""
     text = str(error)
-    names = _names(type(error))
+    names = set(RemoteError.names_of(error))
     if "builtins.RuntimeError" in names and text.startswith(_GRPC_PREFIX):
         code = _GRPC_CODES.get(text.removeprefix(_GRPC_PREFIX).split(",", 1)[0].strip())
         return f"gRPC {code}" if code else None
@@ -104,17 +83,55 @@ def _service_message(text: str) -> str:
     return text
 
 
+# What to do about each permanent failure ("{conn_id}", "{timeout_setting}" and
+# "{workspace_setting}" are filled in from the settings). A kind without a fix is transient.
+FIXES = {
+    AUTHENTICATION: "Check the service account in Airflow connection {conn_id!r} (login = client "
+    "id, password = client secret) and its access to the workspace, then clear the task.",
+    "query cancelled outside Airflow": "Someone cancelled it in Polars Cloud: clear the task to "
+    "run it again.",
+    TIMED_OUT: "Raise {timeout_setting} if the query needs longer (or call the helper with "
+    "retry_timeout=True to retry a timeout), then clear the task.",
+    "query not found": "It was deleted, or is asked for in another workspace: clear the task to "
+    "submit it again.",
+    "manifest not registered": "Register the manifests (make manifests, or trigger the "
+    "register_manifests DAG), then clear the task.",
+    "workspace not found": "Set the workspace name in {workspace_setting}, then clear the task.",
+    "not found": "Polars Cloud does not know something this task named (its workspace, manifest "
+    "or query; the error above says which call): fix the settings, then clear the task.",
+    "no logical date": "Trigger the run with a logical date.",
+    "disk full": "Free space where it writes (or raise the quota), then clear the task.",
+    "corrupt input": "Replace or remove the file, then clear the task.",
+    "missing input": "Check that the input exists at that URI, then clear the task.",
+    "unknown column": "Fix the query or the input's columns, then clear the task.",
+    "schema mismatch": "Make the input files agree on one schema, then clear the task.",
+    "bad input": "Fix the values in the input, or the query's casts, then clear the task.",
+    "invalid plan": "Fix the query, then clear the task.",
+    "access refused": "Fix the permissions or the path (a sink target or an input), then clear "
+    "the task.",
+    "configuration": "Fix the workspace or manifest (make manifests), then clear the task.",
+}
+
+
 @dataclass(frozen=True)
 class Rule:
+    """One kind of failure (``what``): permanent when ``FIXES`` says how to fix it."""
+
     what: str
-    permanent: bool
     types: tuple[type[BaseException] | str, ...] = ()  # classes, or dotted names
     pattern: str = ""  # searched in the message (case-insensitive); with types: both
-    fix: str = ""  # "{conn_id}", "{timeout_setting}": filled in from the settings
     codes: tuple[str, ...] = ()  # service_code() values; with types or pattern: all
 
+    @property
+    def permanent(self) -> bool:
+        return self.what in FIXES
+
+    @property
+    def fix(self) -> str:
+        return FIXES.get(self.what, "")
+
     def matches(self, error: BaseException) -> bool:
-        names = _names(type(error)) | set(getattr(error, "type_names", ()))  # RemoteError
+        names = set(RemoteError.names_of(error)) | set(getattr(error, "type_names", ()))
         if self.types and not names & {_name(t) for t in self.types}:
             return False
         if self.codes and service_code(error) not in self.codes:
@@ -122,204 +139,90 @@ class Rule:
         return not self.pattern or re.search(self.pattern, str(error), re.IGNORECASE) is not None
 
 
-_CHECK_ACCOUNT = (
-    "Check the service account in Airflow connection {conn_id!r} (login = client id, password "
-    "= client secret) and its access to the workspace, then clear the task."
-)
+_INVALID = _P + "InvalidOperationError"
 
+# Matched in order, so Polars Cloud's classes and status codes come before any message pattern
+# and a typed rule wins over words in a message (a column named "throttle").
 RULES: tuple[Rule, ...] = (
-    # Polars Cloud, matched on its classes and status codes before any message pattern.
+    # The HTTP client's own error, as the library formats it (Debug of reqwest::Error):
+    # kind Request is a request that got no answer (DNS, connect, TLS, timeout).
     Rule(
         "login endpoint unreachable",
-        False,
         (_PC + "AuthLoadError",),
-        # The HTTP client's own error, as the library formats it (Debug of reqwest::Error):
-        # kind Request is a request that got no answer (DNS, connect, TLS, timeout).
         r"reqwest::Error \{ kind: Request\b|ConnectError\(|dns error|timed out",
     ),
     Rule(
         AUTHENTICATION,
-        True,
         codes=("HTTP 401", "HTTP 403", "gRPC UNAUTHENTICATED", "gRPC PERMISSION_DENIED"),
-        fix=_CHECK_ACCOUNT,
     ),
-    Rule(AUTHENTICATION, True, (_PC + "AuthLoadError",), fix=_CHECK_ACCOUNT),
-    Rule(
-        "query cancelled outside Airflow",
-        True,
-        (QueryCancelled,),
-        fix="Someone cancelled it in Polars Cloud: clear the task to run it again.",
-    ),
-    Rule(
-        TIMED_OUT,
-        True,
-        (QueryTimedOut,),
-        fix="Raise {timeout_setting} if the query needs longer (or call the helper with "
-        "retry_timeout=True to retry a timeout), then clear the task.",
-    ),
-    Rule(
-        "query not found",
-        True,
-        (QueryNotFound,),
-        fix="It was deleted, or is asked for in another workspace: clear the task to submit "
-        "it again.",
-    ),
-    Rule(
-        "manifest not registered",
-        True,
-        (ManifestNotRegistered,),
-        fix="Register the manifests (make manifests, or trigger the register_manifests DAG), "
-        "then clear the task.",
-    ),
-    Rule(
-        "workspace not found",
-        True,
-        (_PC + "exceptions.WorkspaceResolveError",),
-        fix="Set the workspace name in {workspace_setting}, then clear the task.",
-    ),
-    Rule(
-        "not found",
-        True,
-        (_PC + "NotFoundError",),
-        fix="Polars Cloud does not know something this task named (its workspace, manifest or "
-        "query; the error above says which call): fix the settings, then clear the task.",
-    ),
-    Rule(
-        "not found",
-        True,
-        codes=("gRPC NOT_FOUND",),
-        fix="Polars Cloud does not know something this task named (its workspace, manifest or "
-        "query; the error above says which call): fix the settings, then clear the task.",
-    ),
-    Rule("throttling", False, codes=("HTTP 429", "gRPC RESOURCE_EXHAUSTED")),
+    Rule(AUTHENTICATION, (_PC + "AuthLoadError",)),
+    Rule("query cancelled outside Airflow", (QueryCancelled,)),
+    Rule(TIMED_OUT, (QueryTimedOut,)),
+    Rule("query not found", (QueryNotFound,)),
+    Rule("manifest not registered", (ManifestNotRegistered,)),
+    Rule("workspace not found", (_PC + "exceptions.WorkspaceResolveError",)),
+    Rule("not found", (_PC + "NotFoundError",)),
+    Rule("not found", codes=("gRPC NOT_FOUND",)),
+    Rule("throttling", codes=("HTTP 429", "gRPC RESOURCE_EXHAUSTED")),
     Rule(
         "service unavailable",
-        False,
         codes=("HTTP 500", "HTTP 502", "HTTP 503", "HTTP 504", "gRPC UNAVAILABLE", "gRPC ABORTED"),
     ),
-    Rule("network", False, codes=("gRPC DEADLINE_EXCEEDED", "gRPC CANCELLED")),
-    Rule("status unreadable", False, (QueryStatusUnreadable,)),
+    Rule("network", codes=("gRPC DEADLINE_EXCEEDED", "gRPC CANCELLED")),
+    Rule("status unreadable", (QueryStatusUnreadable,)),
     # Permanent: the data, the query or the configuration.
+    Rule("no logical date", (_PERMANENT + "NoLogicalDate",)),
+    # Before "corrupt input": Polars reports a failed write as "File out of specification:
+    # underlying IO error: No space left on device (os error 28)".
     Rule(
-        "no logical date",
-        True,
-        (_PERMANENT + "NoLogicalDate",),
-        fix="Trigger the run with a logical date.",
-    ),
-    Rule(
-        # Before "corrupt input": Polars reports a failed write as "File out of specification:
-        # underlying IO error: No space left on device (os error 28)".
         "disk full",
-        True,
         pattern=r"no space left on device|\(os error 28\)|disk quota exceeded|\(os error 122\)"
         r"|insufficient storage|XMinioStorageFull|QuotaExceeded",
-        fix="Free space where it writes (or raise the quota), then clear the task.",
     ),
     Rule(
         "corrupt input",
-        True,
         (_P + "ComputeError",),
         r"out of specification|magic bytes|must end with PAR1",
-        "Replace or remove the file, then clear the task.",
     ),
+    Rule("missing input", (_P + "ComputeError",), r"expanded paths were empty"),
+    Rule("missing input", (FileNotFoundError,)),
+    Rule("missing input", pattern=r"NoSuchBucket|NoSuchKey"),
+    Rule("unknown column", (_P + "ColumnNotFoundError", _P + "StructFieldNotFoundError")),
     Rule(
-        "missing input",
-        True,
-        (_P + "ComputeError",),
-        r"expanded paths were empty",
-        "Check that the input exists at that URI, then clear the task.",
+        "schema mismatch", (_P + "SchemaError", _P + "SchemaFieldNotFoundError", _P + "ShapeError")
     ),
-    Rule(
-        "missing input",
-        True,
-        ("builtins.FileNotFoundError",),
-        fix="Check that the input exists at that URI, then clear the task.",
-    ),
-    Rule(
-        "missing input",
-        True,
-        pattern=r"NoSuchBucket|NoSuchKey",
-        fix="Check that the input exists at that URI, then clear the task.",
-    ),
-    Rule(
-        "unknown column",
-        True,
-        (_P + "ColumnNotFoundError", _P + "StructFieldNotFoundError"),
-        fix="Fix the query or the input's columns, then clear the task.",
-    ),
-    Rule(
-        "schema mismatch",
-        True,
-        (_P + "SchemaError", _P + "SchemaFieldNotFoundError", _P + "ShapeError"),
-        fix="Make the input files agree on one schema, then clear the task.",
-    ),
-    Rule(
-        "bad input",
-        True,
-        (_P + "InvalidOperationError",),
-        r"conversion from .* failed",
-        "Fix the values in the input, or the query's casts, then clear the task.",
-    ),
+    Rule("bad input", (_INVALID,), r"conversion from .* failed"),
     Rule(
         "invalid plan",
-        True,
-        (
-            _P + "InvalidOperationError",
-            _P + "DuplicateError",
-            _P + "SQLInterfaceError",
-            _P + "SQLSyntaxError",
-        ),
-        fix="Fix the query, then clear the task.",
+        (_INVALID, _P + "DuplicateError", _P + "SQLInterfaceError", _P + "SQLSyntaxError"),
     ),
     Rule(
-        "access refused",
-        True,
-        (
-            "builtins.PermissionError",
-            "builtins.FileExistsError",
-            "builtins.IsADirectoryError",
-            "builtins.NotADirectoryError",
-        ),
-        fix="Fix the permissions or the path (a sink target or an input), then clear the task.",
+        "access refused", (PermissionError, FileExistsError, IsADirectoryError, NotADirectoryError)
     ),
-    Rule(
-        "access refused",
-        True,
-        pattern=r"read-only file system|access ?denied|\b403 forbidden",
-        fix="Fix the permissions or the path (a sink target or an input), then clear the task.",
-    ),
+    Rule("access refused", pattern=r"read-only file system|access ?denied|\b403 forbidden"),
     Rule(
         "configuration",
-        True,
         (
             ManifestDrift,
             _PC + "exceptions.OrganizationResolveError",
             _PC + "ComputeClusterMisspecified",
         ),
-        fix="Fix the workspace or manifest (make manifests), then clear the task.",
     ),
     # Transient: something outside the data that a later try may not meet.
-    Rule("interrupted", False, (QueryInterrupted,)),
-    Rule(
-        "network",
-        False,
-        ("builtins.ConnectionError", "builtins.TimeoutError", "socket.gaierror"),
-    ),
-    Rule("throttling", False, pattern=r"too many requests|slow ?down|throttl|rate.?limit"),
+    Rule("interrupted", (QueryInterrupted,)),
+    Rule("network", (ConnectionError, TimeoutError, "socket.gaierror")),
+    Rule("throttling", pattern=r"too many requests|slow ?down|throttl|rate.?limit"),
     Rule(
         "service unavailable",
-        False,
         pattern=r"service unavailable|currently unavailable|bad gateway|gateway timeout",
     ),
     Rule(
         "cluster did not start",
-        False,
         pattern=r"compute cluster in terminal state|cannot execute query, context status"
         r"|can't start compute",
     ),
     Rule(
         "network",
-        False,
         pattern=r"error sending request|timed? ?out|connection (refused|reset|closed)|dns error",
     ),
 )
@@ -338,8 +241,7 @@ def classify(error: BaseException) -> Rule | None:
 def classified(writing: str | None = None, *, retry_timeout: bool = False) -> Iterator[None]:
     """Raise a permanent error as a ``PermanentFailure``; note a transient one and let it go.
 
-    ``retry_timeout``: a query timeout is left to Airflow's retries instead of failing the
-    task (the query was cancelled; the retry submits it again and waits as long again).
+    ``retry_timeout``: a query timeout (its query was cancelled) is left to Airflow's retries.
     """
     try:
         yield
@@ -348,25 +250,27 @@ def classified(writing: str | None = None, *, retry_timeout: bool = False) -> It
         if airflow and isinstance(error, airflow.AirflowFailException):  # fails, no retries
             raise
         rule = classify(error)
-        if rule is not None and rule.what == TIMED_OUT and retry_timeout:
-            rule = Rule(TIMED_OUT, False)
-        if rule is not None and rule.permanent:
+        if rule is not None and rule.permanent and not (retry_timeout and rule.what == TIMED_OUT):
             cause = next(link for link in _chain(error) if rule.matches(link))
-            raise permanent(rule, error, writing) from cause
+            raise permanent(rule, error, cause, writing) from cause
         what = f"transient ({rule.what})" if rule else "not in the failure table"
         error.add_note(f"Failure {what}: Airflow retries this task.")
         raise
 
 
-def permanent(rule: Rule, error: BaseException, writing: str | None) -> PermanentFailure:
+def permanent(
+    rule: Rule, error: BaseException, cause: BaseException, writing: str | None
+) -> PermanentFailure:
     """The one-line failure: what is wrong, in which dataset and URI, and what to do.
 
     An error of ours (a failed query, a manifest that drifted) keeps its class and fields
     too, so ``except QueryFailed`` still catches a query that failed for good.
     """
     read = reads()
-    cause = next(link for link in _chain(error) if rule.matches(link))
-    parts = [_first_line(error if isinstance(error, ComputeError) else cause, with_type=True)]
+    shown = error if isinstance(error, ComputeError) else cause
+    lines = _service_message(str(shown)).strip().splitlines()
+    first = lines[0].rstrip(".") if lines else ""
+    parts = [first if isinstance(shown, ComputeError) else f"{type(shown).__name__}: {first}"]
     if rule.what == "corrupt input":
         parts += [f"not a parquet file: {path}" for path in _corrupt_files(u for _, u in read)]
     parts += [f"read dataset {name!r} at {uri}" for name, uri in read]
@@ -386,15 +290,11 @@ def permanent(rule: Rule, error: BaseException, writing: str | None) -> Permanen
 
 def _fix(text: str) -> str:
     """``text`` with the settings it names filled in (the connection id, the env variables)."""
-    if "{" not in text:
-        return text
     from polars_cloud_provider import settings
     from polars_cloud_provider.engines.backend import current
 
-    chosen = current()
-    conn_id = getattr(chosen, "conn_id", None) or "(the task's polars_cloud_conn_id)"
     return text.format(
-        conn_id=conn_id,
+        conn_id=getattr(current(), "conn_id", None) or "(the task's polars_cloud_conn_id)",
         timeout_setting=settings.env_var("query_timeout_s"),
         workspace_setting="the connection's 'workspace' extra (or workspace= of the cluster)",
     )
@@ -501,17 +401,5 @@ def _free_space(writing: str | None) -> str:
     )
 
 
-def _names(cls: type) -> set[str]:
-    return {_name(base) for base in cls.__mro__}
-
-
 def _name(cls: type | str) -> str:
     return cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _first_line(error: BaseException, *, with_type: bool = False) -> str:
-    lines = _service_message(str(error)).strip().splitlines()
-    line = lines[0].rstrip(".") if lines else ""
-    if with_type and not isinstance(error, ComputeError):
-        return f"{type(error).__name__}: {line}"
-    return line

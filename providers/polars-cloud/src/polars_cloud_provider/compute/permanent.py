@@ -1,8 +1,5 @@
-"""The failures no retry can fix: ``AirflowFailException`` subclasses (see ``failures``).
-
-Kept apart because importing Airflow takes seconds in a process that has not loaded it yet
-(a tool, a child process running a query): only raising one of these needs it.
-"""
+"""The failures no retry can fix (see ``failures``). Apart, because importing Airflow takes
+seconds in a process that has not loaded it (a tool, a query's child process)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,8 @@
 """The seam between the compute helpers and the engine that runs the queries.
 
-A backend is chosen per task by ``@authenticate`` from the Polars Cloud connection's
-``backend`` extra: ``cloud`` (default) runs on Polars Cloud, ``local`` runs with the installed
-Polars on this machine. DAG files never see the difference.
-
-Besides starting and awaiting a query, a backend can describe a running query as plain data
-(a *reference*: JSON that a later try of the task, or the triggerer, can store) and find the
-query again from it: that is what deferrable waits and reattach-on-retry are built on.
+``@authenticate`` chooses a backend per task from the connection's ``backend`` extra: ``cloud``
+(default) or ``local``. A backend also describes a running query as JSON (a *reference*) and
+finds it again from one: deferrable waits and reattach-on-retry are built on that.
 """
 
 from __future__ import annotations
@@ -24,10 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
-# Nothing of ``compute`` is imported at load time: ``compute`` imports this module, so a
-# process whose first import is this one (the hook's, the triggerer's) would find it half
-# initialised. The errors are imported where they are raised.
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # nothing of ``compute`` at load time: it imports this module
     import polars as pl
 
     from polars_cloud_provider.compute.clusters import Cluster, Mode
@@ -45,23 +38,16 @@ NOT_DONE = ("QUEUED", "SCHEDULED", "INPROGRESS")
 SUCCESS = "SUCCESS"
 CANCELED = "CANCELED"
 UNKNOWN = "UNKNOWN"
-"""The query is confirmed absent (its process died, the service answered "not found").
-
-A status that could not be read at all is not UNKNOWN: ``status`` raises then."""
+"""The query is confirmed absent (a status that cannot be read raises instead)."""
 
 CANCEL_TIMEOUT_S = 3.0
-"""How long a cancel request may take before the task gives up waiting for the answer.
-
-``cancel()`` of polars-cloud can block for over 10 s against a server that does not answer,
-and Airflow's supervisor escalates SIGTERM to SIGKILL after 5 s (``supervisor.py``
-``kill(escalation_delay=5.0)``): the request is sent at once, the answer is awaited 3 s."""
+"""How long a cancel's answer is awaited: it can block over 10 s, and Airflow's supervisor
+sends SIGKILL 5 s after SIGTERM (``supervisor.py`` ``kill(escalation_delay=5.0)``)."""
 SIGNAL_SLICE_S = 0.2
-"""The longest a task's main thread waits on a call of the engine without running signal
-handlers (see ``interruptible``)."""
+"""The longest the main thread waits on an engine call without running signal handlers."""
 POLL_FIRST_S = 0.1
 POLL_MAX_S = 2.0
-"""Status polls start after 0.1 s and back off (x1.5) to one every 2 s (a backend may poll
-more often: ``poll_max_s``)."""
+"""Status polls back off (x1.5) from 0.1 s to every 2 s (or the backend's ``poll_max_s``)."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +80,8 @@ class Backend(Protocol):
         detached: bool = False,
         labels: list[str] | None = None,
     ) -> Any:
-        """Submit ``lf``: written to ``sink_uri``, or to intermediate storage when ``None``.
-
-        ``detached``: the query must go on after this process ends (deferrable waits).
-        """
+        """Submit ``lf`` to ``sink_uri`` (None: intermediate storage); ``detached``: it must
+        go on after this process ends (deferrable waits)."""
 
     def query_id(self, query: Any) -> str:
         """A stable identifier for logs and XCom."""
@@ -175,8 +159,7 @@ def active() -> Backend:
 
 
 def poll_delays(chosen: Backend | None = None) -> Iterator[float]:
-    """Pauses between status polls: short at first, then every ``POLL_MAX_S`` (or the
-    backend's own ``poll_max_s``: asking a local process is cheaper than asking a service)."""
+    """Pauses between status polls (a backend may set a shorter ``poll_max_s``)."""
     return backoff(POLL_FIRST_S, getattr(chosen, "poll_max_s", POLL_MAX_S), growth=1.5)
 
 
@@ -191,10 +174,9 @@ def backoff(first: float, longest: float, growth: float) -> Iterator[float]:
 def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Outcome:
     """Poll ``chosen.status`` until the query is done, then return its outcome.
 
-    The pauses are ``Event.wait`` calls, which a signal handler interrupts (Airflow's
-    execution timeout, the SIGTERM of a task being stopped). Past ``timeout_s`` the query is
-    cancelled and ``QueryTimedOut`` raised; an interruption cancels it too, then propagates
-    with a note naming the query.
+    Past ``timeout_s`` the query is cancelled and ``QueryTimedOut`` raised. The pauses are
+    ``Event.wait`` calls, which a signal handler interrupts (an execution timeout, a stop):
+    that cancels the query too, and propagates with a note naming it.
     """
     from polars_cloud_provider.compute.errors import QueryTimedOut
 
@@ -226,15 +208,30 @@ def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Out
 T = TypeVar("T")
 
 
-def interruptible(call: Callable[..., T], *args: Any) -> T:
-    """``call(*args)``, run in a daemon thread and awaited from this one in short slices.
+class Background:
+    """``call(*args)`` running in a daemon thread, in a copy of the caller's context."""
 
-    polars-cloud's calls are native: while one runs in the main thread, Python runs no signal
-    handler, so Airflow's SIGTERM handler (the operator's ``on_kill``) would wait for the
-    call to return, past the supervisor's 5 s before SIGKILL (``supervisor.py`` ``kill``).
-    Awaited in slices, the handler runs within ``SIGNAL_SLICE_S``; if it raises, the call
-    is left to end on its own and the exception propagates from here.
-    """
+    def __init__(self, call: Callable[..., Any], *args: Any, name: str) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+        context = contextvars.copy_context()
+
+        def run() -> None:
+            try:
+                self.value = context.run(call, *args)
+            except BaseException as error:  # handed to the waiting thread
+                self.error = error
+            finally:
+                self.done.set()
+
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+
+def interruptible(call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)`` in a daemon thread, awaited in slices so that signal handlers (Airflow's
+    SIGTERM) run meanwhile: a native call in this thread would hold them. A handler's
+    exception propagates from here, and the call is left to end on its own."""
     value, error = attempt(call, *args)
     if error is not None:
         raise error
@@ -244,69 +241,38 @@ def interruptible(call: Callable[..., T], *args: Any) -> T:
 def attempt(call: Callable[..., T], *args: Any) -> tuple[T | None, Exception | None]:
     """``interruptible``, with an error of the call returned rather than raised: what
     propagates is only what interrupted the wait (a signal handler's exception)."""
-    done = threading.Event()
-    returned: list[T] = []
-    raised: list[BaseException] = []
-    context = contextvars.copy_context()
-
-    def run() -> None:
-        try:
-            returned.append(context.run(call, *args))
-        except BaseException as error:  # handed to the waiting thread
-            raised.append(error)
-        finally:
-            done.set()
-
-    name = f"polars-{getattr(call, '__name__', 'call')}"
-    threading.Thread(target=run, name=name, daemon=True).start()
-    while not done.wait(SIGNAL_SLICE_S):
+    running = Background(call, *args, name=f"polars-{getattr(call, '__name__', 'call')}")
+    while not running.done.wait(SIGNAL_SLICE_S):
         pass
-    if raised:
-        if not isinstance(raised[0], Exception):
-            raise raised[0]
-        return None, raised[0]
-    return returned[0], None
+    if running.error is None:
+        return running.value, None
+    if not isinstance(running.error, Exception):
+        raise running.error
+    return None, running.error
 
 
 _cancel_requested: set[str] = set()
 
 
 def cancel_requested(query_id: str) -> bool:
-    """Whether this process (Airflow's task, on a timeout or a stop) asked to cancel the query:
-    a CANCELED query it did not ask to cancel was cancelled outside Airflow."""
+    """Whether this process asked to cancel the query (if not, someone outside Airflow did)."""
     return query_id in _cancel_requested
 
 
 def cancel_within(chosen: Backend, query: Any, timeout_s: float | None = None) -> bool:
-    """Send a cancel request and wait at most ``CANCEL_TIMEOUT_S`` for it to be answered.
-
-    Returns True when the request was answered without an error. A request that has not
-    been answered in time goes on in a daemon thread; the task does not wait for it.
-    """
+    """Send a cancel request; True when it was answered, without an error, within
+    ``timeout_s`` (default ``CANCEL_TIMEOUT_S``; an unanswered one goes on in a thread)."""
+    timeout_s = CANCEL_TIMEOUT_S if timeout_s is None else timeout_s
     query_id = chosen.query_id(query)
     _cancel_requested.add(query_id)
-    outcome: list[BaseException | None] = []
-
-    def send() -> None:
-        try:
-            chosen.cancel(query)
-        except BaseException as error:  # reported below, in the waiting thread
-            outcome.append(error)
-        else:
-            outcome.append(None)
-
-    sender = threading.Thread(target=send, name=f"cancel-{query_id}", daemon=True)
-    sender.start()
-    sender.join(CANCEL_TIMEOUT_S if timeout_s is None else timeout_s)
-    if not outcome:
+    sending = Background(chosen.cancel, query, name=f"cancel-{query_id}")
+    if not sending.done.wait(timeout_s):
         log.warning(
-            "Cancel request for Polars query %s not answered within %g s; it may still run",
-            query_id,
-            CANCEL_TIMEOUT_S if timeout_s is None else timeout_s,
+            "Cancel of Polars query %s not answered in %g s; it may still run", query_id, timeout_s
         )
         return False
-    if outcome[0] is not None:
-        log.error("Could not cancel Polars query %s: %s", query_id, outcome[0])
+    if sending.error is not None:
+        log.error("Could not cancel Polars query %s: %s", query_id, sending.error)
         return False
     log.info("Cancelled Polars query %s", query_id)
     return True

@@ -1,13 +1,5 @@
-"""Polars Cloud backend: the only module that imports ``polars_cloud``.
-
-Written against polars-cloud 0.12 (the facts it relies on, with the library file each comes
-from, are listed in docs/polars-cloud.md): a finished query's status is the ``.status``
-attribute of its result, CANCELED does not raise on its own, ``stop()`` raises when no
-cluster is live, and a named context binds the manifest's one live cluster. An in-progress
-query is found again in the mode it was submitted in (docs/failure-modes.md): a proxy query
-through the control plane (``ProxyQuery(query_id, workspace_id)``), a direct one through its
-cluster's scheduler (``DirectQuery`` on ``ComputeContext.connect(compute_id)``).
-"""
+"""Polars Cloud backend: the only module that imports ``polars_cloud`` (0.12). The library's
+behaviour it relies on is in docs/design-cloud-engine.md and docs/failure-modes.md."""
 
 from __future__ import annotations
 
@@ -44,6 +36,7 @@ from polars_cloud_provider.compute.failures import classify, service_code
 from polars_cloud_provider.engines.backend import (
     CANCEL_TIMEOUT_S,
     UNKNOWN,
+    Background,
     Outcome,
     cancel_requested,
     cancel_within,
@@ -63,7 +56,7 @@ log = logging.getLogger(__name__)
 RESULT_TIMEOUT_S = 120.0
 """Bound on fetching a finished query's result (``await_result`` on a done query)."""
 
-_TIMEOUT_MARKERS = ("timeout expired", "timed out", "deadline exceeded", "polars_timeout_ms")
+_TIMEOUT_WORDS = ("timeout expired", "timed out", "deadline exceeded", "polars_timeout_ms")
 DIRECT, PROXY = "direct", "proxy"  # polars_cloud's ConnectionMode names
 
 
@@ -167,10 +160,9 @@ class CloudBackend:
             remote.labels(labels)  # sets them on ``remote`` (and returns it)
         remote = lineage.nest(remote)  # OpenLineage: the query's events nest under the task
         planned = remote.single_node() if mode == SINGLE_NODE else remote.distributed()
-        if sink_uri is None:
-            query = planned.execute(blocking=False)
-        else:
-            query = planned.sink_parquet(sink_uri)
+        query = (
+            planned.execute(blocking=False) if sink_uri is None else planned.sink_parquet(sink_uri)
+        )
         compute_id = getattr(handle, "_compute_id", None)  # only private in 0.12
         return CloudQuery(
             found=query,
@@ -207,18 +199,19 @@ class CloudBackend:
 
     def outcome(self, query: CloudQuery) -> Outcome:
         try:
-            with _polars_timeout(RESULT_TIMEOUT_S):
+            with _polars_timeout():
                 result = query.query.await_result(raise_on_failure=False)
         except Exception as error:
             if isinstance(error, _ClusterGone) or _not_found(error):
                 gone = f"its cluster is {error}" if isinstance(error, _ClusterGone) else None
                 detail = service_code(error) or gone or type(error).__name__
                 raise QueryNotFound(query.query_id, query.workspace_id, detail) from error
-            if not isinstance(error, TimeoutError | RuntimeError):
-                raise
-            # In direct mode the wait ends in the compiled client, which reports an expired
-            # POLARS_TIMEOUT_MS as RuntimeError("... Timeout expired") more often than not.
-            if not isinstance(error, TimeoutError) and not _mentions(error, _TIMEOUT_MARKERS):
+            # In direct mode the compiled client reports an expired POLARS_TIMEOUT_MS as
+            # RuntimeError("... Timeout expired") more often than not.
+            expired = isinstance(error, RuntimeError) and any(
+                word in str(error).lower() for word in _TIMEOUT_WORDS
+            )
+            if not (isinstance(error, TimeoutError) or expired):
                 raise
             cancel_within(self, query)
             raise QueryTimedOut(query.query_id, RESULT_TIMEOUT_S) from error
@@ -235,30 +228,19 @@ class CloudBackend:
         found.cancel()
 
     def reference(self, query: CloudQuery) -> dict[str, Any]:
-        return {
-            "backend": self.name,
-            "query_id": query.query_id,
-            "workspace_id": query.workspace_id,
-            "compute_id": query.compute_id,
-            "mode": query.mode,
-        }
+        return {"backend": self.name} | {k: v for k, v in vars(query).items() if k != "found"}
 
     def reattach(self, reference: dict[str, Any]) -> CloudQuery | None:
         try:
-            query_id, workspace_id = UUID(reference["query_id"]), UUID(reference["workspace_id"])
+            query_id, workspace_id = (str(UUID(reference[k])) for k in ("query_id", "workspace_id"))
         except (KeyError, TypeError, ValueError):
             return None
-        mode = reference.get("mode")
-        if mode not in (DIRECT, PROXY, None):
+        if reference.get("mode") not in (DIRECT, PROXY, None):
             return None
         # Nothing is called yet (the triggerer calls this in its event loop): the library's
         # query object is built on first use, in the mode the query was submitted in.
         return CloudQuery(
-            found=None,
-            query_id=str(query_id),
-            workspace_id=str(workspace_id),
-            compute_id=reference.get("compute_id"),
-            mode=mode,
+            None, query_id, workspace_id, reference.get("compute_id"), reference.get("mode")
         )
 
     def link(self, reference: dict[str, Any]) -> str | None:
@@ -282,18 +264,17 @@ class CloudBackend:
 
 
 _INCORRECT_STATE = re.compile(r"Context is in an incorrect state: (?:\w+\.)?(\w+)")
+# context/compute.py l.404-410, the library's own words.
+_VERSION_DRIFT = re.compile(
+    r"locally installed (polars|python) version \(([^)]*)\) does not match \1 version "
+    r"specified in manifest \(([^)]*)\)"
+)
 
 
 def _found_again(query: CloudQuery) -> Any:
-    """The library's object for a reattached query, in the mode it was submitted in.
-
-    A proxy query lives in the control plane (``ProxyQuery.get_status`` asks
-    ``API_CLIENT.get_query``, query_in_progress.py l.140); a direct one only in its cluster's
-    scheduler (``DirectQuery.get_status`` asks the cluster, l.242), reached through the
-    cluster's id (``ComputeContext.connect``, context/compute.py l.689, and the scheduler
-    client spawn uses, ``_get_direct_client``, l.818). Raises ``_ClusterGone`` when that
-    cluster is STOPPED or FAILED (``connect`` refuses it, l.714): the query is not running.
-    """
+    """The library's object for a reattached query: a proxy one asks the control plane, a
+    direct one its cluster's scheduler (through ``ComputeContext.connect``). Raises
+    ``_ClusterGone`` when that cluster is STOPPED or FAILED: the query is not running."""
     query_id, workspace_id = UUID(query.query_id), UUID(query.workspace_id)
     if query.mode == PROXY or query.compute_id is None:
         return pc.ProxyQuery(query_id, workspace_id)
@@ -311,34 +292,17 @@ def _found_again(query: CloudQuery) -> Any:
 
 
 def _start_within(handle: pc.ComputeContext, timeout_s: float) -> None:
-    """Start the context's cluster, giving up (and stopping it) after ``timeout_s``.
-
-    ``spawn`` starts a context without a compute id itself (query/query.py l.547) and, in
-    direct mode, waits for it with no bound (context/compute.py l.620, l.912-945). Here the
-    library's ``start`` runs in a thread that this one waits for at most ``timeout_s``
-    (interruptibly: a SIGTERM stops the wait too). At the bound, or on an interruption, the
-    cluster is stopped: nobody else would find an unnamed one, and a retry starts afresh.
-    """
-    done = threading.Event()
-    failure: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            handle.start()
-        except BaseException as error:  # re-raised in the waiting thread
-            failure.append(error)
-        finally:
-            done.set()
-
-    threading.Thread(target=start, name="polars-cloud-cluster-start", daemon=True).start()
+    """Start the context's cluster, waiting at most ``timeout_s`` (``spawn`` would wait with
+    no bound). At the bound, or on an interruption, stop it: a retry starts afresh."""
+    starting = Background(handle.start, name="polars-cloud-cluster-start")
     try:
-        finished = done.wait(timeout_s)
+        started = starting.done.wait(timeout_s)
     except BaseException:
         _stop_within(handle)
         raise
-    if failure:
-        raise failure[0]
-    if not finished:
+    if starting.error is not None:
+        raise starting.error
+    if not started:
         stopped = _stop_within(handle)
         raise ClusterNotReady(
             f"The cluster did not start within {timeout_s:g} s "
@@ -348,38 +312,21 @@ def _start_within(handle: pc.ComputeContext, timeout_s: float) -> None:
         )
 
 
-def _stop_within(handle: pc.ComputeContext, timeout_s: float = CANCEL_TIMEOUT_S) -> bool:
-    """Ask Polars Cloud to stop the cluster ``handle`` started; wait ``timeout_s`` at most."""
+def _stop_within(handle: pc.ComputeContext) -> bool:
+    """Ask Polars Cloud to stop the cluster ``handle`` started; wait ``CANCEL_TIMEOUT_S``."""
     if getattr(handle, "_compute_id", None) is None:
         log.warning("The cluster start was not answered: there is no cluster id to stop")
         return False
-    outcome: list[BaseException | None] = []
-
-    def stop() -> None:
-        try:
-            handle.stop()
-        except BaseException as error:
-            outcome.append(error)
-        else:
-            outcome.append(None)
-
-    stopper = threading.Thread(target=stop, name="polars-cloud-cluster-stop", daemon=True)
-    stopper.start()
-    stopper.join(timeout_s)
-    if not outcome or outcome[0] is not None:
-        log.warning("Stopping cluster %s failed: %s", handle._compute_id, outcome or "no answer")
-        return False
-    return True
+    stopping = Background(handle.stop, name="polars-cloud-cluster-stop")
+    if stopping.done.wait(CANCEL_TIMEOUT_S) and stopping.error is None:
+        return True
+    log.warning("Stopping cluster %s failed: %s", handle._compute_id, stopping.error or "no answer")
+    return False
 
 
 def _ready(manifest: Manifest, timeout_s: float) -> pc.ComputeContext:
-    """The manifest's context, once its cluster is not half-way through starting or stopping.
-
-    ``spawn`` starts a cluster only for a context without a compute id (query.py ~l.547) and
-    refuses one whose last known status is STOPPING/STOPPED (~l.538): a context built while
-    a sibling task's cluster is STARTING would submit at once, one built while it is STOPPING
-    would fail. Wait (bounded) until it is IDLE/RUNNING, or gone and startable again.
-    """
+    """The manifest's context, once its cluster is not half-way through starting or stopping:
+    ``spawn`` would submit at once to a STARTING one and refuse a STOPPING one."""
     workspace, name = manifest.workspace or "", manifest.name or ""
     context = _named_context(workspace, name)
     deadline = time.monotonic() + timeout_s
@@ -397,9 +344,7 @@ def _ready(manifest: Manifest, timeout_s: float) -> pc.ComputeContext:
             )
         log.info("Cluster of manifest %r is %s; waiting for it", name, status.name)
         pause.wait(min(delay, max(0.0, deadline - time.monotonic())))
-    if status.is_stopped():
-        # A stopped cluster cannot take queries: look the manifest up again, so the first
-        # query starts a fresh one.
+    if status.is_stopped():  # takes no queries: a fresh lookup lets the first one start it
         context = _named_context(workspace, name)
     return context
 
@@ -410,33 +355,27 @@ def _named_context(workspace: str, name: str) -> pc.ComputeContext:
         with _workspace_named(workspace):
             return pc.ComputeContext(workspace=workspace, name=name)
     except ComputeClusterMisspecified as error:
+        manifest = f"manifest {name!r} in workspace {workspace!r}"
         if changed := _VERSION_DRIFT.search(str(error)):
             tool, here, recorded = changed.groups()
             tool = "Python" if tool == "python" else tool
             raise WorkerVersionChanged(
-                f"This worker runs {tool} {here}, but manifest {name!r} in workspace "
-                f"{workspace!r} was registered from {tool} {recorded}, and Polars Cloud "
-                f"refuses it to any other {tool} version (patch included): the workers' image "
-                f"changed since the manifests were registered. Once every worker runs {here}, "
-                f"trigger the {MAINTENANCE_DAG} DAG (it registers from a worker), then clear "
-                "the failed tasks; the task fails without retries until then."
+                f"This worker runs {tool} {here}, but {manifest} was registered from {tool} "
+                f"{recorded}, and Polars Cloud refuses it to any other {tool} version (patch "
+                "included): the workers' image changed since the manifests were registered. "
+                f"Once every worker runs {here}, trigger the {MAINTENANCE_DAG} DAG (it registers "
+                "from a worker), then clear the failed tasks; the task fails without retries "
+                "until then."
             ) from error
         raise ManifestDrift(
-            f"Manifest {name!r} in workspace {workspace!r} does not match this worker: {error}. "
-            "Re-register the manifests from the workers' interpreter (trigger the "
-            "register_manifests DAG) after every polars or Python upgrade."
+            f"The {manifest} does not match this worker: {error}. Re-register the manifests "
+            f"from the workers' interpreter (trigger the {MAINTENANCE_DAG} DAG) after every "
+            "polars or Python upgrade."
         ) from error
     except NotFoundError as error:
         raise ManifestNotRegistered(
             f"No manifest {name!r} is registered in workspace {workspace!r} ({error})"
         ) from error
-
-
-# context/compute.py l.404-410, the library's own words.
-_VERSION_DRIFT = re.compile(
-    r"locally installed (polars|python) version \(([^)]*)\) does not match \1 version "
-    r"specified in manifest \(([^)]*)\)"
-)
 
 
 @contextmanager
@@ -467,56 +406,39 @@ def _raise_failure(result: pc.QueryResult, query_id: str) -> None:
     raise QueryFailed(query_id, status)
 
 
-def _mentions(error: BaseException, markers: tuple[str, ...]) -> bool:
-    text = str(error).lower()
-    return any(marker in text for marker in markers)
-
-
 def _transient(error: Exception) -> bool:
-    # The failure table decides, as for every other call: AuthLoadError for an auth endpoint
-    # it could not reach ("Error getting access token: Reqwest(reqwest::Error { kind: Request,
-    # ... ConnectError(\"dns error\" ...", seen without network) is transient; HTTP 401/403,
-    # gRPC UNAUTHENTICATED/PERMISSION_DENIED and any other AuthLoadError are not.
+    """Whether the failure table retries ``error`` (unreachable, not refused, at login)."""
     rule = classify(error)
     return rule is not None and not rule.permanent
 
 
 def _not_found(error: BaseException) -> bool:
-    """Polars Cloud answered that it does not know the query: REST 404 raises NotFoundError
-    (ProxyQuery), gRPC NOT_FOUND a RuntimeError (DirectQuery, results)."""
+    """Polars Cloud does not know the query: REST 404 (ProxyQuery) or gRPC NOT_FOUND."""
     return isinstance(error, NotFoundError) or service_code(error) == "gRPC NOT_FOUND"
 
 
 POLARS_TIMEOUT = "POLARS_TIMEOUT_MS"
 _timeout_lock = threading.Lock()
-_timeout_scope: dict[str, Any] = {"users": 0, "previous": None}
+_fetches: list[str | None] = []  # one per fetch under way: the variable before the first
 
 
 @contextmanager
-def _polars_timeout(seconds: float) -> Iterator[None]:
-    """Bound ``await_result`` through POLARS_TIMEOUT_MS, for as long as a call needs it.
-
-    polars-cloud has no timeout parameter: it reads the variable anew on every wait
-    (query_in_progress.py l.57-61, used at l.111 and l.248). Overlapping calls in several
-    threads share one setting (always ``RESULT_TIMEOUT_S``); the last one to finish puts
-    back what was there before the first, so it is never left behind.
-    """
+def _polars_timeout() -> Iterator[None]:
+    """POLARS_TIMEOUT_MS = ``RESULT_TIMEOUT_S`` while a result is fetched: polars-cloud has no
+    timeout parameter and reads it on every wait. Overlapping fetches share it; the last one
+    to end puts back what was there before the first."""
     with _timeout_lock:
-        if _timeout_scope["users"] == 0:
-            _timeout_scope["previous"] = os.environ.get(POLARS_TIMEOUT)
-        _timeout_scope["users"] += 1
-        os.environ[POLARS_TIMEOUT] = str(int(seconds * 1000))
+        _fetches.append(_fetches[0] if _fetches else os.environ.get(POLARS_TIMEOUT))
+        os.environ[POLARS_TIMEOUT] = str(int(RESULT_TIMEOUT_S * 1000))
     try:
         yield
     finally:
         with _timeout_lock:
-            _timeout_scope["users"] -= 1
-            if _timeout_scope["users"] == 0:
-                previous = _timeout_scope["previous"]
-                if previous is None:
-                    os.environ.pop(POLARS_TIMEOUT, None)
-                else:
-                    os.environ[POLARS_TIMEOUT] = previous
+            before = _fetches.pop()
+            if not _fetches and before is not None:
+                os.environ[POLARS_TIMEOUT] = before
+            elif not _fetches:
+                os.environ.pop(POLARS_TIMEOUT, None)
 
 
 class ManifestRegistry:
@@ -527,12 +449,8 @@ class ManifestRegistry:
         pc.authenticate(interactive=False)
 
     def read(self, workspace: str, name: str) -> dict[str, Any]:
-        """What Polars Cloud holds for ``name``, keyed like ``manifests.toml``.
-
-        Raises ``ManifestNotRegistered``, or ``ManifestDrift`` when the recorded polars or
-        Python version differs from this environment's. Only the fields polars-cloud 0.12
-        reads back are returned: labels and requirements are not.
-        """
+        """What Polars Cloud holds for ``name``, keyed like ``manifests.toml`` (0.12 reads no
+        labels or requirements back); raises ``ManifestNotRegistered`` or ``ManifestDrift``."""
         context = _named_context(workspace, name)
         registered = {
             "cpus": context.cpus,
