@@ -1,28 +1,13 @@
-"""The local backend's queries that outlive the task process: deferred waits and retries.
-
-A deferred task gives its worker slot back while its query runs, so the query cannot run
-in the task's process. Here it runs in a child process of its own session (it survives the
-task process and is not in the worker's process group), started with this interpreter:
-
-- the plan goes to the child through a pipe (``LazyFrame.serialize``: it holds the storage
-  options, credentials included, so it never touches the disk);
-- the child writes through ``local.LocalBackend`` exactly as an in-process query does
-  (staging folder, then the swap), and leaves ``result.json`` in its run folder;
-- the child holds an exclusive ``flock`` on ``running.lock`` for its whole life (the lock is
-  taken before the child starts and handed to it), so anyone can tell "still running" from
-  "died without a result" without trusting a pid;
-- cancelling sends SIGTERM to the child's process group; the child cancels the Polars query
-  and removes its staging folder, as an interrupted in-process wait does.
-
-The trigger and a retry find the query again from its reference (the run folder): they must
-run on the same machine as the worker, which is how the local backend is used (laptop, CI,
-``make demo``).
+"""The local backend's queries that outlive the task process (deferred waits, retries): each
+runs in a child process of its own session, which leaves ``result.json`` in its run folder and
+holds ``running.lock`` while it lives. Design: docs/design-local-engine.md.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import json
 import logging
 import os
@@ -34,14 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
+
+from polars_cloud_provider import settings
 from polars_cloud_provider.compute.clusters import DISTRIBUTED, SINGLE_NODE
 from polars_cloud_provider.compute.errors import QueryFailed, RemoteError
 from polars_cloud_provider.engines.backend import UNKNOWN, Outcome, wait_by_polling
-from polars_cloud_provider.engines.local import LocalBackend
+from polars_cloud_provider.engines.local import QUERY_PREFIX, LocalBackend
+from polars_cloud_provider.engines.local_staging import held
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from polars_cloud_provider.compute.clusters import Mode
 
 log = logging.getLogger(__name__)
@@ -51,11 +38,7 @@ LOCK = "running.lock"
 PID = "pid"
 OUTPUT = "output.log"
 RUNNER_DIR = "runner"
-NICENESS = 10
-"""The child runs below the priority of Airflow's own processes (``os.nice``): a deferred
-query stands in for work done elsewhere, and on a small machine several of them at normal
-priority starve the scheduler, the triggerer and the task processes that submit and resume
-queries, which then hold their worker slots for seconds instead of a fraction of one."""
+NICENESS = 10  # below Airflow's own processes, which a busy machine would otherwise starve
 
 
 @dataclass(frozen=True)
@@ -81,7 +64,7 @@ class LocalRunnerBackend(LocalBackend):
     ) -> Any:
         if not detached:
             return super().start(handle, lf, mode, sink_uri)
-        return _spawn(Path(handle.settings.local_root) / RUNNER_DIR, lf, mode, sink_uri)
+        return _spawn(Path(handle.local_root) / RUNNER_DIR, lf, mode, sink_uri)
 
     def query_id(self, query: Any) -> str:
         return query.query_id if isinstance(query, ChildQuery) else super().query_id(query)
@@ -112,10 +95,8 @@ class LocalRunnerBackend(LocalBackend):
         raise QueryFailed(query.query_id, status, result.get("error", "")) from cause
 
     def cancel(self, query: Any) -> None:
-        if not isinstance(query, ChildQuery):
-            # An in-process query is cancelled by the wait it runs in, when that is cut short.
-            return
-        if child_status(Path(query.run_dir)) not in ("INPROGRESS",):
+        # An in-process query is cancelled by the wait it runs in, when that is cut short.
+        if not isinstance(query, ChildQuery) or child_status(Path(query.run_dir)) != "INPROGRESS":
             return
         pid = int((Path(query.run_dir) / PID).read_text())
         with contextlib.suppress(ProcessLookupError):
@@ -137,19 +118,9 @@ class LocalRunnerBackend(LocalBackend):
 
 def child_status(run_dir: Path) -> str:
     """INPROGRESS while the child holds its lock, else the status it wrote (or UNKNOWN)."""
-    if (run_dir / RESULT).is_file():
-        return str(_result(run_dir).get("status", UNKNOWN))
-    try:
-        descriptor = os.open(run_dir / LOCK, os.O_RDONLY)
-    except FileNotFoundError:
-        return UNKNOWN
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not (run_dir / RESULT).is_file() and held(run_dir / LOCK):
         return "INPROGRESS"
-    finally:
-        os.close(descriptor)  # also drops the lock if this process just took it
-    # Free lock: the child is gone. It may have written its result just before exiting.
+    # The child is gone, or wrote its result just before exiting.
     return str(_result(run_dir).get("status", UNKNOWN))
 
 
@@ -161,7 +132,7 @@ def _result(run_dir: Path) -> dict[str, Any]:
 
 
 def _spawn(root: Path, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None) -> ChildQuery:
-    query_id = f"local-{uuid.uuid4().hex[:12]}"
+    query_id = f"{QUERY_PREFIX}{uuid.uuid4().hex[:12]}"
     run_dir = root / query_id
     run_dir.mkdir(parents=True)
     plan = lf.serialize()
@@ -208,20 +179,11 @@ def main(argv: list[str]) -> int:
         raise _Cancelled
 
     signal.signal(signal.SIGTERM, cancelled)
-    import io
-
-    import polars as pl
-
-    from polars_cloud_provider import settings
-    from polars_cloud_provider.compute.clusters import Specs
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     chosen = LocalBackend()
     try:
         plan = pl.LazyFrame.deserialize(io.BytesIO(sys.stdin.buffer.read()))
-        query = chosen.start(
-            chosen.connect(Specs(cpus=1, memory_gb=1), settings.load()), plan, mode, sink_uri
-        )
+        query = chosen.start(settings.load(), plan, mode, sink_uri)
         outcome = chosen.wait(query, None)  # the parent side enforces the deadline
     except _Cancelled:
         _write_result(run_dir, {"status": "CANCELED"})

@@ -1,16 +1,6 @@
-"""Object storage as the local backend reaches it: bounded requests, a named endpoint.
-
-Polars sets no time limit on one object-store request by default: a store that accepts
-connections and never answers holds a query forever. Every local read and write therefore
-gets ``connect_timeout``, ``read_timeout`` and ``retry_timeout_ms`` from the storage-timeout
-setting, unless the configured ``storage_options`` set their own. ``read_timeout`` bounds
-each read of the response, so it fires only when the store sends nothing for that long: a
-slow store that keeps sending is waited for (checked with polars 2.0.0: a 80 KB file through
-a 20 KB/s proxy read in 8 s with ``read_timeout`` 2 s). Polars' ``timeout`` would bound each
-whole request, body included, and fail that slow transfer ("request or response body
-error ... operation timed out"); the query timeout bounds the whole query instead. When a
-query does time out, ``unanswered`` names the endpoint if it does not answer a plain request
-either.
+"""Object storage as the local backend reaches it: every request bounded by the storage
+timeout (no progress for that long, not a cap on a slow transfer), and the endpoint named when
+a query times out. Design and evidence: docs/design-local-engine.md.
 """
 
 from __future__ import annotations
