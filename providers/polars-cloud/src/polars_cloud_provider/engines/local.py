@@ -66,9 +66,6 @@ class LocalQuery:
     def storage_options(self) -> dict[str, Any]:
         return local_storage.options(self.settings)
 
-    def endpoint(self) -> str | None:
-        return local_storage.endpoint(self.storage_options, (self.location, *self.reads))
-
 
 class LocalBackend:
     name = "local"
@@ -99,8 +96,8 @@ class LocalBackend:
         log.info("Local %s query %s -> %s", mode, query_id, query.location)
         return query
 
-    def query_id(self, query: LocalQuery) -> str:
-        return query.query_id
+    def query_id(self, query: Any) -> str:
+        return str(query.query_id)  # of a LocalQuery, or of local_runner's ChildQuery
 
     def wait(self, query: LocalQuery, timeout_s: float | None) -> Outcome:
         try:
@@ -115,12 +112,14 @@ class LocalBackend:
             raise
         if not finished:
             _cancel(query)
-            raise QueryTimedOut(query.query_id, timeout_s or 0, _silent_endpoint(query))
-        if query.error is not None:
+            raise QueryTimedOut(query.query_id, timeout_s or 0, _store_note(query, True))
+        error = query.error
+        if error is not None:
             query.abort()
-            error = query.error
+            stalled = isinstance(error, TimeoutError) or "timed out" in str(error).lower()
+            note = _store_note(query, False) if stalled else ""
             raise QueryFailed(
-                query.query_id, "FAILED", f"{type(error).__name__}: {error}{_stalled(query)}"
+                query.query_id, "FAILED", f"{type(error).__name__}: {error}{note}"
             ) from error
         query.finalize()
         return Outcome(query_id=query.query_id, locations=[query.location])
@@ -194,10 +193,6 @@ def _run(query: LocalQuery) -> None:
         query.done.set()
 
 
-class _Cancelled(Exception):
-    """Raised inside the plan by ``_stops_when_cancelled``'s guard."""
-
-
 def _stops_when_cancelled(lf: pl.LazyFrame, cancelled: threading.Event) -> pl.LazyFrame:
     """Fail the plan at its next batch once cancelled: Polars' ``cancel()`` lets a running
     streaming sink write on to the end (polars 2.0)."""
@@ -208,7 +203,7 @@ def _stops_when_cancelled(lf: pl.LazyFrame, cancelled: threading.Event) -> pl.La
 
     def guard(batch: pl.Series) -> pl.Series:
         if cancelled.is_set():
-            raise _Cancelled("the query was cancelled")
+            raise RuntimeError("the query was cancelled")
         return batch
 
     return lf.with_columns(
@@ -253,23 +248,15 @@ def _signals_interrupt(query_id: str) -> Iterator[None]:
                 signal.signal(number, handler)
 
 
-def _stalled(query: LocalQuery) -> str:
-    """Which store a request timed out on (Polars' message may not say)."""
-    error = query.error
-    if not isinstance(error, TimeoutError) and "timed out" not in str(error).lower():
-        return ""
-    url = query.endpoint()
+def _store_note(query: LocalQuery, timed_out: bool) -> str:
+    """Name the object store the query waited on (Polars' message may not say which): for a
+    query past its timeout, also whether the store answers a plain request."""
+    url = local_storage.endpoint(query.storage_options, (query.location, *query.reads))
     if url is None:
         return ""
-    bound = query.settings.storage_timeout_s
-    within = f" for {bound:g} s" if bound else ""
-    return f" (the object store at {url} sent nothing{within}: storage timeout)"
-
-
-def _silent_endpoint(query: LocalQuery) -> str:
-    url = query.endpoint()
-    if url is None:
-        return ""
+    if not timed_out:
+        bound = query.settings.storage_timeout_s
+        return f" (the object store at {url} sent nothing for {bound:g} s: storage timeout)"
     probe_s = min(local_storage.PROBE_TIMEOUT_S, query.settings.storage_timeout_s)
     reason = local_storage.unanswered(url, probe_s)
     if reason is None:
@@ -278,11 +265,6 @@ def _silent_endpoint(query: LocalQuery) -> str:
 
 
 # Intermediate results: one directory per query, pruned after the retention setting.
-
-
-def _query_directory(root: str, query_id: str) -> str:
-    """A directory unique to this run, task and query under ``root``."""
-    return "/".join([root.rstrip("/"), *_task_path(), query_id])
 
 
 def _prune(root: str, retention_s: float) -> None:
@@ -300,17 +282,13 @@ def _prune(root: str, retention_s: float) -> None:
         for path in (Path(parent, name) for name in directories):
             containers.append((path, _last_change(path)))
         for path in (Path(parent, name) for name in queries):
-            if _untouched_since(path, cutoff):
+            if all(_last_change(p) < cutoff for p in itertools.chain([path], path.rglob("*"))):
                 log.info("Removing intermediate results older than the retention: %s", path)
                 shutil.rmtree(path, ignore_errors=True)
     for path, changed in reversed(containers):  # a task's directory before its run's
         if changed < cutoff:
             with contextlib.suppress(OSError):  # only an empty one goes
                 path.rmdir()
-
-
-def _untouched_since(query: Path, cutoff: float) -> bool:
-    return all(_last_change(path) < cutoff for path in itertools.chain([query], query.rglob("*")))
 
 
 def _last_change(path: Path) -> float:
@@ -320,7 +298,8 @@ def _last_change(path: Path) -> float:
         return float("inf")
 
 
-def _task_path() -> list[str]:
+def _query_directory(root: str, query_id: str) -> str:
+    """A directory unique to this run, task and query under ``root``."""
     try:
         ti = sys.modules["airflow.sdk"].get_current_context()["ti"]  # not loaded: no task
         parts = [ti.dag_id, ti.run_id, ti.task_id]
@@ -328,4 +307,5 @@ def _task_path() -> list[str]:
             parts.append(str(ti.map_index))
     except Exception:  # outside a running task (a test calling the helper directly)
         parts = ["outside-airflow"]
-    return [re.sub(r"[^A-Za-z0-9._=-]", "_", part) for part in parts]
+    names = [re.sub(r"[^A-Za-z0-9._=-]", "_", part) for part in parts]
+    return "/".join([root.rstrip("/"), *names, query_id])

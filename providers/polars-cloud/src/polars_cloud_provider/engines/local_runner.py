@@ -66,18 +66,13 @@ class LocalRunnerBackend(LocalBackend):
             return super().start(handle, lf, mode, sink_uri)
         return _spawn(Path(handle.local_root) / RUNNER_DIR, lf, mode, sink_uri)
 
-    def query_id(self, query: Any) -> str:
-        return query.query_id if isinstance(query, ChildQuery) else super().query_id(query)
-
     def wait(self, query: Any, timeout_s: float | None) -> Outcome:
         if isinstance(query, ChildQuery):
             return wait_by_polling(self, query, timeout_s)
         return super().wait(query, timeout_s)
 
     def status(self, query: Any) -> str:
-        if not isinstance(query, ChildQuery):
-            return UNKNOWN
-        return child_status(Path(query.run_dir))
+        return child_status(Path(query.run_dir)) if isinstance(query, ChildQuery) else UNKNOWN
 
     def outcome(self, query: ChildQuery) -> Outcome:
         result = _result(Path(query.run_dir))
@@ -160,43 +155,31 @@ def _spawn(root: Path, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None) -> Ch
     return ChildQuery(query_id=query_id, run_dir=str(run_dir))
 
 
-class _Cancelled(BaseException):
-    """SIGTERM reached the child: the wait ends and local.py cancels the write."""
-
-
-def _write_result(run_dir: Path, result: dict[str, Any]) -> None:
-    partial = run_dir / f".{RESULT}.partial"
-    partial.write_text(json.dumps(result))
-    partial.rename(run_dir / RESULT)
-
-
 def main(argv: list[str]) -> int:
     run_dir, sink_uri = Path(argv[0]), argv[2] or None
     mode: Mode = SINGLE_NODE if argv[1] == SINGLE_NODE else DISTRIBUTED
     os.nice(NICENESS)  # before Polars starts its threads, which inherit it
-
-    def cancelled(signum: int, frame: Any) -> None:
-        raise _Cancelled
-
-    signal.signal(signal.SIGTERM, cancelled)
+    # SIGTERM (a cancel) raises KeyboardInterrupt: the wait ends and local.py cancels the write.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     chosen = LocalBackend()
+    result: dict[str, Any]
     try:
         plan = pl.LazyFrame.deserialize(io.BytesIO(sys.stdin.buffer.read()))
         query = chosen.start(settings.load(), plan, mode, sink_uri)
         outcome = chosen.wait(query, None)  # the parent side enforces the deadline
-    except _Cancelled:
-        _write_result(run_dir, {"status": "CANCELED"})
-        return 1
+        result = {"status": "SUCCESS", "locations": outcome.locations}
+    except KeyboardInterrupt:
+        result = {"status": "CANCELED"}
     except QueryFailed as error:
         # The Polars error alone: the parent reports it under its own id for the query.
-        _write_result(run_dir, {"status": error.status, **_described(error.__cause__ or error)})
-        return 1
+        result = {"status": error.status, **_described(error.__cause__ or error)}
     except Exception as error:
-        _write_result(run_dir, {"status": "FAILED", **_described(error)})
-        return 1
-    _write_result(run_dir, {"status": "SUCCESS", "locations": outcome.locations})
-    return 0
+        result = {"status": "FAILED", **_described(error)}
+    partial = run_dir / f".{RESULT}.partial"
+    partial.write_text(json.dumps(result))
+    partial.rename(run_dir / RESULT)
+    return 0 if result["status"] == "SUCCESS" else 1
 
 
 def _described(error: BaseException) -> dict[str, Any]:

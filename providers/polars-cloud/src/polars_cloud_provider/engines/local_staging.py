@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +72,14 @@ def publish(staged: Staged) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         with _locked(final.parent):
-            _swap(staged.directory, final)
+            if not final.exists():  # the first write of this partition
+                staged.directory.rename(final)
+            elif not exchange(staged.directory, final):
+                # No atomic exchange on this file system: two renames, under the dataset lock.
+                previous = staged.directory.with_name(f"{staged.directory.name}.previous")
+                final.rename(previous)
+                staged.directory.rename(final)
+                previous.rename(staged.directory)
         shutil.rmtree(staged.directory, ignore_errors=True)  # now the previous partition
     finally:
         os.close(staged.lock)
@@ -86,40 +93,20 @@ def discard(staged: Staged) -> None:
         os.close(staged.lock)
 
 
-def _swap(staging: Path, final: Path) -> None:
-    if not final.exists():  # first write of this partition (the dataset lock is held)
-        staging.rename(final)
-        return
-    if exchange(staging, final):
-        return
-    # No atomic exchange on this file system: two renames, still under the dataset lock.
-    previous = staging.with_name(f"{staging.name}.previous")
-    final.rename(previous)
-    staging.rename(final)
-    previous.rename(staging)
-
-
-def _exchange_call() -> Callable[[bytes, bytes], int] | None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-    if sys.platform.startswith("linux") and hasattr(libc, "renameat2"):
-        return lambda a, b: libc.renameat2(_AT_FDCWD, a, _AT_FDCWD, b, _RENAME_EXCHANGE)
-    if sys.platform == "darwin" and hasattr(libc, "renamex_np"):
-        return lambda a, b: libc.renamex_np(a, b, _RENAME_SWAP)
-    return None
-
-
-_exchange = _exchange_call()
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def exchange(a: Path, b: Path) -> bool:
-    """Atomically swap the directories ``a`` and ``b``; False when the platform or file
-    system cannot (then ``OSError`` means another failure)."""
-    if _exchange is None:
+    """Atomically swap the directories ``a`` and ``b``; False when this platform or file
+    system cannot (any other failure raises ``OSError``)."""
+    first, second = os.fsencode(a), os.fsencode(b)
+    if sys.platform.startswith("linux") and hasattr(_libc, "renameat2"):
+        failed = _libc.renameat2(_AT_FDCWD, first, _AT_FDCWD, second, _RENAME_EXCHANGE)
+    elif sys.platform == "darwin" and hasattr(_libc, "renamex_np"):
+        failed = _libc.renamex_np(first, second, _RENAME_SWAP)
+    else:
         return False
-    if _exchange(os.fsencode(a), os.fsencode(b)) == 0:
+    if failed == 0:
         return True
     code = ctypes.get_errno()
     if code in _UNSUPPORTED:

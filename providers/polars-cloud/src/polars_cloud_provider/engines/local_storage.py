@@ -5,9 +5,9 @@ a query times out. Design and evidence: docs/design-local-engine.md.
 
 from __future__ import annotations
 
-import http.client
 import os
 from collections.abc import Iterable
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -16,24 +16,20 @@ if TYPE_CHECKING:
 
 _ENDPOINT_OPTIONS = ("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint")
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-_DEFAULT_ENDPOINTS = {
-    "s3": "https://s3.amazonaws.com",
-    "s3a": "https://s3.amazonaws.com",
-    "gs": "https://storage.googleapis.com",
-    "gcs": "https://storage.googleapis.com",
-}
+_S3, _GCS = "https://s3.amazonaws.com", "https://storage.googleapis.com"
+_DEFAULT_ENDPOINTS = {"s3": _S3, "s3a": _S3, "gs": _GCS, "gcs": _GCS}
 PROBE_TIMEOUT_S = 5.0
 
 
 def options(current: Settings) -> dict[str, Any]:
     """``storage_options`` for local reads and writes: the configured ones, plus bounds."""
     bound_ms = max(1, round(current.storage_timeout_s * 1000))
-    bounds: dict[str, Any] = {
+    return {
         "connect_timeout": f"{bound_ms}ms",
         "read_timeout": f"{bound_ms}ms",  # no progress for that long, not a slow transfer
         "retry_timeout_ms": bound_ms,
+        **(current.storage_options or {}),
     }
-    return {**bounds, **(current.storage_options or {})}
 
 
 def is_remote(uri: str) -> bool:
@@ -60,14 +56,12 @@ def unanswered(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    connection_class = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
+    connection_class = HTTPSConnection if parts.scheme == "https" else HTTPConnection
     connection = connection_class(parts.hostname, parts.port, timeout=timeout_s)
     try:
         connection.request("HEAD", "/")
         connection.getresponse()
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, HTTPException) as error:
         return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     finally:
         connection.close()
