@@ -61,7 +61,7 @@ def sink(
     """Run ``lf`` on ``on``, write it under the directory ``to``, wait for SUCCESS (any other
     status fails the task) and return the query id. A query past the query timeout is
     cancelled and fails the task without retries, unless ``retry_timeout=True``."""
-    outcome = _query(lf, on, mode, to, retry_timeout)
+    outcome = _query(lf, on, mode, to, retry_timeout, wait=True)
     log.info("Query %s wrote %s", outcome.query_id, to)
     return outcome.query_id
 
@@ -69,7 +69,7 @@ def sink(
 def submit(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRIBUTED) -> str:
     """Fire-and-forget ``sink``: return the query id without waiting; nothing downstream may
     rely on its output (only Polars Cloud shows whether it succeeded)."""
-    query_id = _query(lf, on, mode, to, wait=False)
+    query_id = _query(lf, on, mode, to, retry_timeout=False, wait=False)
     log.info("Submitted query %s (not awaited) to write %s", query_id, to)
     return query_id
 
@@ -79,7 +79,7 @@ def execute(
 ) -> list[str]:
     """Run ``lf`` to intermediate storage, wait for SUCCESS and return the locations of its
     parquet files (for another task to scan; Polars Cloud deletes them after some hours)."""
-    outcome = _query(lf, on, mode, None, retry_timeout)
+    outcome = _query(lf, on, mode, None, retry_timeout, wait=True)
     if not outcome.locations:
         raise QueryFailed(outcome.query_id, "SUCCESS", "the query reported no result locations")
     log.info("Query %s left %d result file(s)", outcome.query_id, len(outcome.locations))
@@ -87,15 +87,9 @@ def execute(
 
 
 def _query(
-    lf: pl.LazyFrame,
-    on: Cluster | Live,
-    mode: Mode,
-    to: str | None,
-    retry_timeout: bool = False,
-    wait: bool = True,
+    lf: pl.LazyFrame, on: Cluster | Live, mode: str, to: str | None, retry_timeout: bool, wait: bool
 ) -> Any:
-    """The outcome of ``lf`` written to ``to`` (None: intermediate storage), or only its id
-    when not ``wait``."""
+    """The outcome of ``lf`` written to ``to`` (None: intermediate storage), or its id."""
     from polars_cloud_provider.compute import execution
     from polars_cloud_provider.compute.failures import classified
 
@@ -174,24 +168,20 @@ def scan_parquet(
     if planned is not None:
         return planned(uris, dataset, produced=produced)
     if dataset is not None and chosen is not None and chosen.name != "cloud":
-        _require_local_files("Output" if produced else "Input", dataset, ds, uris)
+        for uri in [uris] if isinstance(uris, str) else uris:
+            local = "://" not in uri or uri.startswith("file://")
+            if local and not glob.glob(uri.removeprefix("file://")):
+                from polars_cloud_provider.compute.permanent import PermanentFailure
+
+                kind = "Output" if produced else "Input"
+                day = f" for ds={ds}" if ds is not None else ""
+                # Without retries: a retry minutes later would find the same empty place.
+                raise PermanentFailure(
+                    f"{kind} {dataset!r}{day}: no parquet file at {uri}", what="missing input"
+                )
     current = settings.load()
     options = chosen.scan_options(current) if chosen else current.storage_options
     return pl.scan_parquet(uris, storage_options=options)
-
-
-def _require_local_files(kind: str, dataset: str, ds: str | None, uris: str | list[str]) -> None:
-    for uri in [uris] if isinstance(uris, str) else uris:
-        if "://" in uri and not uri.startswith("file://"):
-            continue
-        if not glob.glob(uri.removeprefix("file://")):
-            from polars_cloud_provider.compute.permanent import PermanentFailure
-
-            day = f" for ds={ds}" if ds is not None else ""
-            # Without retries: a retry minutes later would find the same empty place.
-            raise PermanentFailure(
-                f"{kind} {dataset!r}{day}: no parquet file at {uri}", what="missing input"
-            )
 
 
 def _live(on: Cluster | Live) -> Live:

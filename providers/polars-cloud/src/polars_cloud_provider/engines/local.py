@@ -1,15 +1,13 @@
-"""Local backend: queries run in this process by the installed Polars, in a thread of their
-own that the caller waits on, so timeouts and signals can cancel them and remove what they
-wrote. Design and evidence: docs/design-local-engine.md.
-"""
+"""Local backend: queries run by the installed Polars in a thread the caller waits on, so
+timeouts and signals cancel them and remove what they wrote (docs/design-local-engine.md)."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import itertools
 import logging
+import math
 import os
 import re
 import shutil
@@ -19,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +41,6 @@ _SIGNAL_SLICE_S = 0.5  # the longest a signal waits for its handler during a wai
 _POLL_FIRST_S, _POLL_MAX_S = 0.0005, 0.005  # asking Polars whether the query is done
 
 
-def _nothing() -> None:
-    return None
-
-
 @dataclass
 class LocalQuery:
     query_id: str
@@ -54,17 +48,13 @@ class LocalQuery:
     settings: Settings
     reads: tuple[str, ...]  # the URIs it reads, to name a silent endpoint
     location: str  # where the result is once the query succeeded
-    write_path: str  # where polars writes while the query runs
-    finalize: Callable[[], None] = _nothing
-    abort: Callable[[], None] = _nothing
+    write_path: str = ""  # where polars writes while the query runs, if not there
+    finalize: Callable[[], None] = lambda: None  # once it succeeded
+    abort: Callable[[], None] = lambda: None  # once it failed or was cancelled
     executing: threading.Event = field(default_factory=threading.Event)  # past planning
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
     cancelled: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def storage_options(self) -> dict[str, Any]:
-        return local_storage.options(self.settings)
 
 
 class LocalBackend:
@@ -80,7 +70,7 @@ class LocalBackend:
     def connect(self, cluster: Cluster, current: Settings) -> Settings:
         """The handle on this process, the local "cluster": the settings its queries use."""
         if self.local_root:
-            return dataclasses.replace(current, local_root=self.local_root)
+            return replace(current, local_root=self.local_root)
         return current
 
     def scan_options(self, current: Settings) -> dict[str, Any]:
@@ -140,46 +130,41 @@ def _query(
     query_id: str, lf: pl.LazyFrame, current: Settings, reads: tuple[str, ...], sink_uri: str | None
 ) -> LocalQuery:
     """A sink (staged when local), or intermediate results when ``sink_uri`` is None."""
-    new = functools.partial(LocalQuery, query_id, lf, current, reads)
     if sink_uri is None:
         directory = _query_directory(current.local_root, query_id)
     else:
         directory = sink_uri.rstrip("/")
-    location = f"{directory}/{PART}"
-    if local_storage.is_remote(directory):  # an upload is visible only once complete
-        return new(location, location)
+    query = LocalQuery(query_id, lf, current, reads, location=f"{directory}/{PART}")
     path = Path(directory.removeprefix("file://"))
-    if sink_uri is None:  # no one reads it before the query succeeds
-        return new(
-            location, location, abort=functools.partial(shutil.rmtree, path, ignore_errors=True)
-        )
-    staged = local_staging.stage(path, query_id)
-    return new(
-        str(staged.final / PART),
-        str(staged.directory / PART),
-        finalize=functools.partial(local_staging.publish, staged),
-        abort=functools.partial(local_staging.discard, staged),
-    )
+    if local_storage.is_remote(directory):
+        pass  # an upload is visible only once complete
+    elif sink_uri is None:  # no one reads it before the query succeeds
+        query.abort = functools.partial(shutil.rmtree, path, ignore_errors=True)
+    else:
+        staged = local_staging.stage(path, query_id)
+        query.location, query.write_path = str(staged.final / PART), str(staged.directory / PART)
+        query.finalize = functools.partial(local_staging.publish, staged)
+        query.abort = functools.partial(local_staging.discard, staged)
+    return query
 
 
 def _wait_in_slices(done: threading.Event, timeout_s: float | None) -> bool:
     """``done.wait(timeout_s)``, woken every ``_SIGNAL_SLICE_S`` to run signal handlers."""
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    while True:
-        left = _SIGNAL_SLICE_S if deadline is None else deadline - time.monotonic()
-        if done.wait(max(0.0, min(left, _SIGNAL_SLICE_S))):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
+    deadline = math.inf if timeout_s is None else time.monotonic() + timeout_s
+    while not done.wait(max(0.0, min(deadline - time.monotonic(), _SIGNAL_SLICE_S))):
+        if time.monotonic() >= deadline:
             return False
+    return True
 
 
 def _run(query: LocalQuery) -> None:
     """Plan and run the query in this thread, polling ``fetch()`` (never ``fetch_blocking()``,
     where a SIGINT aborts the process), and record how it ended."""
     try:
-        plan = _stops_when_cancelled(query.plan, query.cancelled).sink_parquet(
-            query.write_path, storage_options=query.storage_options, mkdir=True, lazy=True
-        )
+        guarded = _stops_when_cancelled(query.plan, query.cancelled)
+        options = local_storage.options(query.settings)
+        path = query.write_path or query.location
+        plan = guarded.sink_parquet(path, storage_options=options, mkdir=True, lazy=True)
         if query.cancelled.is_set():  # while planning (which can read storage)
             return
         query.executing.set()
@@ -224,12 +209,9 @@ def _cancel(query: LocalQuery) -> None:
 def _signals_interrupt(query_id: str) -> Iterator[None]:
     """In the main thread, SIGINT and SIGTERM raise ``QueryInterrupted`` (after the handler
     already installed, if any) instead of ending the process; ignored signals stay so."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous: dict[int, Any] = {
-        number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)
-    }
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    signals = (signal.SIGINT, signal.SIGTERM) if in_main_thread else ()
+    previous: dict[int, Any] = {number: signal.getsignal(number) for number in signals}
 
     def interrupt(number: int, frame: Any) -> None:
         handler = previous[number]
@@ -251,7 +233,8 @@ def _signals_interrupt(query_id: str) -> Iterator[None]:
 def _store_note(query: LocalQuery, timed_out: bool) -> str:
     """Name the object store the query waited on (Polars' message may not say which): for a
     query past its timeout, also whether the store answers a plain request."""
-    url = local_storage.endpoint(query.storage_options, (query.location, *query.reads))
+    options = local_storage.options(query.settings)
+    url = local_storage.endpoint(options, (query.location, *query.reads))
     if url is None:
         return ""
     if not timed_out:

@@ -1,7 +1,5 @@
-"""The local backend's queries that outlive the task process (deferred waits, retries): each
-runs in a child process of its own session, which leaves ``result.json`` in its run folder and
-holds ``running.lock`` while it lives. Design: docs/design-local-engine.md.
-"""
+"""Local queries that outlive the task process (deferred waits, retries), each run in a child
+process of its own session (docs/design-local-engine.md)."""
 
 from __future__ import annotations
 
@@ -44,7 +42,7 @@ NICENESS = 10  # below Airflow's own processes, which a busy machine would other
 @dataclass(frozen=True)
 class ChildQuery:
     query_id: str
-    run_dir: str
+    run_dir: Path
 
 
 class LocalRunnerBackend(LocalBackend):
@@ -72,51 +70,44 @@ class LocalRunnerBackend(LocalBackend):
         return super().wait(query, timeout_s)
 
     def status(self, query: Any) -> str:
-        return child_status(Path(query.run_dir)) if isinstance(query, ChildQuery) else UNKNOWN
+        """INPROGRESS while the child holds its lock, else the status it wrote (or UNKNOWN)."""
+        if not isinstance(query, ChildQuery):
+            return UNKNOWN
+        if not (query.run_dir / RESULT).is_file() and held(query.run_dir / LOCK):
+            return "INPROGRESS"
+        # The child is gone, or wrote its result just before exiting.
+        return str(_result(query.run_dir).get("status", UNKNOWN))
 
     def outcome(self, query: ChildQuery) -> Outcome:
-        result = _result(Path(query.run_dir))
+        result = _result(query.run_dir)
         status = result.get("status", UNKNOWN)
         if status == "SUCCESS":
             return Outcome(query_id=query.query_id, locations=list(result["locations"]))
         if status == UNKNOWN:
-            raise QueryFailed(
-                query.query_id,
-                "FAILED",
-                f"the local query process ended without a result (killed?); see "
-                f"{Path(query.run_dir) / OUTPUT}",
-            )
+            output = query.run_dir / OUTPUT
+            why = f"the local query process ended without a result (killed?); see {output}"
+            raise QueryFailed(query.query_id, "FAILED", why)
         cause = RemoteError(result.get("message", ""), tuple(result.get("error_types", ())))
         raise QueryFailed(query.query_id, status, result.get("error", "")) from cause
 
     def cancel(self, query: Any) -> None:
         # An in-process query is cancelled by the wait it runs in, when that is cut short.
-        if not isinstance(query, ChildQuery) or child_status(Path(query.run_dir)) != "INPROGRESS":
-            return
-        pid = int((Path(query.run_dir) / PID).read_text())
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)  # the child leads its own session and group
+        if self.status(query) == "INPROGRESS":
+            with contextlib.suppress(ProcessLookupError):  # the child leads its own group
+                os.killpg(int((query.run_dir / PID).read_text()), signal.SIGTERM)
 
     def reference(self, query: Any) -> dict[str, Any]:
-        run_dir = query.run_dir if isinstance(query, ChildQuery) else None
+        run_dir = str(query.run_dir) if isinstance(query, ChildQuery) else None
         return {"backend": self.name, "query_id": self.query_id(query), "run_dir": run_dir}
 
     def reattach(self, reference: dict[str, Any]) -> ChildQuery | None:
         run_dir = reference.get("run_dir")
         if not run_dir or not Path(run_dir).is_dir():
             return None  # an in-process query died with its process
-        return ChildQuery(query_id=str(reference["query_id"]), run_dir=run_dir)
+        return ChildQuery(query_id=str(reference["query_id"]), run_dir=Path(run_dir))
 
     def link(self, reference: dict[str, Any]) -> str | None:
         return None
-
-
-def child_status(run_dir: Path) -> str:
-    """INPROGRESS while the child holds its lock, else the status it wrote (or UNKNOWN)."""
-    if not (run_dir / RESULT).is_file() and held(run_dir / LOCK):
-        return "INPROGRESS"
-    # The child is gone, or wrote its result just before exiting.
-    return str(_result(run_dir).get("status", UNKNOWN))
 
 
 def _result(run_dir: Path) -> dict[str, Any]:
@@ -152,7 +143,7 @@ def _spawn(root: Path, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None) -> Ch
     child.stdin.write(plan)
     child.stdin.close()
     log.info("Local query %s runs in process %d (%s)", query_id, child.pid, run_dir)
-    return ChildQuery(query_id=query_id, run_dir=str(run_dir))
+    return ChildQuery(query_id=query_id, run_dir=run_dir)
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,5 @@
-"""Where a local sink writes until it succeeds (a locked entry of a ``.staging`` folder outside
-every tree a reader globs), and how it then replaces its partition in one step.
-Design: docs/design-local-engine.md.
-"""
+"""Where a local sink writes until it succeeds, outside every tree a reader globs, and how it
+then replaces its partition in one step (docs/design-local-engine.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""Object storage as the local backend reaches it: every request bounded by the storage
-timeout (no progress for that long, not a cap on a slow transfer), and the endpoint named when
-a query times out. Design and evidence: docs/design-local-engine.md.
-"""
+"""Object storage as the local backend reaches it: requests bounded by the storage timeout,
+and the endpoint a query waited on (docs/design-local-engine.md)."""
 
 from __future__ import annotations
 
