@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
@@ -28,9 +28,7 @@ from polars_cloud_provider.compute.clusters import Cluster, Mode
 from polars_cloud_provider.compute.errors import QueryFailed, QueryInterrupted, QueryTimedOut
 from polars_cloud_provider.engines import local_staging, local_storage
 from polars_cloud_provider.engines.backend import Outcome, backoff
-
-if TYPE_CHECKING:
-    from polars_cloud_provider.settings import Settings
+from polars_cloud_provider.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +79,23 @@ class LocalBackend:
     ) -> LocalQuery:
         query_id = f"{QUERY_PREFIX}{uuid.uuid4().hex[:12]}"
         _prune(current.local_root, current.local_retention_hours * 3600)
+        if sink_uri is None:  # intermediate results
+            directory = _query_directory(current.local_root, query_id)
+        else:
+            directory = sink_uri.rstrip("/")
         reads = tuple(uri for _, uri in failures.reads())
-        query = _query(query_id, lf, current, reads, sink_uri)
+        query = LocalQuery(query_id, lf, current, reads, location=f"{directory}/{PART}")
+        path = Path(directory.removeprefix("file://"))
+        if local_storage.is_remote(directory):
+            pass  # an upload is visible only once complete
+        elif sink_uri is None:  # no one reads it before the query succeeds
+            query.abort = functools.partial(shutil.rmtree, path, ignore_errors=True)
+        else:
+            staged = local_staging.stage(path, query_id)
+            query.location = str(staged.final / PART)
+            query.write_path = str(staged.directory / PART)
+            query.finalize = functools.partial(local_staging.publish, staged)
+            query.abort = functools.partial(local_staging.discard, staged)
         log.info("Local %s query %s -> %s", mode, query_id, query.location)
         return query
 
@@ -124,28 +137,6 @@ class LocalBackend:
     def stop(self, handle: Settings) -> bool:
         log.info("Local backend: no cluster to stop.")
         return False
-
-
-def _query(
-    query_id: str, lf: pl.LazyFrame, current: Settings, reads: tuple[str, ...], sink_uri: str | None
-) -> LocalQuery:
-    """A sink (staged when local), or intermediate results when ``sink_uri`` is None."""
-    if sink_uri is None:
-        directory = _query_directory(current.local_root, query_id)
-    else:
-        directory = sink_uri.rstrip("/")
-    query = LocalQuery(query_id, lf, current, reads, location=f"{directory}/{PART}")
-    path = Path(directory.removeprefix("file://"))
-    if local_storage.is_remote(directory):
-        pass  # an upload is visible only once complete
-    elif sink_uri is None:  # no one reads it before the query succeeds
-        query.abort = functools.partial(shutil.rmtree, path, ignore_errors=True)
-    else:
-        staged = local_staging.stage(path, query_id)
-        query.location, query.write_path = str(staged.final / PART), str(staged.directory / PART)
-        query.finalize = functools.partial(local_staging.publish, staged)
-        query.abort = functools.partial(local_staging.discard, staged)
-    return query
 
 
 def _wait_in_slices(done: threading.Event, timeout_s: float | None) -> bool:
@@ -247,13 +238,10 @@ def _store_note(query: LocalQuery, timed_out: bool) -> str:
     return f"the object store at {url} did not answer within {probe_s:g} s ({reason})"
 
 
-# Intermediate results: one directory per query, pruned after the retention setting.
-
-
 def _prune(root: str, retention_s: float) -> None:
-    """Remove the query directories under ``root`` untouched for longer than ``retention_s``,
+    """Remove the intermediate results under ``root`` untouched for longer than ``retention_s``,
     then the run and task directories that are empty and as old."""
-    if "://" in root and not root.startswith("file://"):
+    if local_storage.is_remote(root):
         return
     base = Path(root.removeprefix("file://"))
     cutoff = time.time() - retention_s

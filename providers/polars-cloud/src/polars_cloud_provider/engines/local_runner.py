@@ -15,19 +15,16 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from polars_cloud_provider import settings
-from polars_cloud_provider.compute.clusters import DISTRIBUTED, SINGLE_NODE
+from polars_cloud_provider.compute.clusters import DISTRIBUTED, SINGLE_NODE, Mode
 from polars_cloud_provider.compute.errors import QueryFailed, RemoteError
 from polars_cloud_provider.engines.backend import UNKNOWN, Outcome, wait_by_polling
 from polars_cloud_provider.engines.local import QUERY_PREFIX, LocalBackend
 from polars_cloud_provider.engines.local_staging import held
-
-if TYPE_CHECKING:
-    from polars_cloud_provider.compute.clusters import Mode
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from polars_cloud_provider import settings
+from polars_cloud_provider.engines.local_storage import is_remote
+
 log = logging.getLogger(__name__)
 
 STAGING = ".staging"
@@ -36,11 +39,9 @@ class Staged:
 def staging_area(final: Path) -> Path:
     """``<data root>/.staging`` for a partition under the local data root, else
     ``<dataset>/../.staging``."""
-    from polars_cloud_provider import settings
-
     root = settings.load().local_data_root
     final = Path(os.path.abspath(final))
-    if root is not None and ("://" not in root or root.startswith("file://")):
+    if root is not None and not is_remote(root):
         base = Path(os.path.abspath(root.removeprefix("file://")))
         if final.is_relative_to(base) and len(final.parts) > len(base.parts):
             return base / STAGING
@@ -52,11 +53,10 @@ def stage(final: Path, query_id: str) -> Staged:
     area = staging_area(final)
     area.mkdir(parents=True, exist_ok=True)
     with _locked(area):  # no clearing can take the entry between its mkdir and its flock
-        with contextlib.suppress(FileNotFoundError), os.scandir(area) as entries:
-            for entry in list(entries):
-                if not held(Path(entry.path)):  # its writer is gone, or done with it
-                    log.info("Removing %s, left by a write that did not finish", entry.path)
-                    shutil.rmtree(entry.path, ignore_errors=True)
+        for entry in list(area.iterdir()):
+            if not held(entry):  # its writer is gone, or done with it
+                log.info("Removing %s, left by a write that did not finish", entry)
+                shutil.rmtree(entry, ignore_errors=True)
         directory = area / f"{final.parent.name}.{final.name}.{query_id}"
         directory.mkdir()
         lock = os.open(directory, os.O_RDONLY)
