@@ -46,7 +46,7 @@ class LocalQuery:
     settings: Settings
     reads: tuple[str, ...]  # the URIs it reads, to name a silent endpoint
     location: str  # where the result is once the query succeeded
-    write_path: str = ""  # where polars writes while the query runs, if not there
+    write_path: str = ""  # where polars writes while the query runs ("": at location)
     finalize: Callable[[], None] = lambda: None  # once it succeeded
     abort: Callable[[], None] = lambda: None  # once it failed or was cancelled
     executing: threading.Event = field(default_factory=threading.Event)  # past planning
