@@ -1,16 +1,9 @@
 """Run Polars queries from Airflow tasks: the only API DAG files use for compute.
 
 Call these inside a task decorated with ``@authenticate``; they run on Polars Cloud or, when
-the connection says ``{"backend": "local"}``, in-process. Importing this package is cheap
-(no polars, no polars_cloud), so DAG files can import it at the top. Every failure goes
-through the table in ``failures``: a permanent one fails the task without retries (as a
-``compute.permanent.PermanentFailure``).
-
-- ``sink``: run a query and write it to a directory URI; wait; fail the task unless SUCCESS.
-- ``submit``: the same without waiting (fire-and-forget); returns the query id.
-- ``execute``: run a query to intermediate storage; wait; return the result locations.
-- ``shutdown``: stop a manifest's cluster; succeeds when nothing is running.
-- ``immediate_shutdown``: a context whose cluster stops as soon as the block ends.
+the connection says ``{"backend": "local"}``, in-process. Importing this package is cheap (no
+polars, no polars_cloud). A permanent failure (see ``failures``) fails the task without retries.
+Names imported ``as`` themselves are re-exported for DAG files.
 """
 
 from __future__ import annotations
@@ -26,19 +19,17 @@ from polars_cloud_provider import settings
 from polars_cloud_provider.compute.clusters import (
     DISTRIBUTED,
     MODES,
-    SINGLE_NODE,
     Cluster,
     Manifest,
     Mode,
     Specs,
 )
-from polars_cloud_provider.compute.errors import (
-    ComputeError,
-    NotAuthenticated,
-    QueryFailed,
-    QueryInterrupted,
-    QueryTimedOut,
-)
+from polars_cloud_provider.compute.clusters import SINGLE_NODE as SINGLE_NODE
+from polars_cloud_provider.compute.errors import ComputeError as ComputeError
+from polars_cloud_provider.compute.errors import NotAuthenticated as NotAuthenticated
+from polars_cloud_provider.compute.errors import QueryFailed
+from polars_cloud_provider.compute.errors import QueryInterrupted as QueryInterrupted
+from polars_cloud_provider.compute.errors import QueryTimedOut as QueryTimedOut
 
 # What runs queries (execution, failures, engines, lineage) is imported by the helpers when
 # they run, not here: every DAG file imports this package, and each import is paid per parse.
@@ -46,25 +37,6 @@ if TYPE_CHECKING:
     import polars as pl
 
     from polars_cloud_provider.engines.backend import Backend
-
-__all__ = [
-    "DISTRIBUTED",
-    "SINGLE_NODE",
-    "ComputeError",
-    "Live",
-    "Manifest",
-    "NotAuthenticated",
-    "QueryFailed",
-    "QueryInterrupted",
-    "QueryTimedOut",
-    "Specs",
-    "execute",
-    "immediate_shutdown",
-    "scan_parquet",
-    "shutdown",
-    "sink",
-    "submit",
-]
 
 log = logging.getLogger(__name__)
 
@@ -86,34 +58,18 @@ def sink(
     mode: Mode = DISTRIBUTED,
     retry_timeout: bool = False,
 ) -> str:
-    """Run ``lf`` on ``on``, write it under the directory ``to`` and wait for SUCCESS.
-
-    Returns the query id. Any other final status fails the task with the id and status.
-    A query past the query timeout is cancelled and fails the task without retries, unless
-    ``retry_timeout=True``: then Airflow's retries submit it again.
-    """
-    from polars_cloud_provider.compute import execution
-    from polars_cloud_provider.compute.failures import classified
-
-    with classified(writing=to, retry_timeout=retry_timeout):
-        live = _live(on)
-        outcome = execution.run(live, lf, _mode(mode), _directory(to))
+    """Run ``lf`` on ``on``, write it under the directory ``to``, wait for SUCCESS (any other
+    status fails the task) and return the query id. A query past the query timeout is
+    cancelled and fails the task without retries, unless ``retry_timeout=True``."""
+    outcome = _query(lf, on, mode, to, retry_timeout, wait=True)
     log.info("Query %s wrote %s", outcome.query_id, to)
     return outcome.query_id
 
 
 def submit(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRIBUTED) -> str:
-    """Fire-and-forget: submit ``lf`` to write under ``to`` and return its id without waiting.
-
-    The task succeeds once the query is accepted; whether the query itself succeeds is only
-    visible in Polars Cloud. Nothing downstream may rely on its output.
-    """
-    from polars_cloud_provider.compute import execution
-    from polars_cloud_provider.compute.failures import classified
-
-    with classified(writing=to):
-        live = _live(on)
-        query_id = execution.submit(live, lf, _mode(mode), _directory(to))
+    """Fire-and-forget ``sink``: return the query id without waiting; nothing downstream may
+    rely on its output (only Polars Cloud shows whether it succeeded)."""
+    query_id = _query(lf, on, mode, to, retry_timeout=False, wait=False)
     log.info("Submitted query %s (not awaited) to write %s", query_id, to)
     return query_id
 
@@ -121,22 +77,29 @@ def submit(lf: pl.LazyFrame, to: str, *, on: Cluster | Live, mode: Mode = DISTRI
 def execute(
     lf: pl.LazyFrame, *, on: Cluster | Live, mode: Mode = DISTRIBUTED, retry_timeout: bool = False
 ) -> list[str]:
-    """Run ``lf`` to intermediate storage, wait for SUCCESS and return the result locations.
-
-    The locations are parquet files another task can scan (pass them through XCom).
-    Polars Cloud deletes intermediate results after some hours: sink what must persist.
-    ``retry_timeout``: as for ``sink``.
-    """
-    from polars_cloud_provider.compute import execution
-    from polars_cloud_provider.compute.failures import classified
-
-    with classified(retry_timeout=retry_timeout):
-        live = _live(on)
-        outcome = execution.run(live, lf, _mode(mode), None)
+    """Run ``lf`` to intermediate storage, wait for SUCCESS and return the locations of its
+    parquet files (for another task to scan; Polars Cloud deletes them after some hours)."""
+    outcome = _query(lf, on, mode, None, retry_timeout, wait=True)
     if not outcome.locations:
         raise QueryFailed(outcome.query_id, "SUCCESS", "the query reported no result locations")
     log.info("Query %s left %d result file(s)", outcome.query_id, len(outcome.locations))
     return outcome.locations
+
+
+def _query(
+    lf: pl.LazyFrame, on: Cluster | Live, mode: str, to: str | None, retry_timeout: bool, wait: bool
+) -> Any:
+    """The outcome of ``lf`` written to ``to`` (None: intermediate storage), or its id."""
+    from polars_cloud_provider.compute import execution
+    from polars_cloud_provider.compute.failures import classified
+
+    with classified(writing=to, retry_timeout=retry_timeout):
+        live = _live(on)
+        chosen = _mode(mode)
+        if to is None:
+            return execution.run(live, lf, chosen, None)
+        start = execution.run if wait else execution.submit
+        return start(live, lf, chosen, _directory(to))
 
 
 def shutdown(cluster: Manifest) -> bool:
@@ -155,13 +118,9 @@ def shutdown(cluster: Manifest) -> bool:
 
 @contextmanager
 def immediate_shutdown(cluster: Cluster) -> Iterator[Live]:
-    """Open a cluster for the block and stop it when the block ends, however it ends.
-
-    Wait for every query inside the block (``sink``/``execute`` do): leaving the block stops
-    the cluster even if a query is still running. An error raised inside the block is the
-    one the task reports; a failure to stop is then only logged. After a clean block, a
-    failure to stop fails the task, because the cluster may still be running.
-    """
+    """Open a cluster for the block and stop it when the block ends, even with a query still
+    running. An error inside the block is the one reported (a failure to stop is then only
+    logged); after a clean block, a failure to stop fails the task."""
     from polars_cloud_provider.compute import execution
     from polars_cloud_provider.compute.failures import classified
 
@@ -187,14 +146,12 @@ def scan_parquet(
     ds: str | None = None,
     produced: bool = False,
 ) -> pl.LazyFrame:
-    """Lazily scan parquet at ``uris`` (a glob, a directory, or result locations from XCom)
-    with the storage options of the running task's engine: the local engine reads with the
-    configured ones, Polars Cloud with the cluster's own.
+    """Lazily scan parquet at ``uris`` (a glob, a directory, or ``execute``'s locations) with
+    the storage options of the running task's engine.
 
-    ``dataset`` names what is read (``ds``: its day; ``produced``: another task's output):
-    failures then name it, and the local engine fails at once, without retries, when a
-    local path matches no file. An object store is listed by the query itself, within the
-    query's time bound.
+    ``dataset`` names what is read (``ds``: its day; ``produced``: another task's output) in
+    failures; the local engine then fails at once, without retries, when a local path matches
+    no file (an object store is listed by the query itself, within its time bound).
     """
     import polars as pl
 
@@ -211,24 +168,20 @@ def scan_parquet(
     if planned is not None:
         return planned(uris, dataset, produced=produced)
     if dataset is not None and chosen is not None and chosen.name != "cloud":
-        _require_local_files("Output" if produced else "Input", dataset, ds, uris)
+        for uri in [uris] if isinstance(uris, str) else uris:
+            local = "://" not in uri or uri.startswith("file://")
+            if local and not glob.glob(uri.removeprefix("file://")):
+                from polars_cloud_provider.compute.permanent import PermanentFailure
+
+                kind = "Output" if produced else "Input"
+                day = f" for ds={ds}" if ds is not None else ""
+                # Without retries: a retry minutes later would find the same empty place.
+                raise PermanentFailure(
+                    f"{kind} {dataset!r}{day}: no parquet file at {uri}", what="missing input"
+                )
     current = settings.load()
     options = chosen.scan_options(current) if chosen else current.storage_options
     return pl.scan_parquet(uris, storage_options=options)
-
-
-def _require_local_files(kind: str, dataset: str, ds: str | None, uris: str | list[str]) -> None:
-    for uri in [uris] if isinstance(uris, str) else uris:
-        if "://" in uri and not uri.startswith("file://"):
-            continue
-        if not glob.glob(uri.removeprefix("file://")):
-            from polars_cloud_provider.compute.permanent import PermanentFailure
-
-            day = f" for ds={ds}" if ds is not None else ""
-            # Without retries: a retry minutes later would find the same empty place.
-            raise PermanentFailure(
-                f"{kind} {dataset!r}{day}: no parquet file at {uri}", what="missing input"
-            )
 
 
 def _live(on: Cluster | Live) -> Live:
@@ -243,18 +196,14 @@ def _live(on: Cluster | Live) -> Live:
 
 
 def _mode(mode: str) -> Mode:
-    for known in MODES:
-        if mode == known:
-            return known
+    if mode in MODES:
+        return mode
     raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
 
 
 def _directory(uri: str) -> str:
-    """Sinks go to directory URIs: a distributed sink to ``.../name.parquet`` is refused.
-
-    As in polars-cloud (query/_utils.py ~l.92), only what follows the last "/" can make a
-    URI look like a file: ``s3://b/v1.2/`` is a directory.
-    """
+    """``uri`` as a directory URI; as in polars-cloud (query/_utils.py ~l.92), only a "." after
+    the last "/" makes it a file, which is refused."""
     last = uri.rsplit("/", 1)[-1]
     if "." in last:
         raise ValueError(

@@ -1,84 +1,54 @@
-"""Local backend: the same helpers, run in this process by the installed Polars.
-
-Chosen by the connection extra ``{"backend": "local"}``: for laptops, demos and CI, with
-no Polars Cloud account. Both modes run on this machine; sinks and intermediate results
-go wherever the URI points (a local directory or an object store such as ``s3://``).
-
-A local sink is written to a staging area outside its dataset and swapped into place only
-when the query succeeds (``local_staging``); object stores make an upload visible only once
-it is complete. Everything a query does, planning included, runs in a thread of its own
-while the caller waits on an event, so the query timeout bounds it all and SIGINT/SIGTERM
-reach the caller, which cancels the query and removes what it wrote.
-"""
+"""Local backend: queries run by the installed Polars in a thread the caller waits on, so
+timeouts and signals cancel them and remove what they wrote (docs/design-local-engine.md)."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
+import itertools
 import logging
+import math
+import os
+import re
 import shutil
 import signal
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from polars_cloud_provider.compute import failures
 from polars_cloud_provider.compute.clusters import Cluster, Mode
-from polars_cloud_provider.compute.errors import (
-    QueryFailed,
-    QueryInterrupted,
-    QueryTimedOut,
-)
-from polars_cloud_provider.engines import local_intermediate, local_staging, local_storage
+from polars_cloud_provider.compute.errors import QueryFailed, QueryInterrupted, QueryTimedOut
+from polars_cloud_provider.engines import local_staging, local_storage
 from polars_cloud_provider.engines.backend import Outcome, backoff
-
-if TYPE_CHECKING:
-    from polars_cloud_provider.settings import Settings
+from polars_cloud_provider.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PART = "part-0.parquet"
-_CANCEL_GRACE_S = 30.0
-"""How long a cancelled query may take to stop writing before its files are removed."""
-_SIGNAL_SLICE_S = 0.5
-"""The longest a signal waits for its handler while a query is awaited (see ``wait``)."""
-_POLL_FIRST_S, _POLL_MAX_S = 0.0005, 0.005
-"""The query's thread asks Polars whether the query is done after 0.5 ms, then 1.2 times
-later each time, at most every 5 ms (see ``_run``): the answer comes at most 5 ms late, and
-asking (no waiting inside Polars) costs microseconds."""
-
-
-@dataclass
-class LocalCluster:
-    cluster: Cluster
-    settings: Settings
-
-
-def _nothing() -> None:
-    return None
+QUERY_PREFIX = "local-"  # of every local query id, hence of every query's directory
+_CANCEL_GRACE_S = 30.0  # how long a cancelled query may take to stop writing
+_SIGNAL_SLICE_S = 0.5  # the longest a signal waits for its handler during a wait
+_POLL_FIRST_S, _POLL_MAX_S = 0.0005, 0.005  # asking Polars whether the query is done
 
 
 @dataclass
 class LocalQuery:
     query_id: str
+    plan: pl.LazyFrame
+    settings: Settings
+    reads: tuple[str, ...]  # the URIs it reads, to name a silent endpoint
     location: str  # where the result is once the query succeeded
-    write_path: str  # where polars writes while the query runs
-    finalize: Callable[[], None] = _nothing
-    abort: Callable[[], None] = _nothing
-    plan: pl.LazyFrame | None = None  # run by ``wait``, so only while someone waits for it
-    uris: tuple[str, ...] = ()  # what it reads and writes, to name a silent endpoint
-    storage_options: dict[str, Any] = field(default_factory=dict)
-    timeout_s: float | None = None  # the bound for a fire-and-forget query, too
-    probe_timeout_s: float = local_storage.PROBE_TIMEOUT_S
-    storage_timeout_s: float | None = None  # no progress from the store for that long fails
-    running: Any = None  # polars' in-process query handle, once planned
+    write_path: str = ""  # where polars writes while the query runs ("": at location)
+    finalize: Callable[[], None] = lambda: None  # once it succeeded
+    abort: Callable[[], None] = lambda: None  # once it failed or was cancelled
     executing: threading.Event = field(default_factory=threading.Event)  # past planning
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -95,40 +65,44 @@ class LocalBackend:
     def authenticate(self, conn_id: str, login: str | None, password: str | None) -> None:
         return None  # queries run in this process: no Polars Cloud login
 
-    def connect(self, cluster: Cluster, current: Settings) -> LocalCluster:
+    def connect(self, cluster: Cluster, current: Settings) -> Settings:
+        """The handle on this process, the local "cluster": the settings its queries use."""
         if self.local_root:
-            current = dataclasses.replace(current, local_root=self.local_root)
-        return LocalCluster(cluster=cluster.resolved(self.workspace), settings=current)
+            return replace(current, local_root=self.local_root)
+        return current
 
     def scan_options(self, current: Settings) -> dict[str, Any]:
         return local_storage.options(current)
 
     def start(
-        self, handle: LocalCluster, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None
+        self, current: Settings, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None
     ) -> LocalQuery:
-        current = handle.settings
-        query_id = f"{local_intermediate.QUERY_PREFIX}{uuid.uuid4().hex[:12]}"
-        local_intermediate.prune(current.local_root, current.local_retention_hours * 3600)
-        if sink_uri is None:
-            query = _intermediate_query(query_id, current.local_root)
+        query_id = f"{QUERY_PREFIX}{uuid.uuid4().hex[:12]}"
+        _prune(current.local_root, current.local_retention_hours * 3600)
+        if sink_uri is None:  # intermediate results
+            directory = _query_directory(current.local_root, query_id)
         else:
-            query = _sink_query(query_id, sink_uri)
-        query.storage_options = local_storage.options(current)
-        query.timeout_s = current.query_timeout_s
-        query.probe_timeout_s = min(local_storage.PROBE_TIMEOUT_S, current.storage_timeout_s)
-        query.storage_timeout_s = current.storage_timeout_s
-        query.uris = (query.location, *(uri for _, uri in failures.reads()))
-        query.plan = lf
+            directory = sink_uri.rstrip("/")
+        reads = tuple(uri for _, uri in failures.reads())
+        query = LocalQuery(query_id, lf, current, reads, location=f"{directory}/{PART}")
+        path = Path(directory.removeprefix("file://"))
+        if local_storage.is_remote(directory):
+            pass  # an upload is visible only once complete
+        elif sink_uri is None:  # no one reads it before the query succeeds
+            query.abort = functools.partial(shutil.rmtree, path, ignore_errors=True)
+        else:
+            staged = local_staging.stage(path, query_id)
+            query.location = str(staged.final / PART)
+            query.write_path = str(staged.directory / PART)
+            query.finalize = functools.partial(local_staging.publish, staged)
+            query.abort = functools.partial(local_staging.discard, staged)
         log.info("Local %s query %s -> %s", mode, query_id, query.location)
         return query
 
-    def query_id(self, query: LocalQuery) -> str:
-        return query.query_id
+    def query_id(self, query: Any) -> str:
+        return str(query.query_id)  # of a LocalQuery, or of local_runner's ChildQuery
 
     def wait(self, query: LocalQuery, timeout_s: float | None) -> Outcome:
-        # The query runs in a thread of its own, started here rather than in ``start``: an
-        # interruption (an execution timeout, SIGINT, SIGTERM) can then never find it running
-        # with nobody left to cancel it. The caller waits on an event, not inside Polars.
         try:
             with _signals_interrupt(query.query_id):
                 threading.Thread(
@@ -141,94 +115,53 @@ class LocalBackend:
             raise
         if not finished:
             _cancel(query)
-            raise QueryTimedOut(query.query_id, timeout_s or 0, _silent_endpoint(query))
-        if query.error is not None:
+            raise QueryTimedOut(query.query_id, timeout_s or 0, _store_note(query, True))
+        error = query.error
+        if error is not None:
             query.abort()
-            error = query.error
+            stalled = isinstance(error, TimeoutError) or "timed out" in str(error).lower()
+            note = _store_note(query, False) if stalled else ""
             raise QueryFailed(
-                query.query_id, "FAILED", f"{type(error).__name__}: {error}{_stalled(query)}"
+                query.query_id, "FAILED", f"{type(error).__name__}: {error}{note}"
             ) from error
         query.finalize()
         return Outcome(query_id=query.query_id, locations=[query.location])
 
     def detach(self, query: LocalQuery) -> None:
-        """Fire-and-forget, locally: this process is the cluster, so finish before returning,
-        but report a failure only in the log, as Polars Cloud would only show it there."""
+        """Fire-and-forget: this process is the cluster, so finish, but only log a failure."""
         try:
-            self.wait(query, query.timeout_s)
+            self.wait(query, query.settings.query_timeout_s)
         except QueryFailed as error:
             log.warning("Fire-and-forget query failed (the task still succeeds): %s", error)
 
-    def stop(self, handle: LocalCluster) -> bool:
+    def stop(self, handle: Settings) -> bool:
         log.info("Local backend: no cluster to stop.")
         return False
 
 
 def _wait_in_slices(done: threading.Event, timeout_s: float | None) -> bool:
-    """``done.wait(timeout_s)``, woken every ``_SIGNAL_SLICE_S``: a signal the kernel hands
-    to another thread (a Polars worker) does not interrupt the main thread's wait, and Python
-    runs the handler (Airflow's execution timeout, SIGTERM) only once that thread wakes."""
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    while True:
-        left = _SIGNAL_SLICE_S if deadline is None else deadline - time.monotonic()
-        if done.wait(max(0.0, min(left, _SIGNAL_SLICE_S))):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
+    """``done.wait(timeout_s)``, woken every ``_SIGNAL_SLICE_S`` to run signal handlers."""
+    deadline = math.inf if timeout_s is None else time.monotonic() + timeout_s
+    while not done.wait(max(0.0, min(deadline - time.monotonic(), _SIGNAL_SLICE_S))):
+        if time.monotonic() >= deadline:
             return False
-
-
-def _sink_query(query_id: str, directory: str) -> LocalQuery:
-    location = f"{directory.rstrip('/')}/{PART}"
-    if local_storage.is_remote(directory):
-        return LocalQuery(query_id=query_id, location=location, write_path=location)
-    staged = local_staging.stage(Path(directory.removeprefix("file://")), query_id)
-    return LocalQuery(
-        query_id=query_id,
-        location=str(staged.final / PART),
-        write_path=str(staged.directory / PART),
-        finalize=functools.partial(local_staging.publish, staged),
-        abort=functools.partial(local_staging.discard, staged),
-    )
-
-
-def _intermediate_query(query_id: str, root: str) -> LocalQuery:
-    """Results no one reads before the query succeeds, in a directory of their own."""
-    directory = local_intermediate.query_directory(root, query_id)
-    location = f"{directory}/{PART}"
-    if local_storage.is_remote(directory):
-        return LocalQuery(query_id=query_id, location=location, write_path=location)
-    path = Path(directory.removeprefix("file://"))
-    return LocalQuery(
-        query_id=query_id,
-        location=location,
-        write_path=location,
-        abort=functools.partial(shutil.rmtree, path, ignore_errors=True),
-    )
+    return True
 
 
 def _run(query: LocalQuery) -> None:
-    """Plan and run the query in this thread, and record how it ended.
-
-    Polars' own ``cancel()`` does not stop a streaming sink that is running (polars 2.0: it
-    writes on to the end), so the plan carries a guard that fails it at its next batch once
-    the query is cancelled. And this thread polls ``fetch()`` rather than blocking in
-    ``fetch_blocking()``: while a thread blocks there, Polars turns a SIGINT into a panic that
-    aborts the whole process ("Rayon: detected unexpected panic; aborting"). (Awaiting
-    ``collect_async()`` instead, whose callback comes from a Polars thread, once aborted a
-    writer at exit: "PyGILState_Release: thread state must be current".)
-    """
+    """Plan and run the query in this thread, polling ``fetch()`` (never ``fetch_blocking()``,
+    where a SIGINT aborts the process), and record how it ended."""
     try:
-        if query.plan is None:  # started by another process: nothing to run here
-            raise QueryFailed(query.query_id, "FAILED", "no plan to run in this process")
-        plan = _stops_when_cancelled(query.plan, query.cancelled).sink_parquet(
-            query.write_path, storage_options=query.storage_options, mkdir=True, lazy=True
-        )
+        guarded = _stops_when_cancelled(query.plan, query.cancelled)
+        options = local_storage.options(query.settings)
+        path = query.write_path or query.location
+        plan = guarded.sink_parquet(path, storage_options=options, mkdir=True, lazy=True)
         if query.cancelled.is_set():  # while planning (which can read storage)
             return
         query.executing.set()
-        query.running = plan.collect(background=True)
+        running = plan.collect(background=True)
         delays = backoff(_POLL_FIRST_S, _POLL_MAX_S, growth=1.2)
-        while query.running.fetch() is None:
+        while running.fetch() is None:
             time.sleep(next(delays))
     except BaseException as error:
         query.error = error
@@ -236,11 +169,9 @@ def _run(query: LocalQuery) -> None:
         query.done.set()
 
 
-class _Cancelled(Exception):
-    """Raised inside the plan by ``_stops_when_cancelled``'s guard."""
-
-
 def _stops_when_cancelled(lf: pl.LazyFrame, cancelled: threading.Event) -> pl.LazyFrame:
+    """Fail the plan at its next batch once cancelled: Polars' ``cancel()`` lets a running
+    streaming sink write on to the end (polars 2.0)."""
     schema = lf.collect_schema()  # resolving it can read storage: still inside the bound
     if not schema:
         return lf
@@ -248,7 +179,7 @@ def _stops_when_cancelled(lf: pl.LazyFrame, cancelled: threading.Event) -> pl.La
 
     def guard(batch: pl.Series) -> pl.Series:
         if cancelled.is_set():
-            raise _Cancelled("the query was cancelled")
+            raise RuntimeError("the query was cancelled")
         return batch
 
     return lf.with_columns(
@@ -267,17 +198,11 @@ def _cancel(query: LocalQuery) -> None:
 
 @contextlib.contextmanager
 def _signals_interrupt(query_id: str) -> Iterator[None]:
-    """Make SIGINT and SIGTERM raise in the waiting thread instead of ending the process
-    on the spot (their default, and SIGINT's inside an Airflow task): the query is then
-    cancelled and its files removed. A handler already installed (Airflow's SIGTERM
-    handler runs the operator's ``on_kill``) still runs first; an ignored signal stays so.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous: dict[int, Any] = {
-        number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)
-    }
+    """In the main thread, SIGINT and SIGTERM raise ``QueryInterrupted`` (after the handler
+    already installed, if any) instead of ending the process; ignored signals stay so."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    signals = (signal.SIGINT, signal.SIGTERM) if in_main_thread else ()
+    previous: dict[int, Any] = {number: signal.getsignal(number) for number in signals}
 
     def interrupt(number: int, frame: Any) -> None:
         handler = previous[number]
@@ -296,24 +221,62 @@ def _signals_interrupt(query_id: str) -> Iterator[None]:
                 signal.signal(number, handler)
 
 
-def _stalled(query: LocalQuery) -> str:
-    """Which store a request timed out on (Polars' message may not say: "request or response
-    body error ... operation timed out")."""
-    error = query.error
-    if not isinstance(error, TimeoutError) and "timed out" not in str(error).lower():
-        return ""
-    url = local_storage.endpoint(query.storage_options, query.uris)
+def _store_note(query: LocalQuery, timed_out: bool) -> str:
+    """Name the object store the query waited on (Polars' message may not say which): for a
+    query past its timeout, also whether the store answers a plain request."""
+    options = local_storage.options(query.settings)
+    url = local_storage.endpoint(options, (query.location, *query.reads))
     if url is None:
         return ""
-    bound = f" for {query.storage_timeout_s:g} s" if query.storage_timeout_s else ""
-    return f" (the object store at {url} sent nothing{bound}: storage timeout)"
-
-
-def _silent_endpoint(query: LocalQuery) -> str:
-    url = local_storage.endpoint(query.storage_options, query.uris)
-    if url is None:
-        return ""
-    reason = local_storage.unanswered(url, query.probe_timeout_s)
+    if not timed_out:
+        bound = query.settings.storage_timeout_s
+        return f" (the object store at {url} sent nothing for {bound:g} s: storage timeout)"
+    probe_s = min(local_storage.PROBE_TIMEOUT_S, query.settings.storage_timeout_s)
+    reason = local_storage.unanswered(url, probe_s)
     if reason is None:
         return f"the object store at {url} answers, so the query itself is slow"
-    return f"the object store at {url} did not answer within {query.probe_timeout_s:g} s ({reason})"
+    return f"the object store at {url} did not answer within {probe_s:g} s ({reason})"
+
+
+def _prune(root: str, retention_s: float) -> None:
+    """Remove the intermediate results under ``root`` untouched for longer than ``retention_s``,
+    then the run and task directories that are empty and as old."""
+    if local_storage.is_remote(root):
+        return
+    base = Path(root.removeprefix("file://"))
+    cutoff = time.time() - retention_s
+    containers: list[tuple[Path, float]] = []  # with their age before any removal below
+    for parent, directories, _ in os.walk(base):
+        queries = [name for name in directories if name.startswith(QUERY_PREFIX)]
+        # Not into the queries: each is judged by its entries up to the first recent one.
+        directories[:] = [name for name in directories if not name.startswith(QUERY_PREFIX)]
+        for path in (Path(parent, name) for name in directories):
+            containers.append((path, _last_change(path)))
+        for path in (Path(parent, name) for name in queries):
+            if all(_last_change(p) < cutoff for p in itertools.chain([path], path.rglob("*"))):
+                log.info("Removing intermediate results older than the retention: %s", path)
+                shutil.rmtree(path, ignore_errors=True)
+    for path, changed in reversed(containers):  # a task's directory before its run's
+        if changed < cutoff:
+            with contextlib.suppress(OSError):  # only an empty one goes
+                path.rmdir()
+
+
+def _last_change(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # removed meanwhile, by another task's pruning
+        return float("inf")
+
+
+def _query_directory(root: str, query_id: str) -> str:
+    """A directory unique to this run, task and query under ``root``."""
+    try:
+        ti = sys.modules["airflow.sdk"].get_current_context()["ti"]  # not loaded: no task
+        parts = [ti.dag_id, ti.run_id, ti.task_id]
+        if ti.map_index is not None and ti.map_index >= 0:
+            parts.append(str(ti.map_index))
+    except Exception:  # outside a running task (a test calling the helper directly)
+        parts = ["outside-airflow"]
+    names = [re.sub(r"[^A-Za-z0-9._=-]", "_", part) for part in parts]
+    return "/".join([root.rstrip("/"), *names, query_id])

@@ -1,28 +1,11 @@
-"""The local backend's queries that outlive the task process: deferred waits and retries.
-
-A deferred task gives its worker slot back while its query runs, so the query cannot run
-in the task's process. Here it runs in a child process of its own session (it survives the
-task process and is not in the worker's process group), started with this interpreter:
-
-- the plan goes to the child through a pipe (``LazyFrame.serialize``: it holds the storage
-  options, credentials included, so it never touches the disk);
-- the child writes through ``local.LocalBackend`` exactly as an in-process query does
-  (staging folder, then the swap), and leaves ``result.json`` in its run folder;
-- the child holds an exclusive ``flock`` on ``running.lock`` for its whole life (the lock is
-  taken before the child starts and handed to it), so anyone can tell "still running" from
-  "died without a result" without trusting a pid;
-- cancelling sends SIGTERM to the child's process group; the child cancels the Polars query
-  and removes its staging folder, as an interrupted in-process wait does.
-
-The trigger and a retry find the query again from its reference (the run folder): they must
-run on the same machine as the worker, which is how the local backend is used (laptop, CI,
-``make demo``).
-"""
+"""Local queries that outlive the task process (deferred waits, retries), each run in a child
+process of its own session (docs/design-local-engine.md)."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import json
 import logging
 import os
@@ -32,17 +15,16 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from polars_cloud_provider.compute.clusters import DISTRIBUTED, SINGLE_NODE
+import polars as pl
+
+from polars_cloud_provider import settings
+from polars_cloud_provider.compute.clusters import DISTRIBUTED, SINGLE_NODE, Mode
 from polars_cloud_provider.compute.errors import QueryFailed, RemoteError
 from polars_cloud_provider.engines.backend import UNKNOWN, Outcome, wait_by_polling
-from polars_cloud_provider.engines.local import LocalBackend
-
-if TYPE_CHECKING:
-    import polars as pl
-
-    from polars_cloud_provider.compute.clusters import Mode
+from polars_cloud_provider.engines.local import QUERY_PREFIX, LocalBackend
+from polars_cloud_provider.engines.local_staging import held
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +33,13 @@ LOCK = "running.lock"
 PID = "pid"
 OUTPUT = "output.log"
 RUNNER_DIR = "runner"
-NICENESS = 10
-"""The child runs below the priority of Airflow's own processes (``os.nice``): a deferred
-query stands in for work done elsewhere, and on a small machine several of them at normal
-priority starve the scheduler, the triggerer and the task processes that submit and resume
-queries, which then hold their worker slots for seconds instead of a fraction of one."""
+NICENESS = 10  # below Airflow's own processes, which a busy machine would otherwise starve
 
 
 @dataclass(frozen=True)
 class ChildQuery:
     query_id: str
-    run_dir: str
+    run_dir: Path
 
 
 class LocalRunnerBackend(LocalBackend):
@@ -81,10 +59,7 @@ class LocalRunnerBackend(LocalBackend):
     ) -> Any:
         if not detached:
             return super().start(handle, lf, mode, sink_uri)
-        return _spawn(Path(handle.settings.local_root) / RUNNER_DIR, lf, mode, sink_uri)
-
-    def query_id(self, query: Any) -> str:
-        return query.query_id if isinstance(query, ChildQuery) else super().query_id(query)
+        return _spawn(Path(handle.local_root) / RUNNER_DIR, lf, mode, sink_uri)
 
     def wait(self, query: Any, timeout_s: float | None) -> Outcome:
         if isinstance(query, ChildQuery):
@@ -92,65 +67,44 @@ class LocalRunnerBackend(LocalBackend):
         return super().wait(query, timeout_s)
 
     def status(self, query: Any) -> str:
+        """INPROGRESS while the child holds its lock, else the status it wrote (or UNKNOWN)."""
         if not isinstance(query, ChildQuery):
             return UNKNOWN
-        return child_status(Path(query.run_dir))
+        if not (query.run_dir / RESULT).is_file() and held(query.run_dir / LOCK):
+            return "INPROGRESS"
+        # The child is gone, or wrote its result just before exiting.
+        return str(_result(query.run_dir).get("status", UNKNOWN))
 
     def outcome(self, query: ChildQuery) -> Outcome:
-        result = _result(Path(query.run_dir))
+        result = _result(query.run_dir)
         status = result.get("status", UNKNOWN)
         if status == "SUCCESS":
             return Outcome(query_id=query.query_id, locations=list(result["locations"]))
         if status == UNKNOWN:
-            raise QueryFailed(
-                query.query_id,
-                "FAILED",
-                f"the local query process ended without a result (killed?); see "
-                f"{Path(query.run_dir) / OUTPUT}",
-            )
+            output = query.run_dir / OUTPUT
+            why = f"the local query process ended without a result (killed?); see {output}"
+            raise QueryFailed(query.query_id, "FAILED", why)
         cause = RemoteError(result.get("message", ""), tuple(result.get("error_types", ())))
         raise QueryFailed(query.query_id, status, result.get("error", "")) from cause
 
     def cancel(self, query: Any) -> None:
-        if not isinstance(query, ChildQuery):
-            # An in-process query is cancelled by the wait it runs in, when that is cut short.
-            return
-        if child_status(Path(query.run_dir)) not in ("INPROGRESS",):
-            return
-        pid = int((Path(query.run_dir) / PID).read_text())
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)  # the child leads its own session and group
+        # An in-process query is cancelled by the wait it runs in, when that is cut short.
+        if self.status(query) == "INPROGRESS":
+            with contextlib.suppress(ProcessLookupError):  # the child leads its own group
+                os.killpg(int((query.run_dir / PID).read_text()), signal.SIGTERM)
 
     def reference(self, query: Any) -> dict[str, Any]:
-        run_dir = query.run_dir if isinstance(query, ChildQuery) else None
+        run_dir = str(query.run_dir) if isinstance(query, ChildQuery) else None
         return {"backend": self.name, "query_id": self.query_id(query), "run_dir": run_dir}
 
     def reattach(self, reference: dict[str, Any]) -> ChildQuery | None:
         run_dir = reference.get("run_dir")
         if not run_dir or not Path(run_dir).is_dir():
             return None  # an in-process query died with its process
-        return ChildQuery(query_id=str(reference["query_id"]), run_dir=run_dir)
+        return ChildQuery(query_id=str(reference["query_id"]), run_dir=Path(run_dir))
 
     def link(self, reference: dict[str, Any]) -> str | None:
         return None
-
-
-def child_status(run_dir: Path) -> str:
-    """INPROGRESS while the child holds its lock, else the status it wrote (or UNKNOWN)."""
-    if (run_dir / RESULT).is_file():
-        return str(_result(run_dir).get("status", UNKNOWN))
-    try:
-        descriptor = os.open(run_dir / LOCK, os.O_RDONLY)
-    except FileNotFoundError:
-        return UNKNOWN
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return "INPROGRESS"
-    finally:
-        os.close(descriptor)  # also drops the lock if this process just took it
-    # Free lock: the child is gone. It may have written its result just before exiting.
-    return str(_result(run_dir).get("status", UNKNOWN))
 
 
 def _result(run_dir: Path) -> dict[str, Any]:
@@ -161,7 +115,7 @@ def _result(run_dir: Path) -> dict[str, Any]:
 
 
 def _spawn(root: Path, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None) -> ChildQuery:
-    query_id = f"local-{uuid.uuid4().hex[:12]}"
+    query_id = f"{QUERY_PREFIX}{uuid.uuid4().hex[:12]}"
     run_dir = root / query_id
     run_dir.mkdir(parents=True)
     plan = lf.serialize()
@@ -186,55 +140,34 @@ def _spawn(root: Path, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None) -> Ch
     child.stdin.write(plan)
     child.stdin.close()
     log.info("Local query %s runs in process %d (%s)", query_id, child.pid, run_dir)
-    return ChildQuery(query_id=query_id, run_dir=str(run_dir))
-
-
-class _Cancelled(BaseException):
-    """SIGTERM reached the child: the wait ends and local.py cancels the write."""
-
-
-def _write_result(run_dir: Path, result: dict[str, Any]) -> None:
-    partial = run_dir / f".{RESULT}.partial"
-    partial.write_text(json.dumps(result))
-    partial.rename(run_dir / RESULT)
+    return ChildQuery(query_id=query_id, run_dir=run_dir)
 
 
 def main(argv: list[str]) -> int:
     run_dir, sink_uri = Path(argv[0]), argv[2] or None
     mode: Mode = SINGLE_NODE if argv[1] == SINGLE_NODE else DISTRIBUTED
     os.nice(NICENESS)  # before Polars starts its threads, which inherit it
-
-    def cancelled(signum: int, frame: Any) -> None:
-        raise _Cancelled
-
-    signal.signal(signal.SIGTERM, cancelled)
-    import io
-
-    import polars as pl
-
-    from polars_cloud_provider import settings
-    from polars_cloud_provider.compute.clusters import Specs
-
+    # SIGTERM (a cancel) raises KeyboardInterrupt: the wait ends and local.py cancels the write.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     chosen = LocalBackend()
+    result: dict[str, Any]
     try:
         plan = pl.LazyFrame.deserialize(io.BytesIO(sys.stdin.buffer.read()))
-        query = chosen.start(
-            chosen.connect(Specs(cpus=1, memory_gb=1), settings.load()), plan, mode, sink_uri
-        )
+        query = chosen.start(settings.load(), plan, mode, sink_uri)
         outcome = chosen.wait(query, None)  # the parent side enforces the deadline
-    except _Cancelled:
-        _write_result(run_dir, {"status": "CANCELED"})
-        return 1
+        result = {"status": "SUCCESS", "locations": outcome.locations}
+    except KeyboardInterrupt:
+        result = {"status": "CANCELED"}
     except QueryFailed as error:
         # The Polars error alone: the parent reports it under its own id for the query.
-        _write_result(run_dir, {"status": error.status, **_described(error.__cause__ or error)})
-        return 1
+        result = {"status": error.status, **_described(error.__cause__ or error)}
     except Exception as error:
-        _write_result(run_dir, {"status": "FAILED", **_described(error)})
-        return 1
-    _write_result(run_dir, {"status": "SUCCESS", "locations": outcome.locations})
-    return 0
+        result = {"status": "FAILED", **_described(error)}
+    partial = run_dir / f".{RESULT}.partial"
+    partial.write_text(json.dumps(result))
+    partial.rename(run_dir / RESULT)
+    return 0 if result["status"] == "SUCCESS" else 1
 
 
 def _described(error: BaseException) -> dict[str, Any]:

@@ -1,35 +1,30 @@
-"""Where a local sink writes until it succeeds, and how it replaces its partition.
-
-A write of ``<dataset>/<partition>/`` goes to an entry of ``<data root>/.staging/``: a sibling
-of ``raw/``, ``curated/`` and every other tree under the data root, so no read of any of them
-sees a write in progress, whatever glob it uses (``curated/**/*.parquet`` included). A target
-outside a local data root stages beside its dataset folder, in ``<dataset>/../.staging/``. The
-entry is locked (``flock``) for as long as its writer lives. On success it is
-exchanged with the partition in one step (``exchange``), under the dataset's lock: a reader
-sees the old partition or the new one, never none, and of two overlapping writes the last
-to finish wins. The old partition, now in the entry, is then removed.
-
-A writer killed at any point leaves an unlocked entry; the next write into the same staging
-area (any partition of any dataset under the same data root) removes it. Every function
-here works from any process and needs no Airflow task, only the local file system.
-"""
+"""Where a local sink writes until it succeeds, outside every tree a reader globs, and how it
+then replaces its partition in one step (docs/design-local-engine.md)."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import fcntl
 import logging
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from polars_cloud_provider.engines.exchange import exchange
+from polars_cloud_provider import settings
+from polars_cloud_provider.engines.local_storage import is_remote
 
 log = logging.getLogger(__name__)
 
 STAGING = ".staging"
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_RENAME_SWAP = 2  # macOS sys/stdio.h
+_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
 
 
 @dataclass
@@ -42,22 +37,15 @@ class Staged:
 
 
 def staging_area(final: Path) -> Path:
-    """The staging area of the partition ``final``: at the top of the local data root, outside
-    every tree of it; for a target outside it, beside its dataset folder, not in it."""
-    root = _local_data_root()
-    final = Path(os.path.abspath(final))
-    if root is not None and final.is_relative_to(root) and len(final.parts) > len(root.parts):
-        return root / STAGING
-    return final.parent.parent / STAGING
-
-
-def _local_data_root() -> Path | None:
-    from polars_cloud_provider import settings
-
+    """``<data root>/.staging`` for a partition under the local data root, else
+    ``<dataset>/../.staging``."""
     root = settings.load().local_data_root
-    if root is None or ("://" in root and not root.startswith("file://")):
-        return None
-    return Path(os.path.abspath(root.removeprefix("file://")))
+    final = Path(os.path.abspath(final))
+    if root is not None and not is_remote(root):
+        base = Path(os.path.abspath(root.removeprefix("file://")))
+        if final.is_relative_to(base) and len(final.parts) > len(base.parts):
+            return base / STAGING
+    return final.parent.parent / STAGING
 
 
 def stage(final: Path, query_id: str) -> Staged:
@@ -65,7 +53,10 @@ def stage(final: Path, query_id: str) -> Staged:
     area = staging_area(final)
     area.mkdir(parents=True, exist_ok=True)
     with _locked(area):  # no clearing can take the entry between its mkdir and its flock
-        clear_leftovers(area)
+        for entry in list(area.iterdir()):
+            if not held(entry):  # its writer is gone, or done with it
+                log.info("Removing %s, left by a write that did not finish", entry)
+                shutil.rmtree(entry, ignore_errors=True)
         directory = area / f"{final.parent.name}.{final.name}.{query_id}"
         directory.mkdir()
         lock = os.open(directory, os.O_RDONLY)
@@ -79,7 +70,14 @@ def publish(staged: Staged) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         with _locked(final.parent):
-            _swap(staged.directory, final)
+            if not final.exists():  # the first write of this partition
+                staged.directory.rename(final)
+            elif not exchange(staged.directory, final):
+                # No atomic exchange on this file system: two renames, under the dataset lock.
+                previous = staged.directory.with_name(f"{staged.directory.name}.previous")
+                final.rename(previous)
+                staged.directory.rename(final)
+                previous.rename(staged.directory)
         shutil.rmtree(staged.directory, ignore_errors=True)  # now the previous partition
     finally:
         os.close(staged.lock)
@@ -93,43 +91,40 @@ def discard(staged: Staged) -> None:
         os.close(staged.lock)
 
 
-def clear_leftovers(area: Path) -> None:
-    """Remove the entries of ``area`` whose writer is gone (killed, or done with them)."""
-    with contextlib.suppress(FileNotFoundError), os.scandir(area) as entries:
-        for entry in list(entries):
-            _remove_if_unlocked(Path(entry.path))
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _swap(staging: Path, final: Path) -> None:
-    if not final.exists():  # first write of this partition (the dataset lock is held)
-        staging.rename(final)
-        return
-    if exchange(staging, final):
-        return
-    # No atomic exchange on this file system: two renames, still under the dataset lock.
-    # A process killed between them leaves the partition missing until it is rewritten.
-    previous = staging.with_name(f"{staging.name}.previous")
-    final.rename(previous)
-    staging.rename(final)
-    previous.rename(staging)
+def exchange(a: Path, b: Path) -> bool:
+    """Atomically swap the directories ``a`` and ``b``; False when this platform or file
+    system cannot (any other failure raises ``OSError``)."""
+    first, second = os.fsencode(a), os.fsencode(b)
+    if sys.platform.startswith("linux") and hasattr(_libc, "renameat2"):
+        failed = _libc.renameat2(_AT_FDCWD, first, _AT_FDCWD, second, _RENAME_EXCHANGE)
+    elif sys.platform == "darwin" and hasattr(_libc, "renamex_np"):
+        failed = _libc.renamex_np(first, second, _RENAME_SWAP)
+    else:
+        return False
+    if failed == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
-def _remove_if_unlocked(path: Path) -> None:
+def held(path: Path) -> bool:
+    """Whether a process (this one included) holds the ``flock`` of ``path`` (False: missing)."""
     try:
         descriptor = os.open(path, os.O_RDONLY)
     except OSError:
-        return
+        return False
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        log.info("Removing %s, left by a write that did not finish", path)
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
     except BlockingIOError:
-        pass  # a live writer holds it
+        return True
     finally:
-        os.close(descriptor)
+        os.close(descriptor)  # also drops the lock this call took
+    return False
 
 
 @contextlib.contextmanager

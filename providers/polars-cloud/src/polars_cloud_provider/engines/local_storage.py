@@ -1,49 +1,32 @@
-"""Object storage as the local backend reaches it: bounded requests, a named endpoint.
-
-Polars sets no time limit on one object-store request by default: a store that accepts
-connections and never answers holds a query forever. Every local read and write therefore
-gets ``connect_timeout``, ``read_timeout`` and ``retry_timeout_ms`` from the storage-timeout
-setting, unless the configured ``storage_options`` set their own. ``read_timeout`` bounds
-each read of the response, so it fires only when the store sends nothing for that long: a
-slow store that keeps sending is waited for (checked with polars 2.0.0: a 80 KB file through
-a 20 KB/s proxy read in 8 s with ``read_timeout`` 2 s). Polars' ``timeout`` would bound each
-whole request, body included, and fail that slow transfer ("request or response body
-error ... operation timed out"); the query timeout bounds the whole query instead. When a
-query does time out, ``unanswered`` names the endpoint if it does not answer a plain request
-either.
-"""
+"""Object storage as the local backend reaches it: requests bounded by the storage timeout,
+and the endpoint a query waited on (docs/design-local-engine.md)."""
 
 from __future__ import annotations
 
-import http.client
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
+from typing import Any
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from polars_cloud_provider.settings import Settings
+from polars_cloud_provider.settings import Settings
 
 _ENDPOINT_OPTIONS = ("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint")
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-_DEFAULT_ENDPOINTS = {
-    "s3": "https://s3.amazonaws.com",
-    "s3a": "https://s3.amazonaws.com",
-    "gs": "https://storage.googleapis.com",
-    "gcs": "https://storage.googleapis.com",
-}
+_S3, _GCS = "https://s3.amazonaws.com", "https://storage.googleapis.com"
+_DEFAULT_ENDPOINTS = {"s3": _S3, "s3a": _S3, "gs": _GCS, "gcs": _GCS}
 PROBE_TIMEOUT_S = 5.0
 
 
 def options(current: Settings) -> dict[str, Any]:
     """``storage_options`` for local reads and writes: the configured ones, plus bounds."""
     bound_ms = max(1, round(current.storage_timeout_s * 1000))
-    bounds: dict[str, Any] = {
+    return {
         "connect_timeout": f"{bound_ms}ms",
         "read_timeout": f"{bound_ms}ms",  # no progress for that long, not a slow transfer
         "retry_timeout_ms": bound_ms,
+        **(current.storage_options or {}),
     }
-    return {**bounds, **(current.storage_options or {})}
 
 
 def is_remote(uri: str) -> bool:
@@ -70,14 +53,12 @@ def unanswered(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    connection_class = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
+    connection_class = HTTPSConnection if parts.scheme == "https" else HTTPConnection
     connection = connection_class(parts.hostname, parts.port, timeout=timeout_s)
     try:
         connection.request("HEAD", "/")
         connection.getresponse()
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, HTTPException) as error:
         return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     finally:
         connection.close()
