@@ -1,13 +1,7 @@
-"""Register the manifests of manifests.toml: ``python -m <package>.manifests``.
+"""Register the manifests of manifests.toml: ``python -m polars_cloud_provider.manifests``.
 
-Run it from the environment the Airflow workers run (same uv.lock): Polars Cloud records the
-polars and Python versions of the registering environment, and a worker with other versions
-refuses the manifest.
-
-Exit codes: 0 done (or nothing to do), 1 at least one manifest failed or drifted, 2 the
-command line or manifests.toml is invalid, or this interpreter is not the workers' (nothing
-was called), 3 no usable credentials (none found, or Polars Cloud refused them), 4 Polars
-Cloud could not be reached (network, DNS, proxy: the credentials were not checked).
+Run it from the environment the Airflow workers run (same uv.lock): a worker with other polars
+or Python versions than the registering environment's is refused the manifest (``versions``).
 """
 
 from __future__ import annotations
@@ -19,11 +13,14 @@ import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from polars_cloud_provider import settings
 from polars_cloud_provider.manifests import spec, sync, versions
 
+# Exit codes. INVALID: the command line, the file, or this interpreter is not the workers' (nothing
+# was called). NOT_AUTHENTICATED: no credentials, or Polars Cloud refused them. UNREACHABLE: Polars
+# Cloud could not be reached (network, DNS, proxy): the credentials were not checked.
 OK, FAILED, INVALID, NOT_AUTHENTICATED, UNREACHABLE = 0, 1, 2, 3, 4
 ENV_CREDENTIALS = ("POLARS_CLOUD_CLIENT_ID", "POLARS_CLOUD_CLIENT_SECRET")
 ENV_TOKEN = "POLARS_CLOUD_ACCESS_TOKEN"
@@ -87,12 +84,11 @@ def main(
     args = parser().parse_args(argv)
     try:
         declared = spec.load(args.file, args.workspace)
+        specs = _selected(declared.manifests, args.only)
     except spec.ManifestFileError as error:
         for problem in error.problems:
             print(f"ERROR {args.file}: {problem}", file=err)
         return INVALID
-    try:
-        specs = _selected(declared.manifests, args.only)
     except ValueError as error:
         print(f"ERROR {error}", file=err)
         return INVALID
@@ -145,7 +141,9 @@ def _selected(specs: list[spec.ManifestSpec], only: list[str] | None) -> list[sp
     return [s for s in specs if s.name in only]
 
 
-def _authenticated_registry(conn_id: str, environ: Mapping[str, str], out: TextIO, err: TextIO):
+def _authenticated_registry(
+    conn_id: str, environ: Mapping[str, str], out: TextIO, err: TextIO
+) -> Any:
     """Log in like the DAGs do, or with Polars Cloud's own variables; else the exit code:
     ``UNREACHABLE`` when Polars Cloud could not be reached, ``NOT_AUTHENTICATED`` otherwise."""
     # Imported here: a dry run or an invalid file never loads the Polars Cloud client.
@@ -190,14 +188,9 @@ def _authenticated_registry(conn_id: str, environ: Mapping[str, str], out: TextI
 _URL = re.compile(r"https?://[^\s\"'()]+")
 
 
-def _unreachable(error: Exception, cloud) -> bool:
-    """Whether logging in failed to reach Polars Cloud, rather than being refused.
-
-    polars-cloud 0.12 raises ``AuthLoadError`` for both ("Error getting access token:
-    Reqwest(... ConnectError(\"dns error\" ..." without network; "... token has expired"
-    refused) and ``RuntimeError("Error calling REST endpoint: error sending request ...")``
-    when checking a token: the message tells them apart, as for the DAGs' tasks.
-    """
+def _unreachable(error: Exception, cloud: Any) -> bool:
+    """Whether logging in failed to reach Polars Cloud, rather than being refused: polars-cloud
+    raises the same classes for both (docs/design-manifests.md), the message tells them apart."""
     if isinstance(error, cloud.CredentialsRejected):
         return False
     if isinstance(error, cloud.ComputeError) and str(error).startswith("Could not reach"):
@@ -214,9 +207,7 @@ def _masked(error: Exception, environ: Mapping[str, str]) -> str:
 
 
 def _report(results: list[sync.Result], out: TextIO) -> int:
-    width = max(len(r.name) for r in results)
-    for result in results:
-        print(result.line(width), file=out)
+    print(*sync.lines(results), sep="\n", file=out)
     counts = Counter(result.status for result in results)
     summary = ", ".join(f"{count} {status}" for status, count in counts.items())
     noun = "manifest" if len(results) == 1 else "manifests"
