@@ -1,20 +1,7 @@
-"""Ask the deployment's secrets backend for a connection, within a deadline, and tell "it did
-not answer" apart from "it has no such secret".
-
-Airflow's own lookup (``airflow/sdk/execution_time/context.py``, ``_get_connection``) logs any
-exception a secrets backend raises at DEBUG and goes on to the next source, so a backend that
-is down ends, once its client gives up, as "The conn_id isn't defined": a configuration error
-that is not retried. Here the configured backend (``[workers] secrets_backend``, else
-``[secrets] backend``) is asked first:
-
-- it answers with the connection: returned (its secrets masked in logs, as Airflow does);
-- it answers that it has none: ``None``, and the caller goes on with Airflow's usual lookup
-  (``AIRFLOW_CONN_*``, then the metadata database);
-- it does not answer (refused, timed out, unavailable, throttled) within the connect/read
-  timeouts of its kwargs, or within ``settings.secrets_backend_timeout_s`` overall:
-  ``SecretsBackendUnavailable``, an ordinary exception that Airflow retries;
-- it answers with another error (no permission, bad credentials, an unreadable secret):
-  ``SecretsBackendRefused``, which the caller fails without retries.
+"""Ask the deployment's secrets backend for a connection within a deadline, and tell "it did not
+answer" (``SecretsBackendUnavailable``, retried) from "it has no such secret" (``None``) and from
+any other error (``SecretsBackendRefused``). Why Airflow's own lookup is not enough:
+docs/design-connection.md.
 """
 
 from __future__ import annotations
@@ -52,7 +39,7 @@ class SecretsBackendRefused(Exception):
 
 
 class _DeadlinePassed(Exception):
-    """The lookup outlived ``deadline_s`` (distinct from a ``TimeoutError`` of the client's)."""
+    """The lookup outlived its deadline (not a ``TimeoutError`` of the client's)."""
 
 
 def lookup(conn_id: str, deadline_s: float) -> Any | None:
@@ -146,9 +133,7 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
     """``call()`` in a daemon thread, waited for at most ``deadline_s``: a client stuck past its
-    own timeouts (the Google client's default deadline is 60 s, and no backend kwarg lowers it)
-    is left behind and ends with the task process."""
-    done = threading.Event()
+    own timeouts is left behind and ends with the task process."""
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()
 
@@ -157,11 +142,11 @@ def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
             outcome["value"] = context.run(call)
         except BaseException as error:
             outcome["error"] = error
-        finally:
-            done.set()
 
-    threading.Thread(target=run, name="secrets-backend-lookup", daemon=True).start()
-    if not done.wait(deadline_s):
+    thread = threading.Thread(target=run, name="secrets-backend-lookup", daemon=True)
+    thread.start()
+    thread.join(deadline_s)
+    if thread.is_alive():
         raise _DeadlinePassed
     if "error" in outcome:
         raise outcome["error"]
@@ -169,14 +154,8 @@ def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
 
 
 def _bound_aws_client(backend: Any) -> None:
-    """Give the AWS backend's client the ``config_kwargs`` (timeouts, retries) of its kwargs.
-
-    apache-airflow-providers-amazon 9.39 turns them into a botocore ``Config`` but builds the
-    Secrets Manager client without it (``SecretsManagerBackend.client``), so every request would
-    wait botocore's default 60 s to connect and 60 s to read. This builds the client the same
-    way, with the config; ``tests/test_secrets_aws.py`` says when a provider release no longer
-    needs it.
-    """
+    """Give the AWS backend's client the ``config_kwargs`` (timeouts, retries) of its kwargs,
+    which apache-airflow-providers-amazon 9.39 leaves out (docs/design-connection.md)."""
     if type(backend).__name__ != "SecretsManagerBackend" or "client" in vars(backend):
         return
     if not backend.kwargs.get("config_kwargs"):
