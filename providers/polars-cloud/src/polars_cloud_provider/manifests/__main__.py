@@ -18,9 +18,7 @@ from typing import Any, TextIO
 from polars_cloud_provider import settings
 from polars_cloud_provider.manifests import spec, sync, versions
 
-# Exit codes. INVALID: the command line, the file, or this interpreter is not the workers' (nothing
-# was called). NOT_AUTHENTICATED: no credentials, or Polars Cloud refused them. UNREACHABLE: Polars
-# Cloud could not be reached (network, DNS, proxy): the credentials were not checked.
+# Exit codes, explained in docs/design-manifests.md.
 OK, FAILED, INVALID, NOT_AUTHENTICATED, UNREACHABLE = 0, 1, 2, 3, 4
 ENV_CREDENTIALS = ("POLARS_CLOUD_CLIENT_ID", "POLARS_CLOUD_CLIENT_SECRET")
 ENV_TOKEN = "POLARS_CLOUD_ACCESS_TOKEN"
@@ -30,24 +28,14 @@ PROG = "python -m polars_cloud_provider.manifests"
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(
         prog=PROG,
-        description=(
-            "Register the compute manifests of manifests.toml in Polars Cloud. Registers new "
-            "and changed manifests, re-registers those recorded with other polars/Python "
-            "versions, and leaves the rest alone."
-        ),
+        description="Register the compute manifests of manifests.toml in Polars Cloud: the new "
+        "and changed ones, and those recorded with other polars/Python versions.",
     )
-    commands.add_argument(
-        "--file", type=Path, default=Path("manifests.toml"), help="default: ./manifests.toml"
-    )
-    commands.add_argument(
-        "--only", action="append", metavar="NAME", help="only this manifest (repeatable)"
-    )
-    commands.add_argument(
-        "--dry-run", action="store_true", help="print the plan; authenticate and call nothing"
-    )
-    commands.add_argument(
-        "--force", action="store_true", help="register even manifests that look unchanged"
-    )
+    add = commands.add_argument
+    add("--file", type=Path, default=Path("manifests.toml"), help="default: ./manifests.toml")
+    add("--only", action="append", metavar="NAME", help="only this manifest (repeatable)")
+    add("--dry-run", action="store_true", help="print the plan; authenticate and call nothing")
+    add("--force", action="store_true", help="register even manifests that look unchanged")
     what = commands.add_mutually_exclusive_group()
     what.add_argument(
         "--check",
@@ -56,18 +44,17 @@ def parser() -> argparse.ArgumentParser:
         "refused, or whose settings differ from the file (exit 1)",
     )
     what.add_argument("--unregister", metavar="NAME", help="remove the manifest NAME")
-    commands.add_argument(
+    add(
         "--conn-id",
         default=settings.DEFAULT_CONN_ID,
-        help=f"the Airflow connection holding the service account (default: "
-        f"{settings.DEFAULT_CONN_ID})",
+        help=f"the Airflow connection of the service account (default: {settings.DEFAULT_CONN_ID})",
     )
-    commands.add_argument("--workspace", help="overrides the file's workspace")
-    commands.add_argument(
+    add("--workspace", help="overrides the file's workspace")
+    add(
         "--from-this-python",
         action="store_true",
-        help="register even though this Python is not the one of .python-version (the "
-        "workers would refuse the manifests)",
+        help="register even though this is not the Python of .python-version (the workers "
+        "would refuse the manifests)",
     )
     return commands
 
@@ -144,33 +131,31 @@ def _selected(specs: list[spec.ManifestSpec], only: list[str] | None) -> list[sp
 def _authenticated_registry(
     conn_id: str, environ: Mapping[str, str], out: TextIO, err: TextIO
 ) -> Any:
-    """Log in like the DAGs do, or with Polars Cloud's own variables; else the exit code:
-    ``UNREACHABLE`` when Polars Cloud could not be reached, ``NOT_AUTHENTICATED`` otherwise."""
-    # Imported here: a dry run or an invalid file never loads the Polars Cloud client.
-    from polars_cloud_provider.engines import cloud
+    """Log in like the DAGs do, or with Polars Cloud's own variables; else the exit code."""
+    from polars_cloud_provider.engines import cloud  # here: a dry run never loads the client
 
     registry = cloud.ManifestRegistry()
     logging_in = False  # True once Polars Cloud itself is called
     try:
         if all(environ.get(name) for name in ENV_CREDENTIALS) or environ.get(ENV_TOKEN):
+            source = "the POLARS_CLOUD_* environment variables"
             logging_in = True
             registry.authenticate_from_environment()
-            source = "the POLARS_CLOUD_* environment variables"
         else:
             from polars_cloud_provider.hooks.polars_cloud import service_account
 
+            source = f"the Airflow connection {conn_id!r}"
             login, password = service_account(conn_id)
             logging_in = True
             cloud.CloudBackend().authenticate(conn_id, login, password)
-            source = f"the Airflow connection {conn_id!r}"
     except Exception as error:
         reason = _masked(error, environ)
         if logging_in and _unreachable(error, cloud):
             where = _URL.search(str(error))
             print(
-                f"ERROR could not reach Polars Cloud"
-                f"{f' at {where.group(0)}' if where else ''} to log in (network, DNS or proxy; "
-                f"the credentials were not checked): {reason.splitlines()[0]}",
+                f"ERROR could not reach Polars Cloud{f' at {where.group(0)}' if where else ''} "
+                "to log in (network, DNS or proxy; the credentials were not checked): "
+                f"{reason.splitlines()[0]}",
                 file=err,
             )
             return UNREACHABLE
@@ -191,10 +176,8 @@ _URL = re.compile(r"https?://[^\s\"'()]+")
 def _unreachable(error: Exception, cloud: Any) -> bool:
     """Whether logging in failed to reach Polars Cloud, rather than being refused: polars-cloud
     raises the same classes for both (docs/design-manifests.md), the message tells them apart."""
-    if isinstance(error, cloud.CredentialsRejected):
-        return False
-    if isinstance(error, cloud.ComputeError) and str(error).startswith("Could not reach"):
-        return True  # CloudBackend.authenticate already classified it
+    if isinstance(error, cloud.ComputeError):  # CloudBackend.authenticate classified it
+        return str(error).startswith("Could not reach")
     return cloud._transient(error)
 
 

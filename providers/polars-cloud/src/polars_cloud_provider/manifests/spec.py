@@ -65,16 +65,10 @@ class ManifestSpec:
 
     def describe(self) -> str:
         """The declared settings on one line, for plans and logs."""
-        shown = {
-            key: value
-            for key, value in self.context_arguments().items()
-            if key not in {"workspace", "env_vars"}
-        }
-        if self.env_vars:
-            # Names only: values may be sensitive and would be printed to CI logs.
+        shown = self.context_arguments()
+        if self.env_vars is not None:  # names only: the values may be secret, and logs are not
             shown["env_vars"] = "[" + ", ".join(sorted(self.env_vars)) + "]"
-        details = " ".join(f"{key}={value}" for key, value in shown.items())
-        return f"workspace={self.workspace} {details}".rstrip()
+        return " ".join(f"{key}={value}" for key, value in shown.items())
 
 
 def _whole(minimum: int) -> Callable[[Any], bool]:

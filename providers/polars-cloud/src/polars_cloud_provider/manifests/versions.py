@@ -1,9 +1,6 @@
-"""Is this the workers' Python? Polars Cloud refuses a manifest to any other.
-
-It records the Python version of the process that registers a manifest and compares it,
-patch included, with the worker's (polars_cloud/context/compute.py ~l.408). The workers run
-the image's Python: ``.python-version`` (the Dockerfile's ``FROM ...-pythonX.Y`` tag must
-agree; tests/test_versions.py checks it), whose patch release only the image knows.
+"""Is this the workers' Python? Polars Cloud refuses a manifest to a process whose Python differs,
+patch included, from the registering one's (docs/design-manifests.md). The workers run the
+image's Python: ``.python-version``, whose patch release only the image knows.
 """
 
 from __future__ import annotations
