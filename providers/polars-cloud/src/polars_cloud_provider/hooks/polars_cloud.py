@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
@@ -21,9 +21,6 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundExceptio
 from polars_cloud_provider import settings
 from polars_cloud_provider.engines import backend
 from polars_cloud_provider.hooks import secrets_lookup
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +57,8 @@ class PolarsCloudHook(BaseHook):
         log.info("Using connection %r with the %s compute backend", conn_id, chosen.name)
         return chosen
 
-    @contextmanager
-    def activated(self) -> Iterator[backend.Backend]:
-        with backend.activated(self.get_conn()) as chosen:
-            yield chosen
+    def activated(self) -> AbstractContextManager[backend.Backend]:
+        return backend.activated(self.get_conn())
 
     def test_connection(self) -> tuple[bool, str]:
         """The UI's "Test" button: log in with the service account (or pick the local engine)."""
@@ -76,8 +71,8 @@ class PolarsCloudHook(BaseHook):
 
 def how_to_create(conn_id: str) -> str:
     """The fix, spelled out, for error messages about the connection."""
-    example = {"conn_type": CONN_TYPE, "login": "<client id>", "password": "<client secret>"}
-    example["extra"] = {"workspace": "<workspace>"}
+    account = {"login": "<client id>", "password": "<client secret>"}
+    example = {"conn_type": CONN_TYPE, **account, "extra": {"workspace": "<workspace>"}}
     return (
         f"Define it in the Airflow UI (Admin > Connections: Connection Id '{conn_id}', "
         "type Polars Cloud, Client ID and Client secret of the service account, Workspace), "
@@ -88,14 +83,14 @@ def how_to_create(conn_id: str) -> str:
 
 
 def authenticate(
-    fn: Callable[P, R] | None = None, *, conn_id: str = settings.DEFAULT_CONN_ID
+    fn: Callable[..., Any] | None = None, *, conn_id: str = settings.DEFAULT_CONN_ID
 ) -> Any:
     """For a plain ``@task`` (``@polars_task`` does it itself): run ``fn`` with the connection's
     engine active. ``@authenticate`` or ``@authenticate(conn_id=...)``."""
 
-    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(function)
-        def authenticated(*args: P.args, **kwargs: P.kwargs) -> R:
+        def authenticated(*args: Any, **kwargs: Any) -> Any:
             with PolarsCloudHook(conn_id).activated():
                 return function(*args, **kwargs)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 # Errors meaning the backend could not be reached or could not serve the request right now,
@@ -105,10 +105,14 @@ ADDRESSES: dict[str, Callable[[Any], str]] = {
 
 def is_transient(error: BaseException) -> bool:
     """Whether ``error`` (or any of its causes) means "not reachable right now"."""
-    for link in _chain(error):
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
         names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(link).__mro__}
         if names & TRANSIENT_ERRORS or _throttled(link):
             return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
     return False
 
 
@@ -120,15 +124,6 @@ def _throttled(error: BaseException) -> bool:
     code = str(response.get("Error", {}).get("Code", ""))
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     return "Throttl" in code or status == 429 or status >= 500
-
-
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    link: BaseException | None = error
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        yield link
-        link = link.__cause__ or link.__context__
 
 
 def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
