@@ -71,14 +71,18 @@ def main(
     args = parser().parse_args(argv)
     try:
         declared = spec.load(args.file, args.workspace)
-        specs = _selected(declared.manifests, args.only)
     except spec.ManifestFileError as error:
         for problem in error.problems:
             print(f"ERROR {args.file}: {problem}", file=err)
         return INVALID
-    except ValueError as error:
-        print(f"ERROR {error}", file=err)
+    if unknown := [name for name in args.only or [] if name not in declared.names()]:
+        print(
+            f"ERROR --only names no manifest in the file: {', '.join(unknown)} "
+            f"(declared: {', '.join(sorted(declared.names()))})",
+            file=err,
+        )
         return INVALID
+    specs = [s for s in declared.manifests if not args.only or s.name in args.only]
 
     if args.unregister:
         target = next((s for s in specs if s.name == args.unregister), None)
@@ -98,9 +102,7 @@ def main(
         return code
 
     if args.dry_run:
-        if args.check:
-            return _report([sync.Result(s.name, "would check", s.describe()) for s in specs], out)
-        return _report(sync.plan(specs), out)
+        return _report(sync.plan(specs, "would check" if args.check else "would register"), out)
     if not args.check:
         mismatch = versions.mismatch(args.file.parent)
         if mismatch and not args.from_this_python:
@@ -113,19 +115,6 @@ def main(
     if args.check:
         return _report(sync.check(specs, registry), out)
     return _report(sync.register(specs, registry, args.force), out)
-
-
-def _selected(specs: list[spec.ManifestSpec], only: list[str] | None) -> list[spec.ManifestSpec]:
-    if not only:
-        return specs
-    declared = {s.name for s in specs}
-    unknown = [name for name in only if name not in declared]
-    if unknown:
-        raise ValueError(
-            f"--only names no manifest in the file: {', '.join(unknown)} "
-            f"(declared: {', '.join(sorted(declared))})"
-        )
-    return [s for s in specs if s.name in only]
 
 
 def _authenticated_registry(

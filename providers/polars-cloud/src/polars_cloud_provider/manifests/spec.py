@@ -11,7 +11,7 @@ import difflib
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ class ManifestFileError(ValueError):
     """The manifest file cannot be used; ``problems`` holds one sentence per problem."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
-        self.path = path
         self.problems = problems
         super().__init__("\n".join(f"{path}: {problem}" for problem in problems))
 
@@ -134,27 +133,20 @@ class ManifestFile:
 
 
 def load(path: Path, workspace: str | None = None) -> ManifestFile:
-    """Every manifest in ``path``, checked; raises ``ManifestFileError`` listing each problem.
-
-    ``workspace`` overrides the file's default workspace (``--workspace`` of the command).
-    """
+    """Every manifest in ``path``, checked, ``workspace`` overriding the file's default; raises
+    ``ManifestFileError`` listing each problem."""
     try:
         document = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ManifestFileError(path, ["file not found"]) from None
     except UnicodeDecodeError as error:
-        byte = error.object[error.start]
-        raise ManifestFileError(
-            path,
-            [f"is not UTF-8 text (byte 0x{byte:02x} at offset {error.start}): save it as UTF-8"],
-        ) from None
+        byte, offset = error.object[error.start], error.start
+        problem = f"is not UTF-8 text (byte 0x{byte:02x} at offset {offset}): save it as UTF-8"
+        raise ManifestFileError(path, [problem]) from None
     except tomllib.TOMLDecodeError as error:
         raise ManifestFileError(path, [f"not valid TOML: {error}"]) from None
     problems = [
-        f"unknown top-level key {key!r}{_suggestion(key, FILE_KEYS)}; "
-        f"allowed: {', '.join(FILE_KEYS)}"
-        for key in document
-        if key not in FILE_KEYS
+        _unknown("top-level key", key, FILE_KEYS) for key in document if key not in FILE_KEYS
     ]
     default_workspace = (workspace or "").strip() or document.get("workspace", "")
     if default_workspace == "":
@@ -193,10 +185,7 @@ def _manifest(
         problems.append(f'{label} has no name: add name = "..."')
     for key, value in entry.items():
         if key not in RULES:
-            problems.append(
-                f"{label}: unknown key {key!r}{_suggestion(key, RULES)}; "
-                f"allowed: {', '.join(RULES)}"
-            )
+            problems.append(f"{label}: {_unknown('key', key, RULES)}")
         elif problem := _problem(key, value):
             problems.append(f"{label}: {problem}")
     if len(problems) > found:
@@ -213,14 +202,13 @@ def _manifest(
     if "labels" in entry:
         declared["labels"] = tuple(entry["labels"])  # hashable, as the frozen spec is
     if "requirements" in entry:
-        declared["requirements"] = (base / entry["requirements"]).resolve()
-        if not declared["requirements"].is_file():
-            problems.append(
-                f"{label}: requirements file {str(declared['requirements'])!r} does not exist"
-            )
+        requirements = declared["requirements"] = (base / entry["requirements"]).resolve()
+        if not requirements.is_file():
+            problems.append(f"{label}: requirements file {str(requirements)!r} does not exist")
     return None if len(problems) > found else ManifestSpec(**declared)
 
 
-def _suggestion(key: str, allowed: Any) -> str:
+def _unknown(what: str, key: str, allowed: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, list(allowed), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {what} {key!r}{suggestion}; allowed: {', '.join(allowed)}"

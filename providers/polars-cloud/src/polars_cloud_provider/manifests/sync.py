@@ -40,9 +40,9 @@ def lines(results: list[Result]) -> list[str]:
     return [f"{r.name:<{width}}  {r.status:<14} {r.detail}".rstrip() for r in results]
 
 
-def plan(specs: list[ManifestSpec]) -> list[Result]:
-    """What ``register`` would send, without calling anything."""
-    return [Result(spec.name, "would register", spec.describe()) for spec in specs]
+def plan(specs: list[ManifestSpec], status: str = "would register") -> list[Result]:
+    """What ``register`` (or ``check``) would look at, without calling anything."""
+    return [Result(spec.name, status, spec.describe()) for spec in specs]
 
 
 def register(specs: list[ManifestSpec], registry: Registry, force: bool = False) -> list[Result]:
