@@ -1,10 +1,6 @@
-"""The provider's runtime settings: the ``[polars_cloud]`` section of Airflow's configuration.
-
-Each option is read from ``AIRFLOW__POLARS_CLOUD__<OPTION>`` (``env_var``) without importing
-Airflow, so the local backend's child processes and the command-line tools read the same values.
-What belongs to a project (workspace, manifests, cluster sizes) is passed by the project or
-lives in the connection.
-"""
+"""The ``[polars_cloud]`` section of Airflow's configuration, read from
+``AIRFLOW__POLARS_CLOUD__<OPTION>`` without importing Airflow: the local backend's child processes
+and the command-line tools read the same values. A project's own choices are not here."""
 
 from __future__ import annotations
 
@@ -17,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 SECTION = "polars_cloud"
-ENV_PREFIX = f"AIRFLOW__{SECTION.upper()}__"
 MIN_IDLE_TIMEOUT_MINS = 10
 LOCAL_ROOT_NAME = "polars-cloud-provider-intermediate"
 DEFAULT_CONN_ID = "polars_cloud"
@@ -77,7 +72,7 @@ ZERO_ALLOWED = ("defer_after_s", "resume_settle_s")
 
 def env_var(field: str) -> str:
     """The environment variable that sets ``field``."""
-    return f"{ENV_PREFIX}{field.upper()}"
+    return f"AIRFLOW__{SECTION.upper()}__{field.upper()}"
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:

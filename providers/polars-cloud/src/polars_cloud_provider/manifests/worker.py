@@ -19,8 +19,7 @@ FILE_NAME = "manifests.toml"
 
 
 def manifests_file(dags_folder: Path) -> Path:
-    """``manifests.toml`` beside the DAGs folder (the project root, or /opt/airflow in the
-    image, where the Dockerfile copies it), else inside it."""
+    """``manifests.toml`` beside the DAGs folder (where the Dockerfile copies it), else in it."""
     candidates = [dags_folder.parent / FILE_NAME, dags_folder / FILE_NAME]
     for candidate in candidates:
         if candidate.is_file():
@@ -32,8 +31,7 @@ def manifests_file(dags_folder: Path) -> Path:
 
 
 def register(dags_folder: Path, *, check_only: bool = False, force: bool = False) -> list[str]:
-    """Register (or only check) every manifest of ``manifests_file(dags_folder)``, logged in as
-    the task already is; one line per manifest."""
+    """Register (or check) the manifests as the task is logged in; one line per manifest."""
     declared = spec.load(manifests_file(dags_folder)).manifests
     chosen = backend.active()
     if chosen.name != "cloud":
