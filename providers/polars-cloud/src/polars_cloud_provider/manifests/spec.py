@@ -151,8 +151,8 @@ def load(path: Path, workspace: str | None = None) -> ManifestFile:
     default_workspace = (workspace or "").strip() or document.get("workspace", "")
     if default_workspace == "":
         problems.append('names no workspace: add workspace = "<name>" at the top')
-    elif problem := _problem("workspace", default_workspace):
-        problems.append(problem)
+    elif invalid := _problem("workspace", default_workspace):
+        problems.append(invalid)
     entries = document.get("manifest", [])
     if not isinstance(entries, list) or not entries:
         problems.append("declares no manifest: add a [[manifest]] table")
