@@ -1,10 +1,7 @@
-"""The Polars Cloud connection: ``PolarsCloudHook``, and the engine it selects.
-
-A ``polars_cloud`` connection holds a service account (login: client id, password: client
-secret) and, in its extra, the ``workspace`` and the ``backend`` (``cloud``, the default, or
-``local``: in-process Polars, no secret needed). It is read when a task runs, never at parse
-time (docs/design-connection.md); its form is declared in ``get_provider_info``.
-"""
+"""The ``polars_cloud`` connection (``PolarsCloudHook``): a service account (login: client id,
+password: client secret) and, in its extra, the ``workspace`` and the ``backend``: ``cloud`` (the
+default) or ``local`` (in-process Polars, no secret). Why it is read as it is, and when:
+docs/design-connection.md. Its form is declared in ``get_provider_info``."""
 
 from __future__ import annotations
 
@@ -104,9 +101,9 @@ def connected(connection: Any, conn_id: str) -> backend.Backend:
     """The backend ``connection`` selects, authenticated (tasks and the triggerer use it)."""
     try:
         extra = _extra(connection.extra)
-        chosen = backend.select(_text(extra, "backend"))
-        chosen.workspace = _text(extra, "workspace")
-        chosen.local_root = _text(extra, "local_root")
+        chosen = backend.select(extra["backend"])
+        chosen.workspace = extra["workspace"]
+        chosen.local_root = extra["local_root"]
     except ValueError as error:
         raise ConnectionProblem(
             f"Airflow connection {conn_id!r}: {error}. Give it the extra {VALID_EXTRAS}."
@@ -147,13 +144,12 @@ def _get_connection(conn_id: str) -> Any:
         ) from None
 
 
-def _extra(raw_extra: str | None) -> dict[str, Any]:
-    """The extra's known keys, read from the raw text: unreadable JSON is an error, not the
-    cloud as ``extra_dejson`` would have it. The ``ValueError`` never echoes the extra."""
-    if raw_extra is None or not raw_extra.strip():
-        return {}
+def _extra(raw_extra: str | None) -> dict[str, str | None]:
+    """Each of ``EXTRA_KEYS``: a non-empty string, or None when absent (or null). Read from the
+    raw text: unreadable JSON is an error, not the cloud as ``extra_dejson`` would have it. The
+    ``ValueError`` never echoes the extra."""
     try:
-        extra = json.loads(raw_extra)
+        extra = json.loads(raw_extra) if raw_extra and raw_extra.strip() else {}
     except json.JSONDecodeError as error:
         raise ValueError(
             f"its extra is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
@@ -163,19 +159,12 @@ def _extra(raw_extra: str | None) -> dict[str, Any]:
     extra = {key.removeprefix(f"extra__{CONN_TYPE}__"): value for key, value in extra.items()}
     if unknown := sorted(set(extra) - set(EXTRA_KEYS)):
         raise ValueError(f"its extra has the unknown key {', '.join(map(repr, unknown))}")
-    return extra
-
-
-def _text(extra: dict[str, Any], key: str) -> str | None:
-    """The extra's ``key`` as a non-empty string, or None when it is absent (or null)."""
-    value = extra.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"its extra's {key!r} is a JSON {_json_type(value)}, not a string")
-    if not value.strip():
-        raise ValueError(f"its extra's {key!r} is empty")
-    return value.strip()
+    for key, value in extra.items():
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"its extra's {key!r} is a JSON {_json_type(value)}, not a string")
+        if value is not None and not value.strip():
+            raise ValueError(f"its extra's {key!r} is empty")
+    return {key: extra[key].strip() if extra.get(key) else None for key in EXTRA_KEYS}
 
 
 def _json_type(value: object) -> str:

@@ -1,7 +1,6 @@
-"""Ask the deployment's secrets backend for a connection within a deadline, and tell "it did not
-answer" (``SecretsBackendUnavailable``, retried) from "it has no such secret" (``None``) and from
-any other error (``SecretsBackendRefused``). Why Airflow's own lookup is not enough:
-docs/design-connection.md.
+"""Ask the deployment's secrets backend for a connection within a deadline, telling "it did not
+answer" (``SecretsBackendUnavailable``, retried) from "no such secret" (``None``) and from other
+errors (``SecretsBackendRefused``). Why Airflow's own lookup does not: docs/design-connection.md.
 """
 
 from __future__ import annotations
@@ -60,7 +59,8 @@ def lookup(conn_id: str, deadline_s: float) -> Any | None:
     except Exception as error:
         if type(error).__name__ == "AirflowSecretsBackendAccessDenied":
             raise  # an authoritative deny: Airflow's own meaning, no fallback
-        reason = _one_line(error)
+        text = " ".join(str(error).split())[:300]
+        reason = f"{type(error).__name__}: {text}" if text else type(error).__name__
         if is_transient(error):
             raise SecretsBackendUnavailable(
                 f"The {where} could not be reached while looking up connection {conn_id!r} "
@@ -69,8 +69,12 @@ def lookup(conn_id: str, deadline_s: float) -> Any | None:
         raise SecretsBackendRefused(
             f"The {where} failed to look up connection {conn_id!r} ({reason})."
         ) from None
-    if connection is not None:
-        _mask(connection)
+    if connection is not None:  # hide its secrets in every log, as Airflow's own lookup does
+        from airflow.sdk.log import mask_secret
+
+        for value in (connection.password, connection.extra):
+            if value:
+                mask_secret(value)
     return connection
 
 
@@ -174,17 +178,3 @@ def _bound_aws_client(backend: Any) -> None:
         config=conn.botocore_config,
         **{key: value for key, value in client_kwargs.items() if value is not None},
     )
-
-
-def _mask(connection: Any) -> None:
-    """Hide the connection's secrets in every log, as Airflow's own lookup does."""
-    from airflow.sdk.log import mask_secret
-
-    for value in (connection.password, connection.extra):
-        if value:
-            mask_secret(value)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__

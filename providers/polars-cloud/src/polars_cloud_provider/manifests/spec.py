@@ -1,9 +1,5 @@
-"""Read ``manifests.toml`` and check every manifest before anything talks to Polars Cloud.
-
-The rules are the ones Polars Cloud enforces (positive sizes, an idle timeout of at least 10
-minutes, a size given as ``cpus`` + ``memory_gb`` or as an ``instance_type``), so a bad file
-fails here, with the manifest's name and the key, instead of halfway through a registration.
-"""
+"""Read ``manifests.toml`` and check every manifest by the rules Polars Cloud enforces, so a bad
+file fails here, naming the manifest and the key, not halfway through a registration."""
 
 from __future__ import annotations
 

@@ -6,24 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from polars_cloud_provider.compute.errors import ManifestDrift, ManifestNotRegistered
 from polars_cloud_provider.manifests.spec import ManifestSpec
+
+if TYPE_CHECKING:  # imported at run time only by who logs in: it loads polars_cloud
+    from polars_cloud_provider.engines.cloud import ManifestRegistry as Registry
 
 # Declared fields compared with what is registered; Polars Cloud does not read back these two.
 NOT_READ_BACK = ("labels", "requirements")
 COMPARED = tuple(
     f.name for f in fields(ManifestSpec) if f.name not in ("name", "workspace", *NOT_READ_BACK)
 )
-
-
-class Registry(Protocol):
-    def read(self, workspace: str, name: str) -> Mapping[str, Any]: ...
-
-    def register(self, name: str, arguments: Mapping[str, Any]) -> None: ...
-
-    def unregister(self, workspace: str, name: str) -> None: ...
 
 
 @dataclass(frozen=True)
