@@ -138,7 +138,10 @@ def _authenticated_registry(
             logging_in = True
             cloud.CloudBackend().authenticate(conn_id, login, password)
     except Exception as error:
-        reason = _masked(error, environ)
+        reason = str(error)
+        for secret in (environ.get("POLARS_CLOUD_CLIENT_SECRET"), environ.get(ENV_TOKEN)):
+            if secret:
+                reason = reason.replace(secret, "***")
         if logging_in and _unreachable(error, cloud):
             where = _URL.search(str(error))
             print(
@@ -168,14 +171,6 @@ def _unreachable(error: Exception, cloud: Any) -> bool:
     if isinstance(error, cloud.ComputeError):  # CloudBackend.authenticate classified it
         return str(error).startswith("Could not reach")
     return cloud._transient(error)
-
-
-def _masked(error: Exception, environ: Mapping[str, str]) -> str:
-    message = str(error)
-    for name in ("POLARS_CLOUD_CLIENT_SECRET", ENV_TOKEN):
-        if environ.get(name):
-            message = message.replace(environ[name], "***")
-    return message
 
 
 def _report(results: list[sync.Result], out: TextIO) -> int:
