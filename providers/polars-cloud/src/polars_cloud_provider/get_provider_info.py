@@ -7,42 +7,39 @@ from typing import Any
 
 from polars_cloud_provider import __version__, settings
 
+NAME = "Polars Cloud"
+
+
+def _modules(module: str) -> list[dict[str, Any]]:
+    return [{"integration-name": NAME, "python-modules": [f"polars_cloud_provider.{module}"]}]
+
+
+def _field(label: str, description: str, **schema: Any) -> dict[str, Any]:
+    """A connection form field holding an optional string."""
+    schema = {"type": ["string", "null"], **schema}
+    return {"label": label, "schema": schema, "description": description}
+
 
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-polars-cloud",
-        "name": "Polars Cloud",
+        "name": NAME,
         "description": "Run Polars queries on Polars Cloud (or in-process) from Airflow tasks.",
         "versions": [__version__],
         "integrations": [
             {
-                "integration-name": "Polars Cloud",
+                "integration-name": NAME,
                 "external-doc-url": "https://docs.pola.rs/polars-cloud/",
                 "tags": ["service"],
             }
         ],
-        "hooks": [
-            {
-                "integration-name": "Polars Cloud",
-                "python-modules": ["polars_cloud_provider.hooks.polars_cloud"],
-            }
-        ],
-        "operators": [
-            {
-                "integration-name": "Polars Cloud",
-                "python-modules": ["polars_cloud_provider.operators.polars_task"],
-            }
-        ],
-        "triggers": [
-            {
-                "integration-name": "Polars Cloud",
-                "python-modules": ["polars_cloud_provider.triggers.query"],
-            }
-        ],
+        "hooks": _modules("hooks.polars_cloud"),
+        "operators": _modules("operators.polars_task"),
+        "triggers": _modules("triggers.query"),
         "connection-types": [
             {
                 "hook-class-name": "polars_cloud_provider.hooks.polars_cloud.PolarsCloudHook",
-                "hook-name": "Polars Cloud",
+                "hook-name": NAME,
                 "connection-type": "polars_cloud",
                 "ui-field-behaviour": {
                     "hidden-fields": ["host", "schema", "port", "extra"],
@@ -56,27 +53,21 @@ def get_provider_info() -> dict[str, Any]:
                     },
                 },
                 "conn-fields": {
-                    "workspace": {
-                        "label": "Workspace",
-                        "schema": {"type": ["string", "null"]},
-                        "description": "The Polars Cloud workspace the queries run in.",
-                    },
-                    "backend": {
-                        "label": "Backend",
-                        "schema": {
-                            "type": ["string", "null"],
-                            "enum": ["cloud", "local"],
-                            "default": "cloud",
-                        },
-                        "description": "cloud: Polars Cloud. local: in-process Polars on the "
-                        "worker, no service account needed (development, demos, CI).",
-                    },
-                    "local_root": {
-                        "label": "Local root",
-                        "schema": {"type": ["string", "null"]},
-                        "description": "Local backend only: the folder (or s3:// prefix) for "
-                        "intermediate results; default: the [polars_cloud] local_root option.",
-                    },
+                    "workspace": _field(
+                        "Workspace", "The Polars Cloud workspace the queries run in."
+                    ),
+                    "backend": _field(
+                        "Backend",
+                        "cloud: Polars Cloud. local: in-process Polars on the worker, no service "
+                        "account needed (development, demos, CI).",
+                        enum=["cloud", "local"],
+                        default="cloud",
+                    ),
+                    "local_root": _field(
+                        "Local root",
+                        "Local backend only: the folder (or s3:// prefix) for intermediate "
+                        "results; default: the [polars_cloud] local_root option.",
+                    ),
                 },
             }
         ],

@@ -1,26 +1,18 @@
-"""The provider's runtime settings: the ``[polars_cloud]`` section of Airflow's configuration.
-
-Each option is read from its environment variable, ``AIRFLOW__POLARS_CLOUD__<OPTION>``
-(``env_var``), the way Airflow reads its own, so a deployment sets it next to its other
-Airflow variables. Nothing here imports Airflow or anything heavy: the local backend's child
-processes and the command-line tools read the same values without loading Airflow.
-
-What belongs to a project (its workspace, manifests, data root, cluster sizes) is not here:
-the project passes it (``compute.Manifest``, ``compute.Specs``, the operator's
-``polars_cloud_conn_id``), or it lives in the connection (its ``workspace`` extra).
-"""
+"""The ``[polars_cloud]`` section of Airflow's configuration, read from
+``AIRFLOW__POLARS_CLOUD__<OPTION>`` without importing Airflow: the local backend's child processes
+and the command-line tools read the same values. A project's own choices are not here."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 SECTION = "polars_cloud"
-ENV_PREFIX = f"AIRFLOW__{SECTION.upper()}__"
 MIN_IDLE_TIMEOUT_MINS = 10
 LOCAL_ROOT_NAME = "polars-cloud-provider-intermediate"
 DEFAULT_CONN_ID = "polars_cloud"
@@ -30,24 +22,19 @@ class SettingsError(ValueError):
     """An option has a value the provider cannot use."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Settings:
-    """The options, each overridden by ``env_var(<field>)``."""
+    """The options (``DESCRIPTIONS`` says what each is), each overridden by ``env_var(<field>)``."""
 
     query_timeout_s: float
-    # Local backend only (the connection extra {"backend": "local"}):
-    local_root: str  # intermediate results
-    local_data_root: str | None  # the top of the data tree: writes are staged in its .staging/
-    storage_options: dict[str, str] | None  # JSON
+    local_root: str
+    local_data_root: str | None
+    storage_options: dict[str, str] | None
     storage_timeout_s: float
     local_retention_hours: float
-    # Secrets backend: the longest a task waits for it to answer a connection lookup.
     secrets_backend_timeout_s: float
-    # Polars Cloud: starting a cluster, or waiting for a named one starting or stopping.
     cluster_start_timeout_s: float
-    # Deferrable tasks: how long a query is awaited on the worker before the task defers.
     defer_after_s: float
-    # Deferred tasks: the least time between deferring and resuming (triggers/query.py).
     resume_settle_s: float
 
 
@@ -80,49 +67,47 @@ DESCRIPTIONS: Mapping[str, str] = {
     "deferring (0: defer at once unless the query is already done).",
     "resume_settle_s": "Least seconds between a deferral and the resumption of the task.",
 }
+ZERO_ALLOWED = ("defer_after_s", "resume_settle_s")
 
 
 def env_var(field: str) -> str:
     """The environment variable that sets ``field``."""
-    return f"{ENV_PREFIX}{field.upper()}"
+    return f"AIRFLOW__{SECTION.upper()}__{field.upper()}"
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings: defaults, overridden by the environment."""
     environ = os.environ if environ is None else environ
     raw = {name: environ.get(env_var(name), default).strip() for name, default in DEFAULTS.items()}
+    numbers = {
+        f.name: _number(raw, f.name) for f in dataclasses.fields(Settings) if f.type == "float"
+    }
     return Settings(
-        query_timeout_s=_positive_number(raw, "query_timeout_s"),
         local_root=raw["local_root"] or str(Path(tempfile.gettempdir()) / LOCAL_ROOT_NAME),
         local_data_root=raw["local_data_root"].rstrip("/") or None,
         storage_options=_string_map(raw, "storage_options"),
-        storage_timeout_s=_positive_number(raw, "storage_timeout_s"),
-        local_retention_hours=_positive_number(raw, "local_retention_hours"),
-        secrets_backend_timeout_s=_positive_number(raw, "secrets_backend_timeout_s"),
-        cluster_start_timeout_s=_positive_number(raw, "cluster_start_timeout_s"),
-        defer_after_s=_positive_number(raw, "defer_after_s", zero=True),
-        resume_settle_s=_positive_number(raw, "resume_settle_s", zero=True),
+        **numbers,
     )
 
 
-def _positive_number(raw: Mapping[str, str], field: str, zero: bool = False) -> float:
+def _number(raw: Mapping[str, str], field: str) -> float:
     value = raw[field]
     try:
         number = float(value)
     except ValueError:
-        number = -1.0
-    lowest = ">=" if zero else ">"
-    if not (number >= 0 if zero else number > 0) or number == float("inf"):
+        number = math.nan
+    zero_allowed = field in ZERO_ALLOWED
+    if not 0 <= number < math.inf or (number == 0 and not zero_allowed):
+        lowest = ">=" if zero_allowed else ">"
         raise SettingsError(f"{env_var(field)}={value!r}: expected a number {lowest} 0.")
     return number
 
 
 def _string_map(raw: Mapping[str, str], field: str) -> dict[str, str] | None:
-    value = raw[field]
-    if not value:
+    if not raw[field]:
         return None
     try:
-        parsed = json.loads(value)
+        parsed = json.loads(raw[field])
     except json.JSONDecodeError:
         parsed = None
     if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):

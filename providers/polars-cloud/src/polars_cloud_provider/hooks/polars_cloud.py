@@ -1,21 +1,16 @@
-"""The Polars Cloud connection: ``PolarsCloudHook``, and the engine it selects.
-
-A connection of type ``polars_cloud`` holds a service account (login: client id, password:
-client secret) and, in its extra, the ``workspace`` the queries run in and the ``backend``:
-``cloud`` (default) runs them on Polars Cloud, ``local`` in-process with the installed Polars,
-with no secret needed. It is read when a task runs, never at parse time, through Airflow's
-usual lookup order: the secrets backend, then ``AIRFLOW_CONN_*`` variables, then the metadata
-database. The connection form's fields are declared in ``get_provider_info``.
-"""
+"""The ``polars_cloud`` connection (``PolarsCloudHook``): a service account (login: client id,
+password: client secret) and, in its extra, the ``workspace`` and the ``backend``: ``cloud`` (the
+default) or ``local`` (in-process Polars, no secret). Why it is read as it is, and when:
+docs/design-connection.md. Its form is declared in ``get_provider_info``."""
 
 from __future__ import annotations
 
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
@@ -24,34 +19,25 @@ from polars_cloud_provider import settings
 from polars_cloud_provider.engines import backend
 from polars_cloud_provider.hooks import secrets_lookup
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 log = logging.getLogger(__name__)
 
 CONN_TYPE = "polars_cloud"
-MARKER = "__authenticates_polars_cloud__"
-"""Set on callables wrapped by ``authenticate``: a DAG test can tell they log in."""
+MARKER = "__authenticates_polars_cloud__"  # set by ``authenticate``: DAG tests see who logs in
 EXTRA_KEYS = ("backend", "workspace", "local_root")
 VALID_EXTRAS = (
     '{"backend": "cloud", "workspace": "<name>"} (Polars Cloud, the default) or '
     '{"backend": "local"}'
 )
+JSON_TYPES = {bool: "boolean", int: "number", float: "number", dict: "object", list: "array"}
 
 
 class ConnectionProblem(AirflowFailException):
-    """The Polars Cloud connection is missing or incomplete.
-
-    Fails the task without retries: retrying cannot fix configuration.
-    """
+    """The Polars Cloud connection is missing or incomplete: retrying cannot fix it."""
 
 
 class PolarsCloudHook(BaseHook):
-    """Authenticates with the service account of a ``polars_cloud`` connection.
-
-    ``get_conn()`` returns the engine the connection selects, logged in;
-    ``activated()`` makes it the one the ``compute`` helpers use in this task.
-    """
+    """``get_conn()``: the engine the connection selects, logged in; ``activated()``: the same,
+    active for the ``compute`` helpers inside the block."""
 
     conn_name_attr = "polars_cloud_conn_id"
     default_conn_name = settings.DEFAULT_CONN_ID
@@ -68,11 +54,8 @@ class PolarsCloudHook(BaseHook):
         log.info("Using connection %r with the %s compute backend", conn_id, chosen.name)
         return chosen
 
-    @contextmanager
-    def activated(self) -> Iterator[backend.Backend]:
-        """The connection's engine, active for the ``compute`` helpers inside the block."""
-        with backend.activated(self.get_conn()) as chosen:
-            yield chosen
+    def activated(self) -> AbstractContextManager[backend.Backend]:
+        return backend.activated(self.get_conn())
 
     def test_connection(self) -> tuple[bool, str]:
         """The UI's "Test" button: log in with the service account (or pick the local engine)."""
@@ -85,35 +68,26 @@ class PolarsCloudHook(BaseHook):
 
 def how_to_create(conn_id: str) -> str:
     """The fix, spelled out, for error messages about the connection."""
-    example = json.dumps(
-        {
-            "conn_type": CONN_TYPE,
-            "login": "<client id>",
-            "password": "<client secret>",
-            "extra": {"workspace": "<workspace>"},
-        }
-    )
+    account = {"login": "<client id>", "password": "<client secret>"}
+    example = {"conn_type": CONN_TYPE, **account, "extra": {"workspace": "<workspace>"}}
     return (
         f"Define it in the Airflow UI (Admin > Connections: Connection Id '{conn_id}', "
         "type Polars Cloud, Client ID and Client secret of the service account, Workspace), "
-        f"or set AIRFLOW_CONN_{conn_id.upper()}='{example}' for the scheduler and workers, or "
-        "store it in your secrets backend. To run without Polars Cloud, give the connection "
-        'the extra {"backend": "local"}.'
+        f"or set AIRFLOW_CONN_{conn_id.upper()}='{json.dumps(example)}' for the scheduler and "
+        "workers, or store it in your secrets backend. To run without Polars Cloud, give the "
+        'connection the extra {"backend": "local"}.'
     )
 
 
 def authenticate(
-    fn: Callable[P, R] | None = None, *, conn_id: str = settings.DEFAULT_CONN_ID
+    fn: Callable[..., Any] | None = None, *, conn_id: str = settings.DEFAULT_CONN_ID
 ) -> Any:
-    """For a plain ``@task``: run ``fn`` with the connection's engine active.
+    """For a plain ``@task`` (``@polars_task`` does it itself): run ``fn`` with the connection's
+    engine active. ``@authenticate`` or ``@authenticate(conn_id=...)``."""
 
-    ``@polars_task`` does this itself; use ``@authenticate`` (or ``@authenticate(conn_id=...)``)
-    under ``@task`` only for a task that must stay a plain Python task.
-    """
-
-    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(function)
-        def authenticated(*args: P.args, **kwargs: P.kwargs) -> R:
+        def authenticated(*args: Any, **kwargs: Any) -> Any:
             with PolarsCloudHook(conn_id).activated():
                 return function(*args, **kwargs)
 
@@ -125,7 +99,15 @@ def authenticate(
 
 def connected(connection: Any, conn_id: str) -> backend.Backend:
     """The backend ``connection`` selects, authenticated (tasks and the triggerer use it)."""
-    chosen = _backend_for(connection, conn_id)
+    try:
+        extra = _extra(connection.extra)
+        chosen = backend.select(extra["backend"])
+        chosen.workspace = extra["workspace"]
+        chosen.local_root = extra["local_root"]
+    except ValueError as error:
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r}: {error}. Give it the extra {VALID_EXTRAS}."
+        ) from None
     if chosen.name != "local":
         _require_credentials(connection, conn_id)
     chosen.conn_id = conn_id
@@ -133,12 +115,17 @@ def connected(connection: Any, conn_id: str) -> backend.Backend:
     return chosen
 
 
-def _get_connection(conn_id: str) -> Any:
-    """The connection from the secrets backend, else from Airflow's usual lookup.
+def service_account(conn_id: str) -> tuple[str, str]:
+    """The client id and secret of connection ``conn_id``, found as a task finds them, for code
+    outside a task; raises ``ConnectionProblem`` naming what is missing."""
+    connection = _get_connection(conn_id)
+    _require_credentials(connection, conn_id)
+    return connection.login, connection.password
 
-    A backend that does not answer raises ``SecretsBackendUnavailable`` (retried); "not
-    found" only when the backend answered that it has no such secret.
-    """
+
+def _get_connection(conn_id: str) -> Any:
+    """The connection from the secrets backend (``SecretsBackendUnavailable`` when it does not
+    answer, retried), else from Airflow's usual lookup."""
     try:
         connection = secrets_lookup.lookup(conn_id, settings.load().secrets_backend_timeout_s)
     except secrets_lookup.SecretsBackendRefused as error:
@@ -157,87 +144,40 @@ def _get_connection(conn_id: str) -> Any:
         ) from None
 
 
-def _backend_for(connection: Any, conn_id: str) -> backend.Backend:
+def _extra(raw_extra: str | None) -> dict[str, str | None]:
+    """Each of ``EXTRA_KEYS``: a non-empty string, or None when absent (or null). Read from the
+    raw text: unreadable JSON is an error, not the cloud as ``extra_dejson`` would have it. The
+    ``ValueError`` never echoes the extra."""
     try:
-        extra = _extra(connection.extra)
-        chosen = backend.select(_text(extra, "backend"))
-        chosen.workspace = _text(extra, "workspace")
-        chosen.local_root = _text(extra, "local_root")
-    except ValueError as error:
-        raise ConnectionProblem(
-            f"Airflow connection {conn_id!r}: {error}. Give it the extra {VALID_EXTRAS}."
-        ) from None
-    return chosen
-
-
-def _extra(raw_extra: str | None) -> dict[str, Any]:
-    """The extra's known keys, read from the raw text (``{}``: no extra, the cloud).
-
-    Airflow's ``extra_dejson`` turns unreadable JSON into ``{}``, which would mean the cloud:
-    an extra that cannot be read must stop the task instead of sending the service account
-    to Polars Cloud. Raises ``ValueError`` saying what is wrong, never echoing the extra.
-    The connection form may store its fields as ``extra__polars_cloud__<name>``.
-    """
-    if raw_extra is None or not raw_extra.strip():
-        return {}
-    try:
-        extra = json.loads(raw_extra)
+        extra = json.loads(raw_extra) if raw_extra and raw_extra.strip() else {}
     except json.JSONDecodeError as error:
         raise ValueError(
             f"its extra is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
         ) from None
     if not isinstance(extra, dict):
         raise ValueError(f"its extra is a JSON {_json_type(extra)}, not an object")
-    prefix = f"extra__{CONN_TYPE}__"
-    extra = {key.removeprefix(prefix): value for key, value in extra.items()}
-    unknown = sorted(set(extra) - set(EXTRA_KEYS))
-    if unknown:
+    extra = {key.removeprefix(f"extra__{CONN_TYPE}__"): value for key, value in extra.items()}
+    if unknown := sorted(set(extra) - set(EXTRA_KEYS)):
         raise ValueError(f"its extra has the unknown key {', '.join(map(repr, unknown))}")
-    return extra
-
-
-def _text(extra: dict[str, Any], key: str) -> str | None:
-    """The extra's ``key`` as a non-empty string, or None when it is absent (or null)."""
-    value = extra.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"its extra's {key!r} is a JSON {_json_type(value)}, not a string")
-    if not value.strip():
-        raise ValueError(f"its extra's {key!r} is empty")
-    return value.strip()
+    for key, value in extra.items():
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"its extra's {key!r} is a JSON {_json_type(value)}, not a string")
+        if value is not None and not value.strip():
+            raise ValueError(f"its extra's {key!r} is empty")
+    return {key: extra[key].strip() if extra.get(key) else None for key in EXTRA_KEYS}
 
 
 def _json_type(value: object) -> str:
-    for python_type, name in ((bool, "boolean"), (int, "number"), (float, "number")):
-        if isinstance(value, python_type):
-            return name
-    names: dict[type, str] = {dict: "object", list: "array", str: "string"}
-    return names.get(type(value), "null")
+    return "string" if isinstance(value, str) else JSON_TYPES.get(type(value), "null")
 
 
 def _require_credentials(connection: Any, conn_id: str) -> None:
-    missing = [
-        field
-        for field, value in (
-            ("login (client id)", connection.login),
-            ("password (client secret)", connection.password),
-        )
-        if not value
-    ]
-    if missing:
+    fields = {
+        "login (client id)": connection.login,
+        "password (client secret)": connection.password,
+    }
+    if missing := [field for field, value in fields.items() if not value]:
         raise ConnectionProblem(
             f"Airflow connection {conn_id!r} has no {' and no '.join(missing)}. "
             + how_to_create(conn_id)
         )
-
-
-def service_account(conn_id: str) -> tuple[str, str]:
-    """The client id and secret stored in connection ``conn_id``, for code outside a task.
-
-    Found the way a task finds it (secrets backend, then ``AIRFLOW_CONN_*``); raises
-    ``ConnectionProblem`` naming what is missing.
-    """
-    connection = _get_connection(conn_id)
-    _require_credentials(connection, conn_id)
-    return connection.login, connection.password

@@ -1,20 +1,6 @@
-"""Ask the deployment's secrets backend for a connection, within a deadline, and tell "it did
-not answer" apart from "it has no such secret".
-
-Airflow's own lookup (``airflow/sdk/execution_time/context.py``, ``_get_connection``) logs any
-exception a secrets backend raises at DEBUG and goes on to the next source, so a backend that
-is down ends, once its client gives up, as "The conn_id isn't defined": a configuration error
-that is not retried. Here the configured backend (``[workers] secrets_backend``, else
-``[secrets] backend``) is asked first:
-
-- it answers with the connection: returned (its secrets masked in logs, as Airflow does);
-- it answers that it has none: ``None``, and the caller goes on with Airflow's usual lookup
-  (``AIRFLOW_CONN_*``, then the metadata database);
-- it does not answer (refused, timed out, unavailable, throttled) within the connect/read
-  timeouts of its kwargs, or within ``settings.secrets_backend_timeout_s`` overall:
-  ``SecretsBackendUnavailable``, an ordinary exception that Airflow retries;
-- it answers with another error (no permission, bad credentials, an unreadable secret):
-  ``SecretsBackendRefused``, which the caller fails without retries.
+"""Ask the deployment's secrets backend for a connection within a deadline, telling "it did not
+answer" (``SecretsBackendUnavailable``, retried) from "no such secret" (``None``) and from other
+errors (``SecretsBackendRefused``). Why Airflow's own lookup does not: docs/design-connection.md.
 """
 
 from __future__ import annotations
@@ -22,7 +8,7 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 # Errors meaning the backend could not be reached or could not serve the request right now,
@@ -52,7 +38,7 @@ class SecretsBackendRefused(Exception):
 
 
 class _DeadlinePassed(Exception):
-    """The lookup outlived ``deadline_s`` (distinct from a ``TimeoutError`` of the client's)."""
+    """The lookup outlived its deadline (not a ``TimeoutError`` of the client's)."""
 
 
 def lookup(conn_id: str, deadline_s: float) -> Any | None:
@@ -73,7 +59,8 @@ def lookup(conn_id: str, deadline_s: float) -> Any | None:
     except Exception as error:
         if type(error).__name__ == "AirflowSecretsBackendAccessDenied":
             raise  # an authoritative deny: Airflow's own meaning, no fallback
-        reason = _one_line(error)
+        text = " ".join(str(error).split())[:300]
+        reason = f"{type(error).__name__}: {text}" if text else type(error).__name__
         if is_transient(error):
             raise SecretsBackendUnavailable(
                 f"The {where} could not be reached while looking up connection {conn_id!r} "
@@ -82,8 +69,12 @@ def lookup(conn_id: str, deadline_s: float) -> Any | None:
         raise SecretsBackendRefused(
             f"The {where} failed to look up connection {conn_id!r} ({reason})."
         ) from None
-    if connection is not None:
-        _mask(connection)
+    if connection is not None:  # hide its secrets in every log, as Airflow's own lookup does
+        from airflow.sdk.log import mask_secret
+
+        for value in (connection.password, connection.extra):
+            if value:
+                mask_secret(value)
     return connection
 
 
@@ -118,10 +109,14 @@ ADDRESSES: dict[str, Callable[[Any], str]] = {
 
 def is_transient(error: BaseException) -> bool:
     """Whether ``error`` (or any of its causes) means "not reachable right now"."""
-    for link in _chain(error):
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
         names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(link).__mro__}
         if names & TRANSIENT_ERRORS or _throttled(link):
             return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
     return False
 
 
@@ -135,20 +130,9 @@ def _throttled(error: BaseException) -> bool:
     return "Throttl" in code or status == 429 or status >= 500
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    link: BaseException | None = error
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        yield link
-        link = link.__cause__ or link.__context__
-
-
 def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
     """``call()`` in a daemon thread, waited for at most ``deadline_s``: a client stuck past its
-    own timeouts (the Google client's default deadline is 60 s, and no backend kwarg lowers it)
-    is left behind and ends with the task process."""
-    done = threading.Event()
+    own timeouts is left behind and ends with the task process."""
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()
 
@@ -157,11 +141,11 @@ def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
             outcome["value"] = context.run(call)
         except BaseException as error:
             outcome["error"] = error
-        finally:
-            done.set()
 
-    threading.Thread(target=run, name="secrets-backend-lookup", daemon=True).start()
-    if not done.wait(deadline_s):
+    thread = threading.Thread(target=run, name="secrets-backend-lookup", daemon=True)
+    thread.start()
+    thread.join(deadline_s)
+    if thread.is_alive():
         raise _DeadlinePassed
     if "error" in outcome:
         raise outcome["error"]
@@ -169,14 +153,8 @@ def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
 
 
 def _bound_aws_client(backend: Any) -> None:
-    """Give the AWS backend's client the ``config_kwargs`` (timeouts, retries) of its kwargs.
-
-    apache-airflow-providers-amazon 9.39 turns them into a botocore ``Config`` but builds the
-    Secrets Manager client without it (``SecretsManagerBackend.client``), so every request would
-    wait botocore's default 60 s to connect and 60 s to read. This builds the client the same
-    way, with the config; ``tests/test_secrets_aws.py`` says when a provider release no longer
-    needs it.
-    """
+    """Give the AWS backend's client the ``config_kwargs`` (timeouts, retries) of its kwargs,
+    which apache-airflow-providers-amazon 9.39 leaves out (docs/design-connection.md)."""
     if type(backend).__name__ != "SecretsManagerBackend" or "client" in vars(backend):
         return
     if not backend.kwargs.get("config_kwargs"):
@@ -200,17 +178,3 @@ def _bound_aws_client(backend: Any) -> None:
         config=conn.botocore_config,
         **{key: value for key, value in client_kwargs.items() if value is not None},
     )
-
-
-def _mask(connection: Any) -> None:
-    """Hide the connection's secrets in every log, as Airflow's own lookup does."""
-    from airflow.sdk.log import mask_secret
-
-    for value in (connection.password, connection.extra):
-        if value:
-            mask_secret(value)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__

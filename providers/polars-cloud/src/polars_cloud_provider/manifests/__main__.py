@@ -1,13 +1,7 @@
-"""Register the manifests of manifests.toml: ``python -m <package>.manifests``.
+"""Register the manifests of manifests.toml: ``python -m polars_cloud_provider.manifests``.
 
-Run it from the environment the Airflow workers run (same uv.lock): Polars Cloud records the
-polars and Python versions of the registering environment, and a worker with other versions
-refuses the manifest.
-
-Exit codes: 0 done (or nothing to do), 1 at least one manifest failed or drifted, 2 the
-command line or manifests.toml is invalid, or this interpreter is not the workers' (nothing
-was called), 3 no usable credentials (none found, or Polars Cloud refused them), 4 Polars
-Cloud could not be reached (network, DNS, proxy: the credentials were not checked).
+Run it from the environment the Airflow workers run (same uv.lock): a worker with other polars
+or Python versions than the registering environment's is refused the manifest (``versions``).
 """
 
 from __future__ import annotations
@@ -19,11 +13,12 @@ import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from polars_cloud_provider import settings
 from polars_cloud_provider.manifests import spec, sync, versions
 
+# Exit codes, explained in docs/design-manifests.md.
 OK, FAILED, INVALID, NOT_AUTHENTICATED, UNREACHABLE = 0, 1, 2, 3, 4
 ENV_CREDENTIALS = ("POLARS_CLOUD_CLIENT_ID", "POLARS_CLOUD_CLIENT_SECRET")
 ENV_TOKEN = "POLARS_CLOUD_ACCESS_TOKEN"
@@ -33,24 +28,14 @@ PROG = "python -m polars_cloud_provider.manifests"
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(
         prog=PROG,
-        description=(
-            "Register the compute manifests of manifests.toml in Polars Cloud. Registers new "
-            "and changed manifests, re-registers those recorded with other polars/Python "
-            "versions, and leaves the rest alone."
-        ),
+        description="Register the compute manifests of manifests.toml in Polars Cloud: the new "
+        "and changed ones, and those recorded with other polars/Python versions.",
     )
-    commands.add_argument(
-        "--file", type=Path, default=Path("manifests.toml"), help="default: ./manifests.toml"
-    )
-    commands.add_argument(
-        "--only", action="append", metavar="NAME", help="only this manifest (repeatable)"
-    )
-    commands.add_argument(
-        "--dry-run", action="store_true", help="print the plan; authenticate and call nothing"
-    )
-    commands.add_argument(
-        "--force", action="store_true", help="register even manifests that look unchanged"
-    )
+    add = commands.add_argument
+    add("--file", type=Path, default=Path("manifests.toml"), help="default: ./manifests.toml")
+    add("--only", action="append", metavar="NAME", help="only this manifest (repeatable)")
+    add("--dry-run", action="store_true", help="print the plan; authenticate and call nothing")
+    add("--force", action="store_true", help="register even manifests that look unchanged")
     what = commands.add_mutually_exclusive_group()
     what.add_argument(
         "--check",
@@ -59,18 +44,17 @@ def parser() -> argparse.ArgumentParser:
         "refused, or whose settings differ from the file (exit 1)",
     )
     what.add_argument("--unregister", metavar="NAME", help="remove the manifest NAME")
-    commands.add_argument(
+    add(
         "--conn-id",
         default=settings.DEFAULT_CONN_ID,
-        help=f"the Airflow connection holding the service account (default: "
-        f"{settings.DEFAULT_CONN_ID})",
+        help=f"the Airflow connection of the service account (default: {settings.DEFAULT_CONN_ID})",
     )
-    commands.add_argument("--workspace", help="overrides the file's workspace")
-    commands.add_argument(
+    add("--workspace", help="overrides the file's workspace")
+    add(
         "--from-this-python",
         action="store_true",
-        help="register even though this Python is not the one of .python-version (the "
-        "workers would refuse the manifests)",
+        help="register even though this is not the Python of .python-version (the workers "
+        "would refuse the manifests)",
     )
     return commands
 
@@ -91,11 +75,14 @@ def main(
         for problem in error.problems:
             print(f"ERROR {args.file}: {problem}", file=err)
         return INVALID
-    try:
-        specs = _selected(declared.manifests, args.only)
-    except ValueError as error:
-        print(f"ERROR {error}", file=err)
+    if unknown := [name for name in args.only or [] if name not in declared.names()]:
+        print(
+            f"ERROR --only names no manifest in the file: {', '.join(unknown)} "
+            f"(declared: {', '.join(sorted(declared.names()))})",
+            file=err,
+        )
         return INVALID
+    specs = [s for s in declared.manifests if not args.only or s.name in args.only]
 
     if args.unregister:
         target = next((s for s in specs if s.name == args.unregister), None)
@@ -115,9 +102,7 @@ def main(
         return code
 
     if args.dry_run:
-        if args.check:
-            return _report([sync.Result(s.name, "would check", s.describe()) for s in specs], out)
-        return _report(sync.plan(specs), out)
+        return _report(sync.plan(specs, "would check" if args.check else "would register"), out)
     if not args.check:
         mismatch = versions.mismatch(args.file.parent)
         if mismatch and not args.from_this_python:
@@ -132,47 +117,37 @@ def main(
     return _report(sync.register(specs, registry, args.force), out)
 
 
-def _selected(specs: list[spec.ManifestSpec], only: list[str] | None) -> list[spec.ManifestSpec]:
-    if not only:
-        return specs
-    declared = {s.name for s in specs}
-    unknown = [name for name in only if name not in declared]
-    if unknown:
-        raise ValueError(
-            f"--only names no manifest in the file: {', '.join(unknown)} "
-            f"(declared: {', '.join(sorted(declared))})"
-        )
-    return [s for s in specs if s.name in only]
-
-
-def _authenticated_registry(conn_id: str, environ: Mapping[str, str], out: TextIO, err: TextIO):
-    """Log in like the DAGs do, or with Polars Cloud's own variables; else the exit code:
-    ``UNREACHABLE`` when Polars Cloud could not be reached, ``NOT_AUTHENTICATED`` otherwise."""
-    # Imported here: a dry run or an invalid file never loads the Polars Cloud client.
-    from polars_cloud_provider.engines import cloud
+def _authenticated_registry(
+    conn_id: str, environ: Mapping[str, str], out: TextIO, err: TextIO
+) -> Any:
+    """Log in like the DAGs do, or with Polars Cloud's own variables; else the exit code."""
+    from polars_cloud_provider.engines import cloud  # here: a dry run never loads the client
 
     registry = cloud.ManifestRegistry()
     logging_in = False  # True once Polars Cloud itself is called
     try:
         if all(environ.get(name) for name in ENV_CREDENTIALS) or environ.get(ENV_TOKEN):
+            source = "the POLARS_CLOUD_* environment variables"
             logging_in = True
             registry.authenticate_from_environment()
-            source = "the POLARS_CLOUD_* environment variables"
         else:
             from polars_cloud_provider.hooks.polars_cloud import service_account
 
+            source = f"the Airflow connection {conn_id!r}"
             login, password = service_account(conn_id)
             logging_in = True
             cloud.CloudBackend().authenticate(conn_id, login, password)
-            source = f"the Airflow connection {conn_id!r}"
     except Exception as error:
-        reason = _masked(error, environ)
+        reason = str(error)
+        for secret in (environ.get("POLARS_CLOUD_CLIENT_SECRET"), environ.get(ENV_TOKEN)):
+            if secret:
+                reason = reason.replace(secret, "***")
         if logging_in and _unreachable(error, cloud):
             where = _URL.search(str(error))
             print(
-                f"ERROR could not reach Polars Cloud"
-                f"{f' at {where.group(0)}' if where else ''} to log in (network, DNS or proxy; "
-                f"the credentials were not checked): {reason.splitlines()[0]}",
+                f"ERROR could not reach Polars Cloud{f' at {where.group(0)}' if where else ''} "
+                "to log in (network, DNS or proxy; the credentials were not checked): "
+                f"{reason.splitlines()[0]}",
                 file=err,
             )
             return UNREACHABLE
@@ -190,33 +165,16 @@ def _authenticated_registry(conn_id: str, environ: Mapping[str, str], out: TextI
 _URL = re.compile(r"https?://[^\s\"'()]+")
 
 
-def _unreachable(error: Exception, cloud) -> bool:
-    """Whether logging in failed to reach Polars Cloud, rather than being refused.
-
-    polars-cloud 0.12 raises ``AuthLoadError`` for both ("Error getting access token:
-    Reqwest(... ConnectError(\"dns error\" ..." without network; "... token has expired"
-    refused) and ``RuntimeError("Error calling REST endpoint: error sending request ...")``
-    when checking a token: the message tells them apart, as for the DAGs' tasks.
-    """
-    if isinstance(error, cloud.CredentialsRejected):
-        return False
-    if isinstance(error, cloud.ComputeError) and str(error).startswith("Could not reach"):
-        return True  # CloudBackend.authenticate already classified it
+def _unreachable(error: Exception, cloud: Any) -> bool:
+    """Whether logging in failed to reach Polars Cloud, rather than being refused: polars-cloud
+    raises the same classes for both (docs/design-manifests.md), the message tells them apart."""
+    if isinstance(error, cloud.ComputeError):  # CloudBackend.authenticate classified it
+        return str(error).startswith("Could not reach")
     return cloud._transient(error)
 
 
-def _masked(error: Exception, environ: Mapping[str, str]) -> str:
-    message = str(error)
-    for name in ("POLARS_CLOUD_CLIENT_SECRET", ENV_TOKEN):
-        if environ.get(name):
-            message = message.replace(environ[name], "***")
-    return message
-
-
 def _report(results: list[sync.Result], out: TextIO) -> int:
-    width = max(len(r.name) for r in results)
-    for result in results:
-        print(result.line(width), file=out)
+    print(*sync.lines(results), sep="\n", file=out)
     counts = Counter(result.status for result in results)
     summary = ", ".join(f"{count} {status}" for status, count in counts.items())
     noun = "manifest" if len(results) == 1 else "manifests"

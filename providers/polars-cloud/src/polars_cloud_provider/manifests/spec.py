@@ -1,17 +1,14 @@
-"""Read ``manifests.toml`` and check every manifest before anything talks to Polars Cloud.
-
-The rules are the ones Polars Cloud enforces (positive sizes, an idle timeout of at least 10
-minutes, a size given as ``cpus`` + ``memory_gb`` or as an ``instance_type``), so a bad file
-fails here, with the manifest's name and the key, instead of halfway through a registration.
-"""
+"""Read ``manifests.toml`` and check every manifest by the rules Polars Cloud enforces, so a bad
+file fails here, naming the manifest and the key, not halfway through a registration."""
 
 from __future__ import annotations
 
 import difflib
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +18,15 @@ CONNECTION_MODES = ("direct", "proxy")
 FILE_KEYS = ("workspace", "manifest")
 # Same rule as the template's prompts: safe in URLs, logs and file names.
 _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?")
+# ManifestSpec fields whose ComputeContext argument has another name, or another type.
+_ARGUMENT_NAMES = {"memory_gb": "memory", "storage_gb": "storage"}
+_ARGUMENT_TYPES: dict[str, type] = {"labels": list, "env_vars": dict, "requirements": str}
 
 
 class ManifestFileError(ValueError):
     """The manifest file cannot be used; ``problems`` holds one sentence per problem."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
-        self.path = path
         self.problems = problems
         super().__init__("\n".join(f"{path}: {problem}" for problem in problems))
 
@@ -51,98 +50,73 @@ class ManifestSpec:
 
     def context_arguments(self) -> dict[str, Any]:
         """The keyword arguments of ``polars_cloud.ComputeContext`` that build this manifest."""
-        arguments: dict[str, Any] = {
-            "workspace": self.workspace,
-            "cpus": self.cpus,
-            "memory": self.memory_gb,
-            "instance_type": self.instance_type,
-            "storage": self.storage_gb,
-            "cluster_size": self.cluster_size,
-            "idle_timeout_mins": self.idle_timeout_mins,
-            "labels": list(self.labels) if self.labels is not None else None,
-            "connection_mode": self.connection_mode,
-            "env_vars": dict(self.env_vars) if self.env_vars is not None else None,
-            "requirements": str(self.requirements) if self.requirements else None,
-        }
-        return {key: value for key, value in arguments.items() if value is not None}
+        arguments = {}
+        for key in [f.name for f in fields(self) if f.name != "name"]:
+            value = getattr(self, key)
+            if value is not None:
+                convert = _ARGUMENT_TYPES.get(key)
+                arguments[_ARGUMENT_NAMES.get(key, key)] = convert(value) if convert else value
+        return arguments
 
     def describe(self) -> str:
         """The declared settings on one line, for plans and logs."""
-        shown = {
-            key: value
-            for key, value in self.context_arguments().items()
-            if key not in {"workspace", "env_vars"}
-        }
-        if self.env_vars:
-            # Names only: values may be sensitive and would be printed to CI logs.
+        shown = self.context_arguments()
+        if self.env_vars is not None:  # names only: the values may be secret, and logs are not
             shown["env_vars"] = "[" + ", ".join(sorted(self.env_vars)) + "]"
-        details = " ".join(f"{key}={value}" for key, value in shown.items())
-        return f"workspace={self.workspace} {details}".rstrip()
+        return " ".join(f"{key}={value}" for key, value in shown.items())
 
 
-def _positive_int(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        return f"must be a whole number >= 1, got {value!r}"
-    return None
+def _whole(minimum: int) -> Callable[[Any], bool]:
+    return lambda value: type(value) is int and value >= minimum  # a bool is no number here
 
 
-def _idle_timeout(value: Any) -> str | None:
-    minimum = settings.MIN_IDLE_TIMEOUT_MINS
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        return (
-            f"must be a whole number of minutes >= {minimum} (the Polars Cloud minimum), "
-            f"got {value!r}"
-        )
-    return None
+def _cloud_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(_NAME.fullmatch(value))
 
 
-def _text(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return f"must be a non-empty string, got {value!r}"
-    return None
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
-def _cloud_name(value: Any) -> str | None:
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
-        return (
-            "must be 1-63 letters, digits, '-' or '_', starting and ending with a letter or "
-            f"digit, got {value!r}"
-        )
-    return None
-
-
-def _labels(value: Any) -> str | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        return f"must be a list of non-empty strings, got {value!r}"
-    return None
-
-
-def _connection_mode(value: Any) -> str | None:
-    if value not in CONNECTION_MODES:
-        return f"must be one of {', '.join(map(repr, CONNECTION_MODES))}, got {value!r}"
-    return None
-
-
-def _env_vars(value: Any) -> str | None:
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        return 'must be a table of NAME = "string value" pairs'
-    return None
-
-
-RULES = {
-    "name": _cloud_name,
-    "workspace": _cloud_name,
-    "cpus": _positive_int,
-    "memory_gb": _positive_int,
-    "instance_type": _text,
-    "storage_gb": _positive_int,
-    "cluster_size": _positive_int,
-    "idle_timeout_mins": _idle_timeout,
-    "labels": _labels,
-    "connection_mode": _connection_mode,
-    "env_vars": _env_vars,
-    "requirements": _text,
+_CLOUD_NAME = (
+    "must be 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit, "
+    "got {value!r}"
+)
+_POSITIVE = "must be a whole number >= 1, got {value!r}"
+_TEXT = "must be a non-empty string, got {value!r}"
+# Each key of a [[manifest]] table: (is the value valid, the problem, formatted with the value).
+RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (_cloud_name, _CLOUD_NAME),
+    "workspace": (_cloud_name, _CLOUD_NAME),
+    "cpus": (_whole(1), _POSITIVE),
+    "memory_gb": (_whole(1), _POSITIVE),
+    "instance_type": (_text, _TEXT),
+    "storage_gb": (_whole(1), _POSITIVE),
+    "cluster_size": (_whole(1), _POSITIVE),
+    "idle_timeout_mins": (
+        _whole(settings.MIN_IDLE_TIMEOUT_MINS),
+        f"must be a whole number of minutes >= {settings.MIN_IDLE_TIMEOUT_MINS} (the Polars "
+        "Cloud minimum), got {value!r}",
+    ),
+    "labels": (
+        lambda value: isinstance(value, list) and all(isinstance(v, str) and v for v in value),
+        "must be a list of non-empty strings, got {value!r}",
+    ),
+    "connection_mode": (
+        lambda value: value in CONNECTION_MODES,
+        f"must be one of {', '.join(map(repr, CONNECTION_MODES))}, got {{value!r}}",
+    ),
+    "env_vars": (  # the problem never shows the values: they may be secret
+        lambda value: isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
+        'must be a table of NAME = "string value" pairs',
+    ),
+    "requirements": (_text, _TEXT),
 }
+
+
+def _problem(key: str, value: Any) -> str | None:
+    valid, problem = RULES[key]
+    return None if valid(value) else f"{key} {problem.format(value=value)}"
 
 
 @dataclass(frozen=True)
@@ -155,63 +129,43 @@ class ManifestFile:
 
 
 def load(path: Path, workspace: str | None = None) -> ManifestFile:
-    """Every manifest in ``path``, checked; raises ``ManifestFileError`` listing each problem.
-
-    ``workspace`` overrides the file's default workspace (``--workspace`` of the command).
-    """
+    """Every manifest in ``path``, checked, ``workspace`` overriding the file's default; raises
+    ``ManifestFileError`` listing each problem."""
     try:
         document = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ManifestFileError(path, ["file not found"]) from None
     except UnicodeDecodeError as error:
-        raise ManifestFileError(
-            path,
-            [
-                f"is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
-                f"{error.start}): save it as UTF-8"
-            ],
-        ) from None
+        byte, offset = error.object[error.start], error.start
+        problem = f"is not UTF-8 text (byte 0x{byte:02x} at offset {offset}): save it as UTF-8"
+        raise ManifestFileError(path, [problem]) from None
     except tomllib.TOMLDecodeError as error:
         raise ManifestFileError(path, [f"not valid TOML: {error}"]) from None
     problems = [
-        f"unknown top-level key {key!r}{_suggestion(key, FILE_KEYS)}; "
-        f"allowed: {', '.join(FILE_KEYS)}"
-        for key in document
-        if key not in FILE_KEYS
+        _unknown("top-level key", key, FILE_KEYS) for key in document if key not in FILE_KEYS
     ]
-    default_workspace = _default_workspace(document, workspace, problems)
+    default_workspace = (workspace or "").strip() or document.get("workspace", "")
+    if default_workspace == "":
+        problems.append('names no workspace: add workspace = "<name>" at the top')
+    elif invalid := _problem("workspace", default_workspace):
+        problems.append(invalid)
     entries = document.get("manifest", [])
     if not isinstance(entries, list) or not entries:
         problems.append("declares no manifest: add a [[manifest]] table")
         raise ManifestFileError(path, problems)
-    specs = []
-    for position, entry in enumerate(entries, start=1):
-        spec = _manifest(entry, position, default_workspace, path.parent, problems)
-        if spec is not None:
-            specs.append(spec)
-    seen: set[str] = set()
-    for spec in specs:
-        if spec.name in seen:
-            problems.append(
-                f"manifest name {spec.name!r} is declared more than once; names must be unique"
-            )
-        seen.add(spec.name)
+    specs = [
+        spec
+        for position, entry in enumerate(entries, start=1)
+        if (spec := _manifest(entry, position, default_workspace, path.parent, problems))
+    ]
+    problems += [
+        f"manifest name {name!r} is declared more than once; names must be unique"
+        for name, count in Counter(spec.name for spec in specs).items()
+        if count > 1
+    ]
     if problems:
         raise ManifestFileError(path, problems)
     return ManifestFile(workspace=default_workspace, manifests=specs)
-
-
-def _default_workspace(
-    document: Mapping[str, Any], override: str | None, problems: list[str]
-) -> str:
-    workspace = (override or "").strip() or document.get("workspace", "")
-    if workspace == "":
-        problems.append('names no workspace: add workspace = "<name>" at the top')
-        return workspace
-    problem = _cloud_name(workspace)
-    if problem:
-        problems.append(f"workspace {problem}")
-    return workspace
 
 
 def _manifest(
@@ -226,14 +180,10 @@ def _manifest(
     if "name" not in entry:
         problems.append(f'{label} has no name: add name = "..."')
     for key, value in entry.items():
-        rule = RULES.get(key)
-        if rule is None:
-            problems.append(
-                f"{label}: unknown key {key!r}{_suggestion(key, RULES)}; "
-                f"allowed: {', '.join(RULES)}"
-            )
-        elif problem := rule(value):
-            problems.append(f"{label}: {key} {problem}")
+        if key not in RULES:
+            problems.append(f"{label}: {_unknown('key', key, RULES)}")
+        elif problem := _problem(key, value):
+            problems.append(f"{label}: {problem}")
     if len(problems) > found:
         return None  # the sizing rules below would only repeat these problems
     sized_by_specs = "cpus" in entry or "memory_gb" in entry
@@ -244,29 +194,17 @@ def _manifest(
         problems.append(f"{label}: cpus and memory_gb go together; add {missing}")
     elif not sized_by_specs and "instance_type" not in entry:
         problems.append(f"{label}: size it with cpus + memory_gb, or with instance_type")
-    requirements = None
-    if isinstance(entry.get("requirements"), str):
-        requirements = (base / entry["requirements"]).resolve()
+    declared = {**entry, "workspace": entry.get("workspace", default_workspace)}
+    if "labels" in entry:
+        declared["labels"] = tuple(entry["labels"])  # hashable, as the frozen spec is
+    if "requirements" in entry:
+        requirements = declared["requirements"] = (base / entry["requirements"]).resolve()
         if not requirements.is_file():
             problems.append(f"{label}: requirements file {str(requirements)!r} does not exist")
-    if len(problems) > found:
-        return None
-    return ManifestSpec(
-        name=entry["name"],
-        workspace=entry.get("workspace", default_workspace),
-        cpus=entry.get("cpus"),
-        memory_gb=entry.get("memory_gb"),
-        instance_type=entry.get("instance_type"),
-        storage_gb=entry.get("storage_gb"),
-        cluster_size=entry.get("cluster_size"),
-        idle_timeout_mins=entry.get("idle_timeout_mins"),
-        labels=tuple(entry["labels"]) if "labels" in entry else None,
-        connection_mode=entry.get("connection_mode"),
-        env_vars=dict(entry["env_vars"]) if "env_vars" in entry else None,
-        requirements=requirements,
-    )
+    return None if len(problems) > found else ManifestSpec(**declared)
 
 
-def _suggestion(key: str, allowed: Any) -> str:
+def _unknown(what: str, key: str, allowed: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, list(allowed), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {what} {key!r}{suggestion}; allowed: {', '.join(allowed)}"

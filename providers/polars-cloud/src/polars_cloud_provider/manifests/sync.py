@@ -1,37 +1,24 @@
-"""Bring Polars Cloud in line with ``manifests.toml``, one manifest at a time.
-
-Every function returns one ``Result`` per manifest and never stops at the first failure: a
-manifest that fails is reported with its name and the error, and the others still run.
-"""
+"""Bring Polars Cloud in line with ``manifests.toml``, one manifest at a time: every function
+returns one ``Result`` per manifest, and one that fails (reported with its error) does not stop
+the others."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 from polars_cloud_provider.compute.errors import ManifestDrift, ManifestNotRegistered
 from polars_cloud_provider.manifests.spec import ManifestSpec
 
-# Fields compared with what is registered when the manifest declares them.
-COMPARED = (
-    "cpus",
-    "memory_gb",
-    "instance_type",
-    "storage_gb",
-    "cluster_size",
-    "idle_timeout_mins",
-    "connection_mode",
-    "env_vars",
+if TYPE_CHECKING:  # imported at run time only by who logs in: it loads polars_cloud
+    from polars_cloud_provider.engines.cloud import ManifestRegistry as Registry
+
+# Declared fields compared with what is registered; Polars Cloud does not read back these two.
+NOT_READ_BACK = ("labels", "requirements")
+COMPARED = tuple(
+    f.name for f in fields(ManifestSpec) if f.name not in ("name", "workspace", *NOT_READ_BACK)
 )
-
-
-class Registry(Protocol):
-    def read(self, workspace: str, name: str) -> Mapping[str, Any]: ...
-
-    def register(self, name: str, arguments: Mapping[str, Any]) -> None: ...
-
-    def unregister(self, workspace: str, name: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -41,13 +28,16 @@ class Result:
     detail: str = ""
     failed: bool = False
 
-    def line(self, width: int = 0) -> str:
-        return f"{self.name:<{width}}  {self.status:<14} {self.detail}".rstrip()
+
+def lines(results: list[Result]) -> list[str]:
+    """One line per result, the columns aligned."""
+    width = max(len(result.name) for result in results)
+    return [f"{r.name:<{width}}  {r.status:<14} {r.detail}".rstrip() for r in results]
 
 
-def plan(specs: list[ManifestSpec]) -> list[Result]:
-    """What ``register`` would send, without calling anything."""
-    return [Result(spec.name, "would register", spec.describe()) for spec in specs]
+def plan(specs: list[ManifestSpec], status: str = "would register") -> list[Result]:
+    """What ``register`` (or ``check``) would look at, without calling anything."""
+    return [Result(spec.name, status, spec.describe()) for spec in specs]
 
 
 def register(specs: list[ManifestSpec], registry: Registry, force: bool = False) -> list[Result]:
@@ -96,9 +86,8 @@ def differences(spec: ManifestSpec, registered: Mapping[str, Any]) -> list[str]:
 
 def unreadable(spec: ManifestSpec, registered: Mapping[str, Any]) -> list[str]:
     """Declared fields Polars Cloud does not read back, so a change to them goes unseen."""
-    fields = [f for f in COMPARED if getattr(spec, f) is not None and f not in registered]
-    fields += [f for f in ("labels", "requirements") if getattr(spec, f) is not None]
-    return fields
+    unseen = [f for f in COMPARED if getattr(spec, f) is not None and f not in registered]
+    return unseen + [f for f in NOT_READ_BACK if getattr(spec, f) is not None]
 
 
 def _register_one(spec: ManifestSpec, registry: Registry, force: bool) -> Result:
@@ -121,25 +110,20 @@ def _register_one(spec: ManifestSpec, registry: Registry, force: bool) -> Result
 
 
 def _check_one(spec: ManifestSpec, registry: Registry) -> Result:
+    fix = "make manifests"
     try:
         registered = registry.read(spec.workspace, spec.name)
     except ManifestNotRegistered:
-        return Result(
-            spec.name, "MISSING", f"not registered in {spec.workspace}: make manifests", True
-        )
+        return Result(spec.name, "MISSING", f"not registered in {spec.workspace}: {fix}", True)
     except ManifestDrift as error:
-        return Result(
-            spec.name,
-            "DRIFT",
-            f"{_reason(error)}; re-register from this environment: make manifests",
-            failed=True,
-        )
+        detail = f"{_reason(error)}; re-register from this environment: {fix}"
+        return Result(spec.name, "DRIFT", detail, failed=True)
     if changes := differences(spec, registered):
-        return Result(spec.name, "DIFFERS", f"{', '.join(changes)}: make manifests", True)
+        return Result(spec.name, "DIFFERS", f"{', '.join(changes)}: {fix}", failed=True)
     return Result(spec.name, "ok", "versions and settings match this environment")
 
 
-def _guarded(name: str, action: Any, *args: Any) -> Result:
+def _guarded(name: str, action: Callable[..., Result], *args: Any) -> Result:
     try:
         return action(*args)
     except Exception as error:

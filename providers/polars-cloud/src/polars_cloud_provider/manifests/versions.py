@@ -1,9 +1,6 @@
-"""Is this the workers' Python? Polars Cloud refuses a manifest to any other.
-
-It records the Python version of the process that registers a manifest and compares it,
-patch included, with the worker's (polars_cloud/context/compute.py ~l.408). The workers run
-the image's Python: ``.python-version`` (the Dockerfile's ``FROM ...-pythonX.Y`` tag must
-agree; tests/test_versions.py checks it), whose patch release only the image knows.
+"""Is this the workers' Python? Polars Cloud refuses a manifest to a process whose Python differs,
+patch included, from the registering one's (docs/design-manifests.md). The workers run the
+image's Python: ``.python-version``, whose patch release only the image knows.
 """
 
 from __future__ import annotations
@@ -13,10 +10,7 @@ from pathlib import Path
 
 PYTHON_VERSION_FILE = ".python-version"
 MAINTENANCE_DAG = "register_manifests"
-
-
-def here() -> str:
-    return ".".join(map(str, sys.version_info[:3]))
+HERE = ".".join(map(str, sys.version_info[:3]))
 
 
 def mismatch(project_root: Path) -> str | None:
@@ -25,10 +19,10 @@ def mismatch(project_root: Path) -> str | None:
     if not declared.is_file():
         return None
     wanted = declared.read_text().strip().split()[0]
-    if here().split(".")[: len(wanted.split("."))] == wanted.split("."):
+    if HERE.split(".")[: len(wanted.split("."))] == wanted.split("."):
         return None
     return (
-        f"this is Python {here()}, the workers run Python {wanted} ({PYTHON_VERSION_FILE} "
+        f"this is Python {HERE}, the workers run Python {wanted} ({PYTHON_VERSION_FILE} "
         "and the Dockerfile's tag): they would refuse manifests registered from here. "
         f"Register from the workers (trigger the {MAINTENANCE_DAG} DAG) or, knowingly, pass "
         "--from-this-python."
@@ -36,9 +30,9 @@ def mismatch(project_root: Path) -> str | None:
 
 
 def patch_note() -> str:
-    minor = ".".join(here().split(".")[:2])
+    minor = ".".join(map(str, sys.version_info[:2]))
     return (
-        f"registering with Python {here()}: workers on another {minor}.x patch refuse these "
+        f"registering with Python {HERE}: workers on another {minor}.x patch refuse these "
         f"manifests (Polars Cloud compares the full version); the {MAINTENANCE_DAG} DAG "
         "registers from the workers themselves."
     )
