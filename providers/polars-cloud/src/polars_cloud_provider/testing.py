@@ -1,12 +1,7 @@
-"""For tests of DAGs that use this provider: a stand-in for the hosted Polars Cloud API, built
-from the installed polars_cloud classes. A pytest plugin (its fixture: ``fake_cloud``)::
-
-    pytest_plugins = ["polars_cloud_provider.testing"]
-
-Every object is a ``create_autospec`` of the real class, so a call our code makes with a
-wrong name or argument raises ``TypeError`` here exactly as it would against the service.
-Only the answers (statuses, locations) are scripted by the tests.
-"""
+"""A pytest plugin (``pytest_plugins = ["polars_cloud_provider.testing"]``; fixtures
+``fake_cloud``, ``fake_manifests``) standing in for the hosted Polars Cloud API. Every object is
+a ``create_autospec`` of the installed polars_cloud class, so a call with a wrong name or
+argument raises ``TypeError`` as against the service; tests script only the answers."""
 
 from __future__ import annotations
 
@@ -30,19 +25,17 @@ class FakeCloud:
     LazyFrameRemote: Any
     ProxyQuery: Any
     DirectQuery: Any
-    context: Any
     plan: Any
-    query: Any
     result: Any
+    context: Any = None  # the ComputeContext every call returns
+    query: Any = None  # the query the plan submits
     query_id: str = "0197a1b2-0000-7000-8000-00000000beef"
     workspace_id: str = "0197a1b2-0000-7000-8000-0000000000a1"
     compute_id: str = "0197a1b2-0000-7000-8000-0000000000c1"
-    by_id: dict[str, Any] = field(default_factory=dict)
-    """The queries ``ProxyQuery(query_id, workspace_id)`` and ``DirectQuery(query_id, client,
-    context)`` find again (reattach, trigger)."""
+    by_id: dict[str, Any] = field(default_factory=dict)  # what ProxyQuery/DirectQuery find
 
     def another_query(self, query_id: str) -> Any:
-        """A second submitted query, with its own id, status and result."""
+        """A submitted query with its own id, status and result (``query`` is the first)."""
         query = create_autospec(DirectQuery, instance=True)
         query._query_id = UUID(query_id)
         self.by_id[query_id] = query
@@ -63,8 +56,7 @@ class FakeCloud:
         self.result.raise_err.side_effect = error
 
     def running(self, polls: int | None = None) -> None:
-        """Keep the query INPROGRESS for ``polls`` status polls (None: for ever), then report
-        its final status to every later poll, as the service does."""
+        """Keep the query INPROGRESS for ``polls`` status polls (None: for ever), then final."""
         final = self.result.status
         if polls is None:
             self.query.get_status.side_effect = None
@@ -93,54 +85,36 @@ def fake_cloud(monkeypatch: pytest.MonkeyPatch) -> FakeCloud:
 
 def install(replace: Callable[[Any, str, Any], None]) -> FakeCloud:
     """Put the fake in place of polars_cloud's entry points with ``replace(obj, name, value)``
-    (``monkeypatch.setattr`` in a test, ``setattr`` in a process of its own)."""
-    authenticate = create_autospec(pc.authenticate)
-    compute_context = create_autospec(pc.ComputeContext)
-    context = compute_context.return_value
+    (``monkeypatch.setattr``, or ``setattr`` in a process of its own)."""
+    fake = FakeCloud(
+        authenticate=create_autospec(pc.authenticate),
+        ComputeContext=create_autospec(pc.ComputeContext),
+        LazyFrameRemote=create_autospec(pc.LazyFrameRemote),
+        ProxyQuery=create_autospec(ProxyQuery),
+        DirectQuery=create_autospec(DirectQuery),
+        plan=create_autospec(pc.ExecuteRemote, instance=True),
+        result=create_autospec(pc.QueryResult, instance=True),
+    )
+    context = fake.context = fake.ComputeContext.return_value
     context.get_status.return_value = pc.ComputeContextStatus.RUNNING
-
-    lazyframe_remote = create_autospec(pc.LazyFrameRemote)
-    plan = create_autospec(pc.ExecuteRemote, instance=True)
-    lazyframe_remote.return_value.single_node.return_value = plan
-    lazyframe_remote.return_value.distributed.return_value = plan
-
-    query = create_autospec(DirectQuery, instance=True)
-    plan.sink_parquet.return_value = query
-    plan.execute.return_value = query
-    result = create_autospec(pc.QueryResult, instance=True)
-    query.await_result.return_value = result
-    proxy_query = create_autospec(ProxyQuery)
-    direct_query = create_autospec(DirectQuery)
     # The library's default mode (context/compute.py l.429), and the cluster reattach finds.
     context.connection_mode = "direct"
-    compute_context.connect.return_value = context
-
-    fake = FakeCloud(
-        authenticate=authenticate,
-        ComputeContext=compute_context,
-        LazyFrameRemote=lazyframe_remote,
-        ProxyQuery=proxy_query,
-        DirectQuery=direct_query,
-        context=context,
-        plan=plan,
-        query=query,
-        result=result,
-    )
+    fake.ComputeContext.connect.return_value = context
     # Set by the library itself (not declared on the classes, so invisible to autospec).
-    query._query_id = UUID(fake.query_id)
-    fake.by_id[fake.query_id] = query
-    proxy_query.side_effect = lambda query_id, workspace_id: fake.by_id[str(query_id)]
-    direct_query.side_effect = lambda query_id, client, cluster: fake.by_id[str(query_id)]
     context._compute_id = UUID(fake.compute_id)
     context.workspace.id = UUID(fake.workspace_id)
-    result.n_rows_total = 3
+    fake.LazyFrameRemote.return_value.single_node.return_value = fake.plan
+    fake.LazyFrameRemote.return_value.distributed.return_value = fake.plan
+    fake.query = fake.another_query(fake.query_id)
+    fake.plan.sink_parquet.return_value = fake.query
+    fake.plan.execute.return_value = fake.query
+    fake.query.await_result.return_value = fake.result
+    fake.ProxyQuery.side_effect = lambda query_id, workspace_id: fake.by_id[str(query_id)]
+    fake.DirectQuery.side_effect = lambda query_id, client, cluster: fake.by_id[str(query_id)]
+    fake.result.n_rows_total = 3
     fake.finish(pc.QueryStatus.SUCCESS, locations=["s3://results/part-0.parquet"])
-
-    replace(pc, "authenticate", authenticate)
-    replace(pc, "ComputeContext", compute_context)
-    replace(pc, "LazyFrameRemote", lazyframe_remote)
-    replace(pc, "ProxyQuery", proxy_query)
-    replace(pc, "DirectQuery", direct_query)
+    for name in ("authenticate", "ComputeContext", "LazyFrameRemote", "ProxyQuery", "DirectQuery"):
+        replace(pc, name, getattr(fake, name))
     return fake
 
 
@@ -148,16 +122,14 @@ def install(replace: Callable[[Any, str, Any], None]) -> FakeCloud:
 REAL_COMPUTE_CONTEXT = pc.ComputeContext
 # What Polars Cloud fills in for a manifest field nobody declared.
 MANIFEST_DEFAULTS = {"cluster_size": 1, "connection_mode": "direct", "env_vars": {}}
+STORED_SPECS = ("cpus", "memory", "instance_type", "storage", *MANIFEST_DEFAULTS)
 
 
 @dataclass
 class FakeManifests:
-    """Named manifests as Polars Cloud holds them, behind the autospec of ComputeContext.
-
-    ``ComputeContext(workspace=..., name=...)`` reads a manifest back (``NotFoundError`` when
-    absent, ``ComputeClusterMisspecified`` when it was recorded with other versions), and
-    ``ComputeContext(<specs>).register(name)`` stores the specs it was built with.
-    """
+    """Named manifests as Polars Cloud holds them: ``ComputeContext(workspace=, name=)`` reads
+    one back (``NotFoundError``; ``ComputeClusterMisspecified`` if ``drifted``), and
+    ``ComputeContext(<specs>).register(name)`` stores the specs it was built with."""
 
     ComputeContext: Any
     registered: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -188,13 +160,8 @@ class FakeManifests:
             if key not in self.registered:
                 raise NotFoundError(f"compute cluster manifest {kwargs['name']!r} not found")
             stored = {**MANIFEST_DEFAULTS, **self.registered[key]}
-            context.cpus = stored.get("cpus")
-            context.memory = stored.get("memory")
-            context.instance_type = stored.get("instance_type")
-            context.storage = stored.get("storage")
-            context.cluster_size = stored["cluster_size"]
-            context.connection_mode = stored["connection_mode"]
-            context.env_vars = stored["env_vars"]
+            for spec in STORED_SPECS:
+                setattr(context, spec, stored.get(spec))
             context._idle_timeout_mins = stored.get("idle_timeout_mins")
             context.unregister.side_effect = lambda: self.registered.pop(key)
             return context

@@ -1,16 +1,7 @@
-"""``make new-dag NAME=<dag_id> PATTERN=single|parallel|multistage``: a new DAG that works.
-
-Writes, from the pattern's templates in the project's patterns folder:
-
-- ``dags/<NAME>.py``: the DAG, reading the new input ``<NAME>_input``;
-- ``dags/<package>/queries/<NAME>.py``: its query builders;
-- ``tests/test_queries_<NAME>.py``: a test that the DAG's queries build against its
-  inputs' schemas, whatever the queries become;
-- ``<NAME>_input.py`` in the project's samples folder: sample data for the input.
-
-``make test`` passes right after, and ``make run DAG=<NAME>`` shows the output. A name that
-is taken or unusable is refused in one line, and then nothing is written.
-"""
+"""``make new-dag NAME=<dag_id> PATTERN=single|parallel|multistage``: a new DAG that works
+(``make test`` passes, ``make run DAG=<NAME>`` shows its output), its queries, their test and
+sample data for its input, from the project's patterns (``files_for``). A name taken or unusable
+is refused in one line, and then nothing is written."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""The OpenLineage objects for a task's run (imports the OpenLineage provider: only imported
-when the listener asks the operator for its facets).
-
-- inputs: each dataset the body scanned (``compute.scan_parquet``), except the task's own
-  intermediate results (``compute.execute`` locations it reads back);
-- outputs: each directory a ``sink`` or ``submit`` wrote;
-- run facets: ``externalQuery`` (the last query's id, the standard facet) and
-  ``polarsCloudQueries`` (every query: id, kind, target, backend and link).
-"""
+"""The OpenLineage objects for a task's run (README, "Lineage"); imports the OpenLineage
+provider, so it is imported only when the listener asks the operator for its facets."""
 
 from __future__ import annotations
 
@@ -23,8 +16,7 @@ from polars_cloud_provider.lineage.naming import dataset_of
 
 log = logging.getLogger(__name__)
 
-WRITES = ("sink", "submit")
-"""Journal steps that write a dataset (``execute`` leaves intermediate results only)."""
+WRITES = ("sink", "submit")  # journal steps writing a dataset; execute: intermediate results
 SOURCES = {"cloud": "polars-cloud", "local": "polars-local"}
 
 
@@ -36,6 +28,7 @@ class PolarsCloudQueriesRunFacet(RunFacet):
 
 
 def operator_lineage(reads: Sequence[str], steps: Sequence[Any]) -> OperatorLineage:
+    """Inputs: what the body scanned but its own results; outputs: what it wrote."""
     own_results = {location for step in steps for location in step.locations}
     inputs = [
         InputDataset(namespace, name)
@@ -61,12 +54,7 @@ def operator_lineage(reads: Sequence[str], steps: Sequence[Any]) -> OperatorLine
 
 
 def _datasets(uris: Iterable[str]) -> list[tuple[str, str]]:
-    named: list[tuple[str, str]] = []
-    for uri in uris:
-        dataset = dataset_of(uri)
-        if dataset not in named:
-            named.append(dataset)
-    return named
+    return list(dict.fromkeys(dataset_of(uri) for uri in uris))  # each once, in order
 
 
 def _query(step: Any) -> dict[str, Any]:
