@@ -17,22 +17,44 @@ import pytest
 from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
 from polars_cloud.query import DirectQuery, ProxyQuery  # the classes: the fake replaces pc.*
 
+ENTRY_POINTS = ("authenticate", "ComputeContext", "LazyFrameRemote", "ProxyQuery", "DirectQuery")
 
-@dataclass
+
 class FakeCloud:
-    authenticate: Any
-    ComputeContext: Any
-    LazyFrameRemote: Any
-    ProxyQuery: Any
-    DirectQuery: Any
-    plan: Any
-    result: Any
-    context: Any = None  # the ComputeContext every call returns
-    query: Any = None  # the query the plan submits
-    query_id: str = "0197a1b2-0000-7000-8000-00000000beef"
-    workspace_id: str = "0197a1b2-0000-7000-8000-0000000000a1"
-    compute_id: str = "0197a1b2-0000-7000-8000-0000000000c1"
-    by_id: dict[str, Any] = field(default_factory=dict)  # what ProxyQuery/DirectQuery find
+    """polars_cloud's entry points (``ENTRY_POINTS``), wired to one running cluster (``context``),
+    ``plan``, ``query`` and ``result``; the query succeeds unless a test scripts otherwise."""
+
+    query_id = "0197a1b2-0000-7000-8000-00000000beef"
+    workspace_id = "0197a1b2-0000-7000-8000-0000000000a1"
+    compute_id = "0197a1b2-0000-7000-8000-0000000000c1"
+
+    def __init__(self) -> None:
+        self.authenticate = create_autospec(pc.authenticate)
+        self.ComputeContext = create_autospec(pc.ComputeContext)
+        self.LazyFrameRemote = create_autospec(pc.LazyFrameRemote)
+        self.ProxyQuery = create_autospec(ProxyQuery)
+        self.DirectQuery = create_autospec(DirectQuery)
+        self.by_id: dict[str, Any] = {}  # the queries ProxyQuery and DirectQuery find again
+        self.ProxyQuery.side_effect = lambda query_id, workspace_id: self.by_id[str(query_id)]
+        self.DirectQuery.side_effect = lambda query_id, client, cluster: self.by_id[str(query_id)]
+        self.context = self.ComputeContext.return_value
+        self.context.get_status.return_value = pc.ComputeContextStatus.RUNNING
+        # The library's default mode (context/compute.py l.429), and the cluster reattach finds.
+        self.context.connection_mode = "direct"
+        self.ComputeContext.connect.return_value = self.context
+        # Set by the library itself (not declared on the classes, so invisible to autospec).
+        self.context._compute_id = UUID(self.compute_id)
+        self.context.workspace.id = UUID(self.workspace_id)
+        self.plan = create_autospec(pc.ExecuteRemote, instance=True)
+        self.LazyFrameRemote.return_value.single_node.return_value = self.plan
+        self.LazyFrameRemote.return_value.distributed.return_value = self.plan
+        self.query = self.another_query(self.query_id)
+        self.plan.sink_parquet.return_value = self.query
+        self.plan.execute.return_value = self.query
+        self.result = create_autospec(pc.QueryResult, instance=True)
+        self.result.n_rows_total = 3
+        self.query.await_result.return_value = self.result
+        self.finish(pc.QueryStatus.SUCCESS, locations=["s3://results/part-0.parquet"])
 
     def another_query(self, query_id: str) -> Any:
         """A submitted query with its own id, status and result (``query`` is the first)."""
@@ -84,36 +106,10 @@ def fake_cloud(monkeypatch: pytest.MonkeyPatch) -> FakeCloud:
 
 
 def install(replace: Callable[[Any, str, Any], None]) -> FakeCloud:
-    """Put the fake in place of polars_cloud's entry points with ``replace(obj, name, value)``
+    """Put a fake in place of polars_cloud's entry points with ``replace(obj, name, value)``
     (``monkeypatch.setattr``, or ``setattr`` in a process of its own)."""
-    fake = FakeCloud(
-        authenticate=create_autospec(pc.authenticate),
-        ComputeContext=create_autospec(pc.ComputeContext),
-        LazyFrameRemote=create_autospec(pc.LazyFrameRemote),
-        ProxyQuery=create_autospec(ProxyQuery),
-        DirectQuery=create_autospec(DirectQuery),
-        plan=create_autospec(pc.ExecuteRemote, instance=True),
-        result=create_autospec(pc.QueryResult, instance=True),
-    )
-    context = fake.context = fake.ComputeContext.return_value
-    context.get_status.return_value = pc.ComputeContextStatus.RUNNING
-    # The library's default mode (context/compute.py l.429), and the cluster reattach finds.
-    context.connection_mode = "direct"
-    fake.ComputeContext.connect.return_value = context
-    # Set by the library itself (not declared on the classes, so invisible to autospec).
-    context._compute_id = UUID(fake.compute_id)
-    context.workspace.id = UUID(fake.workspace_id)
-    fake.LazyFrameRemote.return_value.single_node.return_value = fake.plan
-    fake.LazyFrameRemote.return_value.distributed.return_value = fake.plan
-    fake.query = fake.another_query(fake.query_id)
-    fake.plan.sink_parquet.return_value = fake.query
-    fake.plan.execute.return_value = fake.query
-    fake.query.await_result.return_value = fake.result
-    fake.ProxyQuery.side_effect = lambda query_id, workspace_id: fake.by_id[str(query_id)]
-    fake.DirectQuery.side_effect = lambda query_id, client, cluster: fake.by_id[str(query_id)]
-    fake.result.n_rows_total = 3
-    fake.finish(pc.QueryStatus.SUCCESS, locations=["s3://results/part-0.parquet"])
-    for name in ("authenticate", "ComputeContext", "LazyFrameRemote", "ProxyQuery", "DirectQuery"):
+    fake = FakeCloud()
+    for name in ENTRY_POINTS:
         replace(pc, name, getattr(fake, name))
     return fake
 

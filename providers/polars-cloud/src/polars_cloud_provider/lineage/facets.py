@@ -4,8 +4,8 @@ provider, so it is imported only when the listener asks the operator for its fac
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import attr
 from airflow.providers.openlineage.extractors import OperatorLineage
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 WRITES = ("sink", "submit")  # journal steps writing a dataset; execute: intermediate results
 SOURCES = {"cloud": "polars-cloud", "local": "polars-local"}
+Dataset = TypeVar("Dataset", InputDataset, OutputDataset)
 
 
 @attr.define
@@ -30,16 +31,9 @@ class PolarsCloudQueriesRunFacet(RunFacet):
 def operator_lineage(reads: Sequence[str], steps: Sequence[Any]) -> OperatorLineage:
     """Inputs: what the body scanned but its own results; outputs: what it wrote."""
     own_results = {location for step in steps for location in step.locations}
-    inputs = [
-        InputDataset(namespace, name)
-        for namespace, name in _datasets(uri for uri in reads if uri not in own_results)
-    ]
-    outputs = [
-        OutputDataset(namespace, name)
-        for namespace, name in _datasets(
-            step.target for step in steps if step.kind in WRITES and step.target
-        )
-    ]
+    inputs = _datasets(InputDataset, [uri for uri in reads if uri not in own_results])
+    written = [step.target for step in steps if step.kind in WRITES and step.target]
+    outputs = _datasets(OutputDataset, written)
     run_facets: dict[str, Any] = {}
     if steps:
         last = steps[-1]
@@ -53,8 +47,9 @@ def operator_lineage(reads: Sequence[str], steps: Sequence[Any]) -> OperatorLine
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets)
 
 
-def _datasets(uris: Iterable[str]) -> list[tuple[str, str]]:
-    return list(dict.fromkeys(dataset_of(uri) for uri in uris))  # each once, in order
+def _datasets(kind: type[Dataset], uris: list[str]) -> list[Dataset]:
+    """Each dataset of ``uris`` once, in order, as a ``kind`` (Input/OutputDataset)."""
+    return [kind(namespace, name) for namespace, name in dict.fromkeys(map(dataset_of, uris))]
 
 
 def _query(step: Any) -> dict[str, Any]:

@@ -37,17 +37,13 @@ def parent_job(context: Any) -> recorder.ParentJob | None:
     if not enabled():
         return None
     try:
-        from airflow.providers.openlineage.plugins.macros import (
-            lineage_job_name,
-            lineage_job_namespace,
-            lineage_run_id,
-        )
+        from airflow.providers.openlineage.plugins import macros
 
         ti = context["ti"]
         return recorder.ParentJob(
-            namespace=str(lineage_job_namespace()),
-            name=str(lineage_job_name(ti)),
-            run_id=str(lineage_run_id(ti)),
+            namespace=str(macros.lineage_job_namespace()),
+            name=str(macros.lineage_job_name(ti)),
+            run_id=str(macros.lineage_run_id(ti)),
         )
     except Exception:  # lineage must never fail the task
         log.warning("Could not work out the task's OpenLineage run", exc_info=True)
