@@ -1,6 +1,5 @@
 """``make run DAG=<dag_id> [DS=<YYYY-MM-DD>]``: one DAG, end to end on this machine, with
-``airflow dags test`` on the local backend for DS (default: its start date); then what it wrote
-(docs/design-devtools.md). A DAG or date Airflow would not run is refused in one line first."""
+``airflow dags test`` on the local backend, then what it wrote (docs/design-devtools.md)."""
 
 from __future__ import annotations
 
@@ -39,8 +38,8 @@ def refuse(message: str) -> int:
 
 
 def local_dags(project: Project) -> tuple[dict[str, str], Any]:
-    """Point this process (before it imports Airflow) and the CLI at the local Airflow; return
-    its environment and every DAG in dags/, parsed as the DAG processor parses them."""
+    """Point this process (before it imports Airflow) at the local Airflow: its environment, and
+    every DAG in dags/ as the DAG processor parses them."""
     env = local_airflow.local_environment(project)
     os.environ.update(env)
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"  # this process only parses
@@ -89,9 +88,8 @@ def run_dags(
 
     sample_data = SampleData(project)
     started = time.monotonic()
-    home = Path(env["AIRFLOW_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    log_path = home / log_name
+    log_path = Path(env["AIRFLOW_HOME"]) / log_name
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         print("Preparing the local Airflow metadata DB ...", flush=True)
         if not local_airflow.migrate(env, log):
@@ -140,9 +138,8 @@ def _show(project: Project, dag_id: str, ds: str, before: dict[Path, tuple[int, 
     if "://" in root:
         print(f"\n{dag_id} wrote under {root}/curated/ (partitions ds={ds}).")
         return
-    written = sorted(
-        path for path, seen in _partitions(project, ds).items() if before.get(path) != seen
-    )
+    now = _partitions(project, ds)
+    written = sorted(path for path, seen in now.items() if before.get(path) != seen)
     print(f"\n{dag_id} wrote {len(written)} output partition(s) for ds={ds}:")
     with pl.Config(
         tbl_rows=SHOWN_ROWS,

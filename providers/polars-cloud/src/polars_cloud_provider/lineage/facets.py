@@ -1,24 +1,27 @@
-"""The OpenLineage objects for a task's run (README, "Lineage"); imports the OpenLineage
-provider, so it is imported only when the listener asks the operator for its facets."""
+"""The OpenLineage objects for a task's run, its datasets named per the naming spec (README,
+"Lineage"; docs/design-lineage.md). Imports the OpenLineage provider: imported only when the
+listener asks the operator for its facets."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import attr
 from airflow.providers.openlineage.extractors import OperatorLineage
 from openlineage.client.event_v2 import InputDataset, OutputDataset
 from openlineage.client.facet_v2 import RunFacet, external_query_run
 
-from polars_cloud_provider.lineage.naming import dataset_of
-
 log = logging.getLogger(__name__)
 
 WRITES = ("sink", "submit")  # journal steps writing a dataset; execute: intermediate results
 SOURCES = {"cloud": "polars-cloud", "local": "polars-local"}
 Dataset = TypeVar("Dataset", InputDataset, OutputDataset)
+_GLOB = set("*?[{")
+_SCHEMES = {"s3a": "s3", "s3n": "s3", "gcs": "gs"}
 
 
 @attr.define
@@ -70,3 +73,23 @@ def _link(reference: dict[str, Any]) -> str | None:
     except Exception:  # a link is a convenience: never worth failing the events for
         log.debug("No link for query %s", reference.get("query_id"), exc_info=True)
         return None
+
+
+def dataset_of(uri: str) -> tuple[str, str]:
+    """``(namespace, name)``: ``s3://bucket`` + key, ``gs://bucket`` + key, ``file`` + path; a
+    glob stands for the directory it lists, a trailing ``/`` is dropped."""
+    if "://" not in uri or uri.startswith("file://"):
+        path = os.path.abspath(uri.removeprefix("file://"))
+        return "file", _without_glob(path) or "/"
+    parts = urlsplit(uri)
+    scheme = _SCHEMES.get(parts.scheme, parts.scheme)
+    return f"{scheme}://{parts.netloc}", _without_glob(parts.path.lstrip("/")) or "/"
+
+
+def _without_glob(path: str) -> str:
+    kept: list[str] = []
+    for part in path.split("/"):
+        if _GLOB & set(part):
+            break
+        kept.append(part)
+    return "/".join(kept).rstrip("/")
