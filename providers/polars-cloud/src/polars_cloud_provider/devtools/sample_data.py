@@ -1,9 +1,7 @@
 """Deterministic sample inputs for every dataset the DAGs read, written where they read them.
 
-Never over, beside or instead of input the tools did not write; anything but a definite "not
-found" while looking stops it, naming the file or the store (docs/design-devtools.md).
-
-    python -m <package>.dev sample-data --rows 10000 [--ds 2026-01-01 ...] [--root URI]
+Never over, beside or instead of input the tools did not write (docs/design-devtools.md):
+``python -m <package>.dev sample-data --rows 10000 [--ds 2026-01-01 ...] [--root URI]``.
 """
 
 from __future__ import annotations
