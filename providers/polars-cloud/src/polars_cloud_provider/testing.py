@@ -1,6 +1,6 @@
-"""A pytest plugin (``pytest_plugins = ["polars_cloud_provider.testing"]``): ``fake_cloud`` and
-``fake_manifests``, autospecs of the installed polars_cloud classes standing in for the hosted
-Polars Cloud API, so a wrong call fails as against the service (docs/design-devtools.md)."""
+"""A pytest plugin (``pytest_plugins = ["polars_cloud_provider.testing"]``): ``fake_cloud``,
+autospecs of the installed polars_cloud classes standing in for the hosted Polars Cloud API, so
+a wrong call fails as against the service (docs/design-devtools.md)."""
 
 from __future__ import annotations
 
