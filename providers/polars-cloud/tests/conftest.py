@@ -35,7 +35,7 @@ os.environ.update(
     }
 )
 
-pytest_plugins = ["polars_cloud_provider.testing"]
+pytest_plugins = ["polars_cloud_provider.testing", "fake_manifests"]
 
 
 # Airflow, Polars and FastAPI load hundreds of thousands of objects that live as long as the

@@ -27,7 +27,7 @@ from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 from polars_cloud_provider import compute
 from polars_cloud_provider.lineage import recorder, remote
 from polars_cloud_provider.lineage import task as lineage_task
-from polars_cloud_provider.lineage.naming import dataset_of
+from polars_cloud_provider.lineage.facets import dataset_of
 from test_polars_task import build, run
 
 TESTS = Path(__file__).resolve().parent

@@ -1,6 +1,6 @@
 """Manifests as code: manifests.toml is checked, then registered against the autospec of the
 installed polars_cloud.ComputeContext (the ``fake_manifests`` fixture of
-``polars_cloud_provider.testing``)."""
+``tests/fake_manifests.py``)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""``make demo``: the project's pipelines end to end on this machine, on sample data.
-
-Runs the DAGs tagged ``demo`` (every DAG when none is) with the real Airflow CLI (``airflow
-dags test``) on the local backend, each for its start date, and shows what they wrote: the
-same as ``make run`` for each of them. Needs no cloud account and no configuration; input
-files already in the local data root are used as they are, never overwritten, and a dataset
-holding files of yours gets no sample days beside them.
-"""
+"""``make demo``: ``make run`` for each DAG tagged ``demo`` (every DAG when none is), each for
+its start date, on sample data (docs/design-devtools.md)."""
 
 from __future__ import annotations
 
@@ -18,8 +12,7 @@ DEMO_TAG = "demo"
 
 
 def main(project: Project, argv: list[str]) -> int:  # make demo takes no arguments
-    env = run.use_local_airflow(project)
-    dags = run.parse_dags()
+    env, dags = run.local_dags(project)
     dag_ids = chosen(dags)
     if not dag_ids:
         return run.refuse(

@@ -1,10 +1,5 @@
-"""Run the Airflow CLI on this machine with the local backend: no Polars Cloud account.
-
-Everything stays under ``.airflow/`` in the project (gitignored): the SQLite metadata DB,
-logs, the data root ``.airflow/data`` (unless the project's data-root variable is already
-set, e.g. to a local S3-compatible store) and intermediate results. The Polars Cloud
-connection is replaced by one with the extra ``{"backend": "local"}``.
-"""
+"""The Airflow CLI on this machine with the local backend (no Polars Cloud account), everything
+under the project's ``.airflow/`` (docs/design-devtools.md)."""
 
 from __future__ import annotations
 
@@ -22,8 +17,7 @@ from polars_cloud_provider import settings as provider_settings
 from polars_cloud_provider.devtools.project import Project
 
 LOCAL_CONNECTION = json.dumps({"conn_type": "polars_cloud", "extra": {"backend": "local"}})
-RETRY_DELAY_S = "1"
-"""A failing task here retries after a second, not after the deployed delay."""
+RETRY_DELAY_S = "1"  # a failing task here retries after a second, not the deployed delay
 
 
 def local_environment(project: Project, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -60,7 +54,9 @@ def migrate(env: Mapping[str, str], log: IO[str]) -> bool:
     """Create or upgrade the metadata DB, unless this Airflow release already did it."""
     home = Path(env["AIRFLOW_HOME"])
     database = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
-    done = f"apache-airflow {version('apache-airflow')}, {_digest(database or 'airflow.db')}"
+    # Which database, without writing its URL (it may hold a password) to disk.
+    digest = hashlib.sha256((database or "airflow.db").encode()).hexdigest()[:16]
+    done = f"apache-airflow {version('apache-airflow')}, {digest}"
     marker = home / "migrated-by"
     missing = database is None and not (home / "airflow.db").is_file()
     if not missing and marker.is_file() and marker.read_text() == done:
@@ -69,11 +65,6 @@ def migrate(env: Mapping[str, str], log: IO[str]) -> bool:
         return False
     marker.write_text(done)
     return True
-
-
-def _digest(text: str) -> str:
-    """Which database, without writing its URL (it may hold a password) to disk."""
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def main(project: Project, argv: list[str]) -> int:

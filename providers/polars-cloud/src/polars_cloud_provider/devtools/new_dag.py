@@ -1,16 +1,5 @@
-"""``make new-dag NAME=<dag_id> PATTERN=single|parallel|multistage``: a new DAG that works.
-
-Writes, from the pattern's templates in the project's patterns folder:
-
-- ``dags/<NAME>.py``: the DAG, reading the new input ``<NAME>_input``;
-- ``dags/<package>/queries/<NAME>.py``: its query builders;
-- ``tests/test_queries_<NAME>.py``: a test that the DAG's queries build against its
-  inputs' schemas, whatever the queries become;
-- ``<NAME>_input.py`` in the project's samples folder: sample data for the input.
-
-``make test`` passes right after, and ``make run DAG=<NAME>`` shows the output. A name that
-is taken or unusable is refused in one line, and then nothing is written.
-"""
+"""``make new-dag NAME=<dag_id> PATTERN=single|parallel|multistage``: a new DAG that works, its
+queries, their test and sample data, from the project's patterns (docs/design-devtools.md)."""
 
 from __future__ import annotations
 
@@ -81,15 +70,10 @@ def create(project: Project, name: str, pattern: str) -> list[Path]:
         for path in written:
             path.unlink(missing_ok=True)
         raise
-    _format(written)
-    return written
-
-
-def _format(paths: list[Path]) -> None:
-    """Fit long names into the line length, as `make format` would (when ruff is here)."""
-    if importlib.util.find_spec("ruff") is not None:
-        command = [sys.executable, "-m", "ruff", "format", "--quiet", *map(str, paths)]
+    if importlib.util.find_spec("ruff") is not None:  # fit long names, as make format would
+        command = [sys.executable, "-m", "ruff", "format", "--quiet", *map(str, written)]
         subprocess.run(command, check=False)
+    return written
 
 
 def main(project: Project, argv: list[str]) -> int:

@@ -1,9 +1,5 @@
-"""What the local tools need to know of a project, passed in by the project itself.
-
-The provider never imports a project's code: the project's own entry module (``<package>/dev.py``
-in a generated project) builds a ``Project`` from its settings, datasets and samples and hands
-it to ``devtools.main``.
-"""
+"""What the local tools need to know of a project: the provider never imports a project's code,
+the project's own entry module (``<package>/dev.py``) builds a ``Project`` and passes it in."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
-"""``make run DAG=<dag_id> [DS=<YYYY-MM-DD>]``: one DAG, end to end on this machine.
-
-Runs the DAG with the real Airflow CLI (``airflow dags test``) on the local backend for the
-logical date DS (default: the DAG's start date), then shows what it wrote under the local
-data root (``.airflow/data`` unless the data-root setting says otherwise). Inputs with no
-files at all get sample data from the project's samples (marked as such); files you put there
-yourself are never overwritten, and a day missing from your own data fails, naming the
-dataset, the day and the URI, instead of being filled with sample rows. A DAG that does not
-exist, or a date Airflow would not run, is refused in one line before anything runs.
-"""
+"""``make run DAG=<dag_id> [DS=<YYYY-MM-DD>]``: one DAG, end to end on this machine, with
+``airflow dags test`` on the local backend, then what it wrote (docs/design-devtools.md)."""
 
 from __future__ import annotations
 
@@ -30,10 +22,9 @@ def main(project: Project, argv: list[str]) -> int:
     if not 1 <= len(args) <= 2:
         return refuse(USAGE)
     dag_id, ds = args[0], args[1] if len(args) == 2 else None
-    if ds is not None and not _is_date(ds):
+    if ds is not None and not _is_date(ds):  # before parsing the DAGs, which takes seconds
         return refuse(f"DS={ds!r} is not a date: use YYYY-MM-DD.")
-    env = use_local_airflow(project)
-    dags = parse_dags()
+    env, dags = local_dags(project)
     problem = refusal(project, dags, dag_id, ds)
     if problem:
         return refuse(problem)
@@ -46,19 +37,15 @@ def refuse(message: str) -> int:
     return 2
 
 
-def use_local_airflow(project: Project) -> dict[str, str]:
-    """Point this process (before it imports Airflow) and the CLI at the local Airflow."""
+def local_dags(project: Project) -> tuple[dict[str, str], Any]:
+    """Point this process (before it imports Airflow) at the local Airflow: its environment, and
+    every DAG in dags/ as the DAG processor parses them."""
     env = local_airflow.local_environment(project)
     os.environ.update(env)
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"  # this process only parses
-    return env
-
-
-def parse_dags() -> Any:
-    """Every DAG in dags/, parsed as the DAG processor parses them."""
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    return env, DagBag(dag_folder=env["AIRFLOW__CORE__DAGS_FOLDER"])
 
 
 def refusal(project: Project, dags: Any, dag_id: str, ds: str | None) -> str | None:
@@ -101,9 +88,8 @@ def run_dags(
 
     sample_data = SampleData(project)
     started = time.monotonic()
-    home = Path(env["AIRFLOW_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    log_path = home / log_name
+    log_path = Path(env["AIRFLOW_HOME"]) / log_name
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         print("Preparing the local Airflow metadata DB ...", flush=True)
         if not local_airflow.migrate(env, log):
@@ -152,8 +138,8 @@ def _show(project: Project, dag_id: str, ds: str, before: dict[Path, tuple[int, 
     if "://" in root:
         print(f"\n{dag_id} wrote under {root}/curated/ (partitions ds={ds}).")
         return
-    partitions = _partitions(project, ds)
-    written = sorted(path for path, seen in partitions.items() if before.get(path) != seen)
+    now = _partitions(project, ds)
+    written = sorted(path for path, seen in now.items() if before.get(path) != seen)
     print(f"\n{dag_id} wrote {len(written)} output partition(s) for ds={ds}:")
     with pl.Config(
         tbl_rows=SHOWN_ROWS,

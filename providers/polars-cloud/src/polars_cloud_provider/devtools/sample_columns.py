@@ -1,8 +1,5 @@
-"""Deterministic pseudo-random columns for a project's sample datasets (its ``samples/``).
-
-Values are derived from hashes of the row index, so the same seed and row count always give
-the same data (with the pinned polars), and a million rows take a fraction of a second.
-"""
+"""Deterministic pseudo-random columns for a project's sample datasets: hashes of the row index,
+so the same seed and row count give the same rows; a million take a fraction of a second."""
 
 from __future__ import annotations
 
@@ -10,11 +7,9 @@ from datetime import date
 
 import polars as pl
 
-FIRST_DAY = date(2026, 1, 1)
+FIRST_DAY = date(2026, 1, 1)  # dates in unpartitioned samples: the DAYS days from FIRST_DAY
 DAYS = 90
-"""Dates in unpartitioned samples fall in the DAYS days from FIRST_DAY."""
 CATEGORIES = ["books", "electronics", "games", "garden", "home", "kitchen", "sports", "toys"]
-"""The product categories the samples share."""
 
 
 def uniform(seed: int, salt: int) -> pl.Expr:

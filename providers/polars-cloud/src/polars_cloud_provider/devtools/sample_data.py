@@ -1,18 +1,7 @@
 """Deterministic sample inputs for every dataset the DAGs read, written where they read them.
 
-Each input dataset has a sample module in the project (``samples/orders.py`` for
-``raw/orders/``) with ``frame(rows, seed, ds)``: the project passes them as
-``Project.samples``. Datasets partitioned by day (``Project.partitioned_by_ds``) get one
-``ds=<day>/`` folder per day written; the others one file.
-
-Sample data never replaces or fills in real input. It is written only into a dataset folder
-that holds no file at all (a definite "not found" from the store), which it then marks as
-sample data (``MARKER``), or into one already so marked; a dataset holding files the tools did
-not write gets none, not even for a missing day (``SampleDataRefused``, naming the dataset, the
-day and the URI). Any error other than "not found" while looking (an unreadable file, a store
-that does not answer within the storage timeout) stops it, naming the file or the endpoint.
-
-    python -m <package>.dev sample-data --rows 10000 [--ds 2026-01-01 ...] [--root URI]
+Never over, beside or instead of input the tools did not write (docs/design-devtools.md):
+``python -m <package>.dev sample-data --rows 10000 [--ds 2026-01-01 ...] [--root URI]``.
 """
 
 from __future__ import annotations
@@ -32,11 +21,8 @@ from polars_cloud_provider.devtools.project import Project
 if TYPE_CHECKING:
     import polars as pl
 
-MARKER = ".sample-data"
-"""Written into each dataset folder that holds sample data (a dot file: no ``*.parquet`` glob
-of the DAGs matches it). Delete the folder to put real input there."""
+MARKER = ".sample-data"  # in each dataset folder of sample data: no *.parquet glob matches it
 MARKER_TEXT = "Sample data written by make run / make demo (polars_cloud_provider.devtools)."
-
 DEFAULT_ROWS = 10_000
 DEFAULT_SEED = 42
 PART = "part-0.parquet"
@@ -52,12 +38,10 @@ class SampleData:
     """The sample data of one project: its rows, and writing them where its DAGs read."""
 
     MARKER = MARKER
-    SampleDataRefused = SampleDataRefused
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self.DEFAULT_DS = project.start_date.date().isoformat()
-        """The day written by default: the project's start date."""
+        self.DEFAULT_DS = project.start_date.date().isoformat()  # the day written by default
 
     def names(self) -> list[str]:
         """Every dataset with sample data."""
@@ -96,30 +80,25 @@ class SampleData:
         days: Sequence[str] | None = None,
         only_missing: bool = False,
     ) -> dict[str, list[str]]:
-        """Write every dataset's sample file(s); return the paths written, per dataset.
-
-        Partitioned datasets get one file per day of ``days`` (default: the start date), the
-        others one file, only in dataset folders holding nothing or only sample data (see the
-        module's docstring); any other raises ``SampleDataRefused``. With ``only_missing``, a
-        day that already has parquet files is left as it is.
-        """
+        """Write every dataset's sample file (partitioned ones: for each of ``days``, default the
+        start date); return the paths written, per dataset. Raise ``SampleDataRefused`` for a
+        dataset holding other files; with ``only_missing``, skip days that have parquet files."""
         # Imports Airflow: not before main() has set it up.
         from polars_cloud_provider.engines import local_storage
 
         days = list(days or [self.DEFAULT_DS])
         partitioned = self.project.partitioned_by_ds
-        current = provider_settings.load()
-        options = local_storage.options(current)  # bounded by the storage timeout
+        options = local_storage.options(provider_settings.load())  # bounded by the timeout
         base = (root or self.project.settings(os.environ).data_root).rstrip("/")
         written: dict[str, list[str]] = {}
         for name in self.names():
             for ds in days if name in partitioned else days[:1]:
                 folder = f"{base}/{self.project.input_folder(name, ds)}"
                 dataset = folder.rsplit("/ds=", 1)[0]  # the whole dataset, every day of it
-                day = f" for ds={ds}" if name in partitioned else ""
-                if only_missing and _holds_parquet(folder, options, current):
+                if only_missing and _holds_parquet(folder, options):
                     continue
-                if not _may_write(dataset, options, current):
+                if not _may_write(dataset, options):
+                    day = f" for ds={ds}" if name in partitioned else ""
                     raise SampleDataRefused(
                         f"Input {name!r}{day}: no parquet file at {folder}/*.parquet, and "
                         f"{dataset}/ holds files that sample data did not write (no {MARKER}): "
@@ -133,32 +112,32 @@ class SampleData:
                     _mark(dataset, options)  # first: a write cut short leaves sample data marked
                     self.frame(name, rows, seed, ds).write_parquet(path, storage_options=options)
                 except Exception as error:
-                    raise _unreadable(f"writing {path}", error, options, current) from error
+                    raise _stopped("writing", path, error, options) from error
                 written.setdefault(name, []).append(path)
         return written
 
 
-def _holds_parquet(folder: str, options: Options, current: provider_settings.Settings) -> bool:
+def _holds_parquet(folder: str, options: Options) -> bool:
     """Whether ``folder`` holds parquet files, all readable; False only on "not found"."""
-    if "://" not in folder:
-        files = [p for p in _local_files(folder, recursive=False) if p.suffix == ".parquet"]
-        import polars as pl
+    import polars as pl
 
-        for path in files:
-            try:
-                pl.read_parquet_schema(path)
-            except Exception as error:
-                raise _unreadable(f"reading {path}", error, options, current) from error
-        return bool(files)
-    return _remote_has_parquet(f"{folder}/*.parquet", options, current)
+    if "://" in folder:
+        return _remote_has_parquet(f"{folder}/*.parquet", options)
+    files = [path for path in _local_files(folder, recursive=False) if path.suffix == ".parquet"]
+    for path in files:
+        try:
+            pl.read_parquet_schema(path)
+        except Exception as error:
+            raise _stopped("reading", str(path), error, options) from error
+    return bool(files)
 
 
-def _may_write(dataset: str, options: Options, current: provider_settings.Settings) -> bool:
-    """Whether sample data may go into ``dataset``: it holds no file at all, or is marked."""
+def _may_write(dataset: str, options: Options) -> bool:
+    """Whether sample data may go into ``dataset``: it holds no file (on an object store: no
+    parquet file) at all, or it is marked."""
     if "://" not in dataset:
-        files = _local_files(dataset, recursive=True)
-        return not files or Path(dataset, MARKER).is_file()
-    if not _remote_has_parquet(f"{dataset}/**/*.parquet", options, current):
+        return not _local_files(dataset, recursive=True) or Path(dataset, MARKER).is_file()
+    if not _remote_has_parquet(f"{dataset}/**/*.parquet", options):
         return True
     import polars as pl
 
@@ -168,20 +147,15 @@ def _may_write(dataset: str, options: Options, current: provider_settings.Settin
     except FileNotFoundError:
         return False
     except Exception as error:
-        raise _unreadable(f"reading {marker}", error, options, current) from error
+        raise _stopped("reading", marker, error, options) from error
     return True
 
 
 def _mark(dataset: str, options: Options) -> None:
     import polars as pl
 
-    marker = f"{dataset}/{MARKER}"
-    if "://" not in dataset:
-        Path(marker).write_text(MARKER_TEXT + "\n")
-        return
-    pl.DataFrame({"note": [MARKER_TEXT]}).write_csv(
-        marker, include_header=False, storage_options=options
-    )
+    marker = pl.DataFrame({"note": [MARKER_TEXT]})
+    marker.write_csv(f"{dataset}/{MARKER}", include_header=False, storage_options=options)
 
 
 def _local_files(folder: str, recursive: bool) -> list[Path]:
@@ -204,38 +178,36 @@ def _local_files(folder: str, recursive: bool) -> list[Path]:
     return found
 
 
-def _remote_has_parquet(
-    pattern: str, options: Options, current: provider_settings.Settings
-) -> bool:
+def _remote_has_parquet(pattern: str, options: Options) -> bool:
     """Whether the object store has a parquet file at ``pattern``: False only on the store's
     definite "nothing there", True when the first file's footer reads; otherwise raise."""
     import polars as pl
 
     try:
         pl.scan_parquet(pattern, storage_options=options).collect_schema()
-    except pl.exceptions.ComputeError as error:
-        if "expanded paths were empty" in str(error):
-            return False
-        raise _unreadable(f"reading {pattern}", error, options, current) from error
     except Exception as error:
-        raise _unreadable(f"reading {pattern}", error, options, current) from error
+        nothing = "expanded paths were empty" in str(error)
+        if isinstance(error, pl.exceptions.ComputeError) and nothing:
+            return False
+        raise _stopped("reading", pattern, error, options) from error
     return True
 
 
-def _unreadable(
-    doing: str, error: BaseException, options: Options, current: provider_settings.Settings
-) -> SampleDataRefused:
+def _stopped(doing: str, path: str, error: BaseException, options: Options) -> SampleDataRefused:
     from polars_cloud_provider.engines import local_storage
 
-    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    where = local_storage.endpoint(options, [doing.split(" ", 1)[1]])
-    store = f" at {where} (storage timeout {current.storage_timeout_s:g} s)" if where else ""
+    first = (str(error).strip().splitlines() or [""])[0]
+    where = local_storage.endpoint(options, [path])
+    timeout_s = provider_settings.load().storage_timeout_s
+    store = f" at {where} (storage timeout {timeout_s:g} s)" if where else ""
     why = (
         "No sample data was written there: it is written only where the store says nothing exists."
-        if doing.startswith("reading")
+        if doing == "reading"
         else "The sample data was not written."
     )
-    return SampleDataRefused(f"Stopped {doing}{store}: {type(error).__name__}: {first}. {why}")
+    return SampleDataRefused(
+        f"Stopped {doing} {path}{store}: {type(error).__name__}: {first}. {why}"
+    )
 
 
 def main(project: Project, argv: list[str]) -> int:

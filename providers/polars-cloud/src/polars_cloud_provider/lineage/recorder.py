@@ -1,9 +1,6 @@
-"""What a running ``@polars_task`` body reads, and the OpenLineage run it belongs to.
-
-``compute.scan_parquet`` reports each URI here; the operator reads them back when the
-OpenLineage listener asks for its facets. Outside a recording (a plain ``@task``, a test
-calling a helper) reporting does nothing. Imports neither Airflow nor OpenLineage: the local
-engine's child process and the command-line tools import ``compute``.
+"""What a running ``@polars_task`` body reads (``compute.scan_parquet`` reports each URI), and
+the OpenLineage run it belongs to. Outside a recording reporting does nothing. Imports neither
+Airflow nor OpenLineage: the local engine's child process and the command-line tools import it.
 """
 
 from __future__ import annotations

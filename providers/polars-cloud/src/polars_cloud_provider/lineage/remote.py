@@ -1,13 +1,6 @@
-"""Polars Cloud queries nest under the Airflow task's OpenLineage run.
-
-polars-cloud 0.12.0 (checked; the only release this provider allows) has
-``LazyFrameRemote.with_lineage(job_namespace=, job_name=, parent_run_id=,
-parent_job_namespace=, parent_job_name=)`` (query/ext.py), which builds a
-``polars_cloud.query.lineage.LineageContext`` that the compute plane puts on the events it
-emits (when the cluster has a lineage transport). The API is marked unstable: a release
-without the method, or one that refuses the arguments, still runs the query, only without
-the parent (logged once).
-"""
+"""Polars Cloud queries nest under the Airflow task's OpenLineage run, through the unstable
+``LazyFrameRemote.with_lineage`` (docs/design-lineage.md): a release without it, or refusing
+its arguments, still runs the query, only without the parent (logged once)."""
 
 from __future__ import annotations
 
@@ -18,8 +11,7 @@ from polars_cloud_provider.lineage import recorder
 
 log = logging.getLogger(__name__)
 
-QUERY_JOB_SUFFIX = ".polars_query"
-"""The remote query's job is the task's job name plus this (one job per task's queries)."""
+QUERY_JOB_SUFFIX = ".polars_query"  # the queries' job: the task's job name plus this
 
 _warned: set[str] = set()
 

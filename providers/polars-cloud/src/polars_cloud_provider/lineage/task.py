@@ -1,9 +1,6 @@
 """The operator's side of OpenLineage: record while the body runs, then describe the run.
-
-Cheap to import (DAG files import the operator): the OpenLineage provider is imported only
-inside the functions, in the task process, and only when it is installed and configured
-(``[openlineage] transport`` or another of the provider's settings; see docs/lineage.md).
-"""
+Cheap to import (DAG files import the operator): the OpenLineage provider is imported inside
+the functions, in the task process, and used only when installed and configured."""
 
 from __future__ import annotations
 
@@ -35,22 +32,18 @@ def enabled() -> bool:
 
 
 def parent_job(context: Any) -> recorder.ParentJob | None:
-    """The task's OpenLineage job and run, as the provider's macros give them (the ids its
-    listener's events carry); None when OpenLineage is off."""
+    """The task's OpenLineage job and run, as the listener's events carry them (the provider's
+    macros); None when OpenLineage is off."""
     if not enabled():
         return None
     try:
-        from airflow.providers.openlineage.plugins.macros import (
-            lineage_job_name,
-            lineage_job_namespace,
-            lineage_run_id,
-        )
+        from airflow.providers.openlineage.plugins import macros
 
         ti = context["ti"]
         return recorder.ParentJob(
-            namespace=str(lineage_job_namespace()),
-            name=str(lineage_job_name(ti)),
-            run_id=str(lineage_run_id(ti)),
+            namespace=str(macros.lineage_job_namespace()),
+            name=str(macros.lineage_job_name(ti)),
+            run_id=str(macros.lineage_run_id(ti)),
         )
     except Exception:  # lineage must never fail the task
         log.warning("Could not work out the task's OpenLineage run", exc_info=True)
