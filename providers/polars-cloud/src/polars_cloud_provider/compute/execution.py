@@ -1,37 +1,9 @@
-"""How a ``@polars_task`` body drives its queries: record, reattach, defer, cancel.
+"""How a ``@polars_task`` runs its one query: record it, reattach, defer, cancel.
 
-A task body may call several compute helpers in a row (execute, then sink). While it runs
-inside ``@polars_task``, each helper call is one numbered *step* of a journal: the query's
-reference (its id and where it runs), its deadline and, once it succeeded, its result. The
-journal is kept where a later run of the same body can read it:
-
-- **Deferral.** A waiting helper submits its query and waits for it on the worker for
-  ``defer_after_s``; only a query still running then is handed to a trigger, with the
-  worker slot back to Airflow (short queries never defer, nor meet Airflow's resume race:
-  ``triggers/query.py``). If the trigger fails, its query is cancelled and the later tries
-  of the series wait on the worker. When the query ends, Airflow runs the body again with the
-  journal: finished steps return their recorded results without touching the engine, the
-  step the trigger waited for finishes exactly as a blocking wait would, and the next one
-  submits (and defers) in turn. Queries inside ``compute.immediate_shutdown`` never defer:
-  leaving that block, which a deferral does, stops their cluster.
-- **Retries.** The journal is also written to the task's ``task_state_store`` (kept by
-  Airflow across the tries of one task instance). A retry asks each recorded query how it
-  is: still running, it waits for it again instead of submitting a duplicate; succeeded, it
-  reuses the result; failed, cancelled or confirmed absent (the service answered "not
-  found"), it submits again. A status that cannot be read is none of these: the query may
-  still run, so it is cancelled (bounded) and asked again, and unless it is then known
-  finished the try fails naming it (retried) rather than submit a second copy. A journal
-  written before
-  a user cleared the task (another *series* of tries) is not reused: its running queries are
-  cancelled and everything is submitted afresh.
-- **Being stopped.** When Airflow stops the task (marked failed, cleared, lost heartbeat),
-  its task runner answers SIGTERM with ``on_kill``, in the main thread. At any moment from
-  the submission's return to the end of the wait (or the deferral) the query is cancelled
-  (bounded: see ``backend.CANCEL_TIMEOUT_S``); calls into the engine that the main thread
-  waits on run in a thread (``backend.interruptible``), so the handler never waits for one.
-
-Outside ``@polars_task`` (a plain ``@task`` with ``@authenticate``, or a test calling a
-helper) queries are submitted and awaited in place, with none of the above.
+The task's state is one ``Record`` kept in ``task_state_store`` and carried by the trigger;
+how deferral, retries, clears and stops use it is in ``docs/design-polars-task.md``. A second
+query in one run raises ``PermanentFailure`` (no retries: the body, not the service, is wrong).
+Outside ``@polars_task`` the helpers submit and wait in place.
 """
 
 from __future__ import annotations
@@ -77,15 +49,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LINK_XCOM_KEY = "_link_PolarsQueryLink"
-"""Where Airflow keeps the link of ``links.query.PolarsQueryLink`` (``_link_<class name>``).
-Defined here, not there: this module is imported by processes that never load Airflow."""
-
-JOURNAL_KEY = "polars_queries"
-"""The task_state_store key holding the journal, and the XCom key listing the queries."""
-"""Where the extra link reads the query page (Airflow's default key for that link class)."""
+"""Airflow's key for the link of ``links.query.PolarsQueryLink`` (``_link_<class name>``);
+here, not there, as processes that never load Airflow import this module."""
+QUERY_KEY = "polars_queries"
+"""The task_state_store key of the record, and the XCom key listing the query."""
 MAX_LABELS = 64
 MAX_LABEL_BYTES = 32
 """polars-cloud refuses more labels, or longer ones (query/query.py, _validate_labels)."""
+ONE_QUERY = (
+    "A @polars_task runs one query: split the body into one task per query, passing result "
+    "locations through XCom as the multistage example does"
+)
 
 
 class TaskStopped(ComputeError):
@@ -93,8 +67,8 @@ class TaskStopped(ComputeError):
 
 
 @dataclass
-class Step:
-    """One helper call of a task body, as recorded in the journal (all JSON)."""
+class Record:
+    """The task's query, as kept across its runs (all JSON)."""
 
     kind: str  # "sink" | "execute" | "submit"
     target: str | None  # the sink's directory URI
@@ -114,7 +88,7 @@ class Step:
         return Outcome(query_id=self.query_id, locations=list(self.locations))
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Step:
+    def from_json(cls, data: dict[str, Any]) -> Record:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
@@ -130,17 +104,17 @@ class TaskRun:
     map_index: int = -1
     deferrable: bool = False
     conn_id: str = settings.DEFAULT_CONN_ID
-    journal: list[Step] = field(default_factory=list)
-    event: dict[str, Any] | None = None  # what the trigger reported, for step event["step"]
+    record: Record | None = None
+    event: dict[str, Any] | None = None  # what the trigger reported
     store: Any = None  # context["task_state_store"]
     ti: Any = None  # the running task instance, for XCom
-    position: int = 0
+    queried: bool = False  # the body called a query helper in this run
     waiting: bool = False
-    in_flight: list[tuple[Backend, Any]] = field(default_factory=list)
+    in_flight: tuple[Backend, Any] | None = None
     no_deferral: int = 0
     link: str | None = None
-    published: bool = False  # this run listed the journal in XCom: it changes at submissions
-    loaded: bool = False  # the journal of earlier tries is read at the first helper call
+    published: bool = False  # the query is listed in XCom
+    loaded: bool = False  # the record of earlier tries is read at the helper call
     trigger_failed: bool = False  # a trigger of this series failed: its tries do not defer
     deferring: bool = False  # raising TaskDeferred: the query is the trigger's to watch
     stop_reason: str | None = None  # Airflow stopped the task (on_kill)
@@ -157,7 +131,7 @@ class TaskRun:
         ti = context["ti"]
         retries = getattr(ti.task, "retries", 0) or 0
         max_tries = getattr(ti, "max_tries", None) or retries
-        run = cls(
+        return cls(
             dag_id=ti.dag_id,
             task_id=ti.task_id,
             run_id=ti.run_id,
@@ -171,114 +145,102 @@ class TaskRun:
             store=context.get("task_state_store"),
             ti=ti,
             event=event,
+            record=Record.from_json(event["record"]) if event is not None else None,
+            loaded=event is not None,
         )
-        if event is not None:
-            run.journal = [Step.from_json(step) for step in event.get("journal", [])]
-            run.loaded = True
-        return run
 
-    # -- the journal ---------------------------------------------------------------------
+    @property
+    def journal(self) -> list[Record]:
+        """The task's queries (its one record), as lineage reads them."""
+        return [] if self.record is None else [self.record]
 
-    def _journal_of_earlier_tries(self) -> list[Step]:
+    # -- the record ----------------------------------------------------------------------
+
+    def _record_of_earlier_tries(self) -> Record | None:
         if self.store is None:
-            return []
+            return None
         try:
-            saved = self.store.get(JOURNAL_KEY)
+            saved = self.store.get(QUERY_KEY)
         except Exception:
-            log.warning("task_state_store unreadable: earlier queries cannot be reused")
-            return []
-        if not isinstance(saved, dict) or not saved.get("steps"):
-            if isinstance(saved, dict) and saved.get("series") == self.series:
-                self.trigger_failed = bool(saved.get("trigger_failed"))
-            return []
-        steps = [Step.from_json(step) for step in saved["steps"]]
+            log.warning("task_state_store unreadable: an earlier query cannot be reused")
+            return None
+        if not isinstance(saved, dict):
+            return None
+        record = Record.from_json(saved) if "reference" in saved else None
         if saved.get("series") == self.series:
             self.trigger_failed = bool(saved.get("trigger_failed"))
+            if record is not None:
+                log.info("Try %s: query %s was recorded", self.try_number, record.query_id)
+            return record
+        if record is not None:
             log.info(
-                "Try %s: %d query(ies) recorded by an earlier try", self.try_number, len(steps)
+                "The task was cleared since query %s was recorded: not reused", record.query_id
             )
-            return steps
-        log.info("The task was cleared since its queries were recorded: none is reused")
-        for step in steps:
-            self._cancel_if_running(step, "it belongs to an earlier series of tries")
-        return []
+            self._cancel_if_running(record, "it belongs to an earlier series of tries")
+        return None
 
-    def _cancel_if_running(self, step: Step, why: str) -> None:
+    def _cancel_if_running(self, record: Record, why: str) -> None:
         chosen = active_backend()
-        if step.done or chosen is None or chosen.name != step.reference.get("backend"):
+        if record.done or chosen is None or chosen.name != record.reference.get("backend"):
             return
-        query = chosen.reattach(step.reference)
+        query = chosen.reattach(record.reference)
         if query is not None and _status(chosen, query) in (*NOT_DONE, None):  # None: unread
-            log.info("Cancelling query %s: %s", step.query_id, why)
+            log.info("Cancelling query %s: %s", record.query_id, why)
             cancel_within(chosen, query)
 
     def _save(self, *, publish: bool = True) -> None:
-        steps = [asdict(step) for step in self.journal]
         if self.store is not None:
+            state = {"series": self.series, "trigger_failed": self.trigger_failed}
             try:
-                self.store.set(
-                    JOURNAL_KEY,
-                    {"series": self.series, "steps": steps, "trigger_failed": self.trigger_failed},
-                )
+                self.store.set(QUERY_KEY, state | (asdict(self.record) if self.record else {}))
             except Exception:
-                log.warning("task_state_store unwritable: a retry will submit its queries again")
+                log.warning("task_state_store unwritable: a retry will submit its query again")
         if publish:
             self._publish()
 
     def _publish(self) -> None:
-        if self.ti is None:
+        if self.ti is None or self.record is None:
             return
         chosen = active_backend()
-        listed = []
-        for step in self.journal:
-            link = chosen.link(step.reference) if chosen is not None else None
-            listed.append(
-                {
-                    "kind": step.kind,
-                    "target": step.target,
-                    **step.reference,
-                    "link": link,
-                    "run_id": self.run_id,
-                    "try_number": self.try_number,
-                    "map_index": self.map_index,
-                }
-            )
-            self.link = link or self.link
+        link = chosen.link(self.record.reference) if chosen is not None else None
+        self.link = link or self.link
+        listed = {
+            "kind": self.record.kind,
+            "target": self.record.target,
+            **self.record.reference,
+            "link": link,
+            "run_id": self.run_id,
+            "try_number": self.try_number,
+            "map_index": self.map_index,
+        }
         try:
-            self.ti.xcom_push(key=JOURNAL_KEY, value=listed)
+            self.ti.xcom_push(key=QUERY_KEY, value=[listed])  # a list: readers unpack one
             if self.link:
                 self.ti.xcom_push(key=LINK_XCOM_KEY, value=self.link)
             self.published = True
         except Exception:
-            log.warning("Could not publish the query ids to XCom", exc_info=True)
+            log.warning("Could not publish the query id to XCom", exc_info=True)
 
     def finished(self) -> None:
         """The task succeeded: a later clear of it must start afresh."""
         if self.store is not None:
             try:
-                self.store.delete(JOURNAL_KEY)
+                self.store.delete(QUERY_KEY)
             except Exception:
-                log.debug("Could not delete the journal", exc_info=True)
+                log.debug("Could not delete the record", exc_info=True)
 
-    # -- helper calls --------------------------------------------------------------------
+    # -- the helper call -----------------------------------------------------------------
 
     def labels(self) -> list[str]:
-        """The query's labels in Polars Cloud: a bounded set, the DAG and the task.
-
-        The service creates every label it does not know in the workspace, so a label per
-        run, try or map index would add labels for ever. polars-cloud 0.12 gives a query
-        nothing else to carry free text (``query/query.py``: ``labels``, and ``lineage``, an
-        unstable OpenLineage context for the compute plane's emitter): the run, try and map
-        index are logged with the query id and listed in the task's XCom (``_submitted``).
-        """
+        """The DAG and the task: a bounded set, as the service keeps every new label."""
         parts = ["airflow", f"dag:{self.dag_id}", f"task:{self.task_id}"]
         return [fit_label(part) for part in parts][:MAX_LABELS]
 
-    def _submitted(self, step: Step) -> None:
+    def _submitted(self, record: Record) -> None:
         log.info(
             "Polars query %s is %s of DAG %s task %s, run %s, try %s%s",
-            step.query_id,
-            step.kind,
+            record.query_id,
+            record.kind,
             self.dag_id,
             self.task_id,
             self.run_id,
@@ -286,71 +248,58 @@ class TaskRun:
             "" if self.map_index < 0 else f", map index {self.map_index}",
         )
 
-    def replayed(self, kind: str, target: str | None) -> tuple[int, Step | None]:
+    def _recorded(self, kind: str, target: str | None) -> Record | None:
+        """The record of this query from an earlier run, if any; fails a second query."""
+        if self.queried:
+            from polars_cloud_provider.compute.permanent import PermanentFailure
+
+            raise PermanentFailure(f"{ONE_QUERY} (a second {kind} was called)", what="two queries")
+        self.queried = True
         if not self.loaded:  # now the backend is active: it can look at earlier queries
-            self.journal, self.loaded = self._journal_of_earlier_tries(), True
-        index, self.position = self.position, self.position + 1
-        if index >= len(self.journal):
-            return index, None
-        step = self.journal[index]
-        if (step.kind, step.target) != (kind, target):
-            log.warning(
-                "Step %d of this task was %s %s and is now %s %s: the task body does not call "
-                "the helpers in the same order every time, so recorded queries from here on "
-                "are not reused",
-                index,
-                step.kind,
-                step.target,
-                kind,
-                target,
-            )
-            del self.journal[index:]
-            return index, None
-        return index, step
+            self.record, self.loaded = self._record_of_earlier_tries(), True
+        if self.record is not None and (self.record.kind, self.record.target) != (kind, target):
+            self._cancel_if_running(self.record, f"the task now runs a {kind} of {target}")
+            self.record = None
+        return self.record
 
     def query(
         self, live: Live, lf: pl.LazyFrame, mode: Mode, target: str | None, kind: str
     ) -> Outcome:
         chosen = live.backend
         timeout_s = settings.load().query_timeout_s
-        index, step = self.replayed(kind, target)
-        if step is not None:
-            if step.done:
-                log.info("Query %s finished in an earlier run of this task: reused", step.query_id)
-                return step.outcome()
-            found = (
-                chosen.reattach(step.reference)
-                if chosen.name == step.reference.get("backend")
-                else None
-            )
+        record = self._recorded(kind, target)
+        if record is not None:
+            if record.done:
+                log.info("Query %s finished in an earlier run: reused", record.query_id)
+                return record.outcome()
+            same_backend = chosen.name == record.reference.get("backend")
+            found = chosen.reattach(record.reference) if same_backend else None
             if found is not None:
-                outcome = self._rejoin(chosen, found, step, index)
+                outcome = self._rejoin(chosen, found, record)
                 if outcome is not None:
                     return outcome
-            del self.journal[index:]
+            self.record = None
         defer = self._may_defer()
         query = self._start(chosen, live, lf, mode, target, detached=defer)
         with self._in_flight(chosen, query):
             deadline = None if timeout_s is None else time.time() + timeout_s
-            step = Step(kind, target, chosen.reference(query), deadline)
-            self.journal.append(step)
+            self.record = record = Record(kind, target, chosen.reference(query), deadline)
             self._save()
-            self._submitted(step)
-            return self._see_through(chosen, query, step, index, defer)
+            self._submitted(record)
+            return self._see_through(chosen, query, record, defer)
 
     def submitted(self, live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
         chosen = live.backend
-        _, step = self.replayed("submit", target)
-        if step is not None:
-            log.info("Query %s was submitted by an earlier run of this task", step.query_id)
-            return step.query_id
+        record = self._recorded("submit", target)
+        if record is not None:
+            log.info("Query %s was submitted by an earlier run of this task", record.query_id)
+            return record.query_id
         query = self._start(chosen, live, lf, mode, target, detached=False)
-        step = Step("submit", target, chosen.reference(query), done=True)
-        self.journal.append(step)
+        self.record = record = Record("submit", target, chosen.reference(query), done=True)
         self._save()
-        self._submitted(step)
+        self._submitted(record)
         chosen.detach(query)
-        return step.query_id
+        return record.query_id
 
     def _may_defer(self) -> bool:
         return self.deferrable and not self.no_deferral and not self.trigger_failed
@@ -371,10 +320,8 @@ class TaskRun:
 
     @contextmanager
     def _in_flight(self, chosen: Backend, query: Any) -> Iterator[None]:
-        """From submission to the end of the wait (or the deferral), a stop cancels ``query``,
-        and so does anything else that ends the task meanwhile (an execution timeout)."""
-        entry = (chosen, query)
-        self.in_flight.append(entry)
+        """Until the wait (or the deferral) ends, a stop or any other end cancels ``query``."""
+        self.in_flight = (chosen, query)
         self.deferring = False
         try:
             self._raise_if_stopped()  # stopped while it was being submitted
@@ -387,68 +334,64 @@ class TaskRun:
                 cancel_within(chosen, query)
             raise
         finally:
-            self.in_flight.remove(entry)
+            self.in_flight = None
 
     def _raise_if_stopped(self) -> None:
         if self.stop_reason is not None:
             raise TaskStopped(self.stop_reason)
 
-    def _rejoin(self, chosen: Backend, query: Any, step: Step, index: int) -> Outcome | None:
+    def _rejoin(self, chosen: Backend, query: Any, record: Record) -> Outcome | None:
         """Finish a recorded query; None when it must be submitted again."""
         event, self.event = self.event, None
-        if event is not None and event.get("step") == index and event.get("state") == "timeout":
+        if event is not None and event.get("state") == "timeout":
             cancel_within(chosen, query)
-            raise QueryTimedOut(step.query_id, float(event.get("timeout_s") or 0))
+            raise QueryTimedOut(record.query_id, float(event.get("timeout_s") or 0))
         errors: list[Exception] = []
         status = _status(chosen, query, errors)
         if status is None:  # unreadable is not gone: it may run on beside a second copy
-            status = _status_after_cancel(chosen, query, step, errors)
+            status = _status_after_cancel(chosen, query, record, errors)
             if status in (CANCELED, UNKNOWN):
-                log.info("Query %s is %s now: submitting it again", step.query_id, status)
+                log.info("Query %s is %s now: submitting it again", record.query_id, status)
                 return None
-            event = {"step": index}  # finished on its own: its outcome decides
+            event = {}  # finished on its own: its outcome decides
         if status in NOT_DONE:
-            remaining = step.remaining_s()
+            remaining = record.remaining_s()
             if remaining is not None and remaining <= 0:
                 cancel_within(chosen, query)
-                raise QueryTimedOut(step.query_id, settings.load().query_timeout_s or 0)
-            log.info(
-                "Query %s of an earlier run is still %s: waiting for it", step.query_id, status
-            )
+                raise QueryTimedOut(record.query_id, settings.load().query_timeout_s or 0)
+            log.info("Query %s of an earlier run is still %s: waiting", record.query_id, status)
             self._publish()
             with self._in_flight(chosen, query):
-                return self._see_through(chosen, query, step, index, self._may_defer(), remaining)
-        if status == SUCCESS or (event is not None and event.get("step") == index):
+                return self._see_through(chosen, query, record, self._may_defer(), remaining)
+        if status == SUCCESS or event is not None:
             # Finished: the same checks and errors as a blocking wait (FAILED, CANCELED...).
             outcome = interruptible(chosen.outcome, query)
-            self._finish(step, outcome)
+            self._finish(outcome)
             return outcome
-        log.info("Query %s of an earlier try ended %s: submitting it again", step.query_id, status)
+        log.info("Query %s of an earlier try ended %s: submitting again", record.query_id, status)
         return None
 
     def _see_through(
         self,
         chosen: Backend,
         query: Any,
-        step: Step,
-        index: int,
+        record: Record,
         defer: bool,
         timeout_s: float | None = None,
     ) -> Outcome:
-        """Wait for the query here; or, when the task may defer, wait ``defer_after_s`` here
-        and defer only if it still runs then (short queries never pay a deferral)."""
-        if defer and self._ends_within_first_wait(chosen, query, step):
+        """Wait here; or, deferrable, wait ``defer_after_s`` and defer if it still runs."""
+        if defer and self._ends_within_first_wait(chosen, query, record):
             outcome = interruptible(chosen.outcome, query)
-            self._finish(step, outcome)
+            self._finish(outcome)
             return outcome
         if defer:
-            self._defer(index, step)
-        return self._wait(chosen, query, step, timeout_s)
+            self._defer(record)
+        return self._wait(chosen, query, record, timeout_s)
 
-    def _ends_within_first_wait(self, chosen: Backend, query: Any, step: Step) -> bool:
+    def _ends_within_first_wait(self, chosen: Backend, query: Any, record: Record) -> bool:
         """Whether the query is done within ``defer_after_s`` (asked at least once)."""
         first_wait_s = settings.load().defer_after_s
-        remaining = step.remaining_s()
+        remaining = record.remaining_s()
         if remaining is not None:
             first_wait_s = min(first_wait_s, max(0.0, remaining))
         end = time.monotonic() + first_wait_s
@@ -469,7 +412,7 @@ class TaskRun:
         except BaseException as interruption:  # an execution timeout, SIGINT
             cancelled = cancel_within(chosen, query)
             interruption.add_note(
-                f"Polars query {step.query_id} was "
+                f"Polars query {record.query_id} was "
                 f"{'cancelled' if cancelled else 'asked to cancel'}."
             )
             raise
@@ -478,64 +421,58 @@ class TaskRun:
         return False  # poll_delays never ends
 
     def _wait(
-        self, chosen: Backend, query: Any, step: Step, timeout_s: float | None = None
+        self, chosen: Backend, query: Any, record: Record, timeout_s: float | None = None
     ) -> Outcome:
         if timeout_s is None:
-            timeout_s = step.remaining_s()
+            timeout_s = record.remaining_s()
         self._raise_if_stopped()
         self.waiting = True
         try:
             outcome = chosen.wait(query, timeout_s)
         finally:
             self.waiting = False
-        self._finish(step, outcome)
+        self._finish(outcome)
         return outcome
 
-    def _finish(self, step: Step, outcome: Outcome) -> None:
-        step.done, step.locations = True, list(outcome.locations)
+    def _finish(self, outcome: Outcome) -> None:
+        if self.record is not None:
+            self.record.done, self.record.locations = True, list(outcome.locations)
         self._save(publish=not self.published)  # the XCom list does not show completion
 
-    def _defer(self, index: int, step: Step) -> None:
+    def _defer(self, record: Record) -> None:
         from airflow.sdk.exceptions import TaskDeferred
 
         from polars_cloud_provider.triggers.query import QueryTrigger
 
         self._raise_if_stopped()
-        log.info("Query %s is still running; the task defers while it runs", step.query_id)
+        log.info("Query %s is still running; the task defers while it runs", record.query_id)
         current = settings.load()
         trigger = QueryTrigger(
-            reference=step.reference,
+            record=asdict(record),
             conn_id=self.conn_id,
-            step=index,
-            deadline=step.deadline,
             timeout_s=current.query_timeout_s,
-            journal=[asdict(s) for s in self.journal],
             resume_after=time.time() + current.resume_settle_s,
         )
         self.deferring = True
         raise TaskDeferred(trigger=trigger, method_name="resume_from_trigger")
 
     def stop(self, reason: str) -> None:
-        """Airflow is stopping the task (``on_kill``, from its SIGTERM handler, in the main
-        thread). Whenever it comes after the submission, the query is cancelled (bounded)."""
+        """Airflow is stopping the task (``on_kill``, in the main thread): cancel the query."""
         self.stop_reason = reason
         if self.waiting:
             # Raised in the main thread, inside the wait: its handler cancels the query.
             raise TaskStopped(reason)
-        # Between submission and the wait (the journal, XCom): cancel here, not by raising,
-        # which could cut a request to Airflow's supervisor in half; the main thread raises
-        # TaskStopped at its next step. Still submitting: cancelled once start() returns.
-        for chosen, query in list(self.in_flight):
-            cancel_within(chosen, query)
+        # Between submission and the wait: cancel here, not by raising, which could cut a
+        # request to Airflow's supervisor in half; the main thread raises TaskStopped at its
+        # next step. Still submitting: cancelled once start() returns (_in_flight).
+        if self.in_flight is not None:
+            cancel_within(*self.in_flight)
 
     def abandon_after_trigger_failure(self) -> None:
-        """The trigger a deferred step waited on failed: Airflow resumes the task only to
-        fail it (``__fail__``). Nobody watches that step's query any more: cancel it
-        (bounded), and let the later tries of this series wait on the worker instead of
-        deferring to a trigger that failed."""
-        self.journal, self.loaded = self._journal_of_earlier_tries(), True
-        for step in self.journal:
-            self._cancel_if_running(step, "its trigger failed")
+        """The trigger failed: cancel its query; later tries of the series wait on the worker."""
+        self.record, self.loaded = self._record_of_earlier_tries(), True
+        if self.record is not None:
+            self._cancel_if_running(self.record, "its trigger failed")
         self.trigger_failed = True
         self._save()
 
@@ -587,12 +524,8 @@ def submit(live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
 
 
 def fit_label(text: str) -> str:
-    """``text`` as a valid label: no control characters, at most 32 bytes.
-
-    Too long, it keeps a prefix and ends in ``~`` plus 8 hex digits of its hash, so two
-    long ids that share a prefix still get different labels, and the same id always the
-    same label.
-    """
+    """``text`` as a label: no control characters, at most 32 bytes (else a prefix, ``~``
+    and 8 hex digits of its hash, so two long ids sharing a prefix still differ)."""
     clean = "".join("_" if unicodedata.category(c) == "Cc" else c for c in text).strip() or "_"
     if len(clean.encode()) <= MAX_LABEL_BYTES:
         return clean
@@ -612,17 +545,18 @@ def _status(chosen: Backend, query: Any, errors: list[Exception] | None = None) 
     return None
 
 
-def _status_after_cancel(chosen: Backend, query: Any, step: Step, errors: list[Exception]) -> str:
-    """Cancel a query whose status could not be read (bounded), then ask again: a finished
-    one (SUCCESS, FAILED, CANCELED, or absent) is returned; otherwise the try fails naming it,
-    without submitting a second copy (retried: a later try asks again)."""
+def _status_after_cancel(
+    chosen: Backend, query: Any, record: Record, errors: list[Exception]
+) -> str:
+    """Cancel a query whose status was unreadable (bounded) and ask again: a finished one's
+    status is returned; otherwise the try fails naming it, and no second copy is submitted."""
     cancelled = cancel_within(chosen, query)
     status = _status(chosen, query, errors)
     if status is not None and status not in NOT_DONE:
         return status
     last = f"{type(errors[-1]).__name__}: {errors[-1]}".splitlines()[0] if errors else ""
     raise QueryStatusUnreadable(
-        step.query_id,
+        record.query_id,
         f"{last}; a cancel was {'sent and answered' if cancelled else 'sent, not answered'}"
         + (f", and it is still {status}" if status is not None else ""),
     )

@@ -165,16 +165,11 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
             if not isinstance(name, str) or not name:
                 continue
             # An output asset is the dataset of that name: the folder its partitions go to.
-            written = [
-                step
-                for step in task_run.journal
-                if step.kind == "sink" and f"/{name}/" in (step.target or "")
-            ]
-            if not written:
+            record = task_run.record
+            if record is None or record.kind != "sink" or f"/{name}/" not in (record.target or ""):
                 continue
             extra = events[outlet].extra
-            extra["partitions"] = [step.target for step in written]
-            extra["query_ids"] = [step.query_id for step in written]
-            dates = sorted({m.group(1) for s in written if (m := _DS.search(s.target or ""))})
-            if dates:
-                extra["ds"] = dates
+            extra["partitions"] = [record.target]
+            extra["query_ids"] = [record.query_id]
+            if found := _DS.search(record.target or ""):
+                extra["ds"] = [found.group(1)]
