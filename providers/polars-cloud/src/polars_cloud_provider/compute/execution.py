@@ -20,11 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from polars_cloud_provider import settings
-from polars_cloud_provider.compute.errors import (
-    ComputeError,
-    QueryStatusUnreadable,
-    QueryTimedOut,
-)
+from polars_cloud_provider.compute.errors import ComputeError, QueryStatusUnreadable, QueryTimedOut
 from polars_cloud_provider.engines.backend import (
     CANCELED,
     NOT_DONE,
@@ -53,9 +49,8 @@ LINK_XCOM_KEY = "_link_PolarsQueryLink"
 here, not there, as processes that never load Airflow import this module."""
 QUERY_KEY = "polars_queries"
 """The task_state_store key of the record, and the XCom key listing the query."""
-MAX_LABELS = 64
 MAX_LABEL_BYTES = 32
-"""polars-cloud refuses more labels, or longer ones (query/query.py, _validate_labels)."""
+"""polars-cloud refuses longer labels (query/query.py, _validate_labels)."""
 ONE_QUERY = (
     "A @polars_task runs one query: split the body into one task per query, passing result "
     "locations through XCom as the multistage example does"
@@ -233,20 +228,9 @@ class TaskRun:
 
     def labels(self) -> list[str]:
         """The DAG and the task: a bounded set, as the service keeps every new label."""
-        parts = ["airflow", f"dag:{self.dag_id}", f"task:{self.task_id}"]
-        return [fit_label(part) for part in parts][:MAX_LABELS]
-
-    def _submitted(self, record: Record) -> None:
-        log.info(
-            "Polars query %s is %s of DAG %s task %s, run %s, try %s%s",
-            record.query_id,
-            record.kind,
-            self.dag_id,
-            self.task_id,
-            self.run_id,
-            self.try_number,
-            "" if self.map_index < 0 else f", map index {self.map_index}",
-        )
+        return [
+            fit_label(part) for part in ("airflow", f"dag:{self.dag_id}", f"task:{self.task_id}")
+        ]
 
     def _recorded(self, kind: str, target: str | None) -> Record | None:
         """The record of this query from an earlier run, if any; fails a second query."""
@@ -265,58 +249,49 @@ class TaskRun:
     def query(
         self, live: Live, lf: pl.LazyFrame, mode: Mode, target: str | None, kind: str
     ) -> Outcome:
+        """Run the task's query (a sink, an execute or a submit), or find it again."""
         chosen = live.backend
         timeout_s = settings.load().query_timeout_s
         record = self._recorded(kind, target)
+        if record is not None and record.done:
+            log.info("Query %s ran in an earlier run of this task: reused", record.query_id)
+            return record.outcome()
         if record is not None:
-            if record.done:
-                log.info("Query %s finished in an earlier run: reused", record.query_id)
-                return record.outcome()
             same_backend = chosen.name == record.reference.get("backend")
             found = chosen.reattach(record.reference) if same_backend else None
-            if found is not None:
-                outcome = self._rejoin(chosen, found, record)
-                if outcome is not None:
-                    return outcome
+            outcome = None if found is None else self._rejoin(chosen, found, record)
+            if outcome is not None:
+                return outcome
             self.record = None
-        defer = self._may_defer()
-        query = self._start(chosen, live, lf, mode, target, detached=defer)
+        defer = kind != "submit" and self._may_defer()
+        self._raise_if_stopped()  # a stop during start() is acted on by _in_flight
+        query = chosen.start(live.handle, lf, mode, target, detached=defer, labels=self.labels())
+        if kind == "submit":
+            record = self._record(Record(kind, target, chosen.reference(query), done=True))
+            chosen.detach(query)
+            return record.outcome()
         with self._in_flight(chosen, query):
             deadline = None if timeout_s is None else time.time() + timeout_s
-            self.record = record = Record(kind, target, chosen.reference(query), deadline)
-            self._save()
-            self._submitted(record)
+            record = self._record(Record(kind, target, chosen.reference(query), deadline))
             return self._see_through(chosen, query, record, defer)
 
-    def submitted(self, live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
-        chosen = live.backend
-        record = self._recorded("submit", target)
-        if record is not None:
-            log.info("Query %s was submitted by an earlier run of this task", record.query_id)
-            return record.query_id
-        query = self._start(chosen, live, lf, mode, target, detached=False)
-        self.record = record = Record("submit", target, chosen.reference(query), done=True)
+    def _record(self, record: Record) -> Record:
+        self.record = record
         self._save()
-        self._submitted(record)
-        chosen.detach(query)
-        return record.query_id
+        log.info(
+            "Polars query %s is %s of DAG %s task %s, run %s, try %s%s",
+            record.query_id,
+            record.kind,
+            self.dag_id,
+            self.task_id,
+            self.run_id,
+            self.try_number,
+            "" if self.map_index < 0 else f", map index {self.map_index}",
+        )
+        return record
 
     def _may_defer(self) -> bool:
         return self.deferrable and not self.no_deferral and not self.trigger_failed
-
-    def _start(
-        self,
-        chosen: Backend,
-        live: Live,
-        lf: pl.LazyFrame,
-        mode: Mode,
-        target: str | None,
-        *,
-        detached: bool,
-    ) -> Any:
-        """Submit; a stop arriving meanwhile is acted on once the query exists (_in_flight)."""
-        self._raise_if_stopped()
-        return chosen.start(live.handle, lf, mode, target, detached=detached, labels=self.labels())
 
     @contextmanager
     def _in_flight(self, chosen: Backend, query: Any) -> Iterator[None]:
@@ -329,9 +304,12 @@ class TaskRun:
         except BaseException as error:
             # Not a deferral (the trigger watches it), nor an end the query's own outcome
             # decided (QueryFailed, QueryTimedOut...: finished or already cancelled).
+            query_id = chosen.query_id(query)
             ended = isinstance(error, ComputeError) and not isinstance(error, TaskStopped)
-            if not (self.deferring or ended or cancel_requested(chosen.query_id(query))):
-                cancel_within(chosen, query)
+            if not (self.deferring or ended or cancel_requested(query_id)):
+                cancelled = cancel_within(chosen, query)
+                verb = "cancelled" if cancelled else "asked to cancel"
+                error.add_note(f"Polars query {query_id} was {verb}.")
             raise
         finally:
             self.in_flight = None
@@ -348,8 +326,15 @@ class TaskRun:
             raise QueryTimedOut(record.query_id, float(event.get("timeout_s") or 0))
         errors: list[Exception] = []
         status = _status(chosen, query, errors)
-        if status is None:  # unreadable is not gone: it may run on beside a second copy
-            status = _status_after_cancel(chosen, query, record, errors)
+        if status is None:  # unreadable is not gone: cancel (bounded), ask again, else fail
+            cancelled = cancel_within(chosen, query)
+            status = _status(chosen, query, errors)
+            if status is None or status in NOT_DONE:
+                last = f"{type(errors[-1]).__name__}: {errors[-1]}".splitlines()[0]
+                answered = "sent and answered" if cancelled else "sent, not answered"
+                still = f", and it is still {status}" if status is not None else ""
+                detail = f"{last}; a cancel was {answered}{still}"
+                raise QueryStatusUnreadable(record.query_id, detail)
             if status in (CANCELED, UNKNOWN):
                 log.info("Query %s is %s now: submitting it again", record.query_id, status)
                 return None
@@ -362,36 +347,31 @@ class TaskRun:
             log.info("Query %s of an earlier run is still %s: waiting", record.query_id, status)
             self._publish()
             with self._in_flight(chosen, query):
-                return self._see_through(chosen, query, record, self._may_defer(), remaining)
+                return self._see_through(chosen, query, record, self._may_defer())
         if status == SUCCESS or event is not None:
             # Finished: the same checks and errors as a blocking wait (FAILED, CANCELED...).
-            outcome = interruptible(chosen.outcome, query)
-            self._finish(outcome)
-            return outcome
+            return self._finish(interruptible(chosen.outcome, query))
         log.info("Query %s of an earlier try ended %s: submitting again", record.query_id, status)
         return None
 
-    def _see_through(
-        self,
-        chosen: Backend,
-        query: Any,
-        record: Record,
-        defer: bool,
-        timeout_s: float | None = None,
-    ) -> Outcome:
-        """Wait here; or, deferrable, wait ``defer_after_s`` and defer if it still runs."""
+    def _see_through(self, chosen: Backend, query: Any, record: Record, defer: bool) -> Outcome:
+        """Wait here; or, deferrable, wait ``defer_after_s`` here and defer if it still runs."""
         if defer and self._ends_within_first_wait(chosen, query, record):
-            outcome = interruptible(chosen.outcome, query)
-            self._finish(outcome)
-            return outcome
+            return self._finish(interruptible(chosen.outcome, query))
         if defer:
             self._defer(record)
-        return self._wait(chosen, query, record, timeout_s)
+        self._raise_if_stopped()
+        self.waiting = True
+        try:
+            outcome = chosen.wait(query, record.remaining_s())
+        finally:
+            self.waiting = False
+        return self._finish(outcome)
 
     def _ends_within_first_wait(self, chosen: Backend, query: Any, record: Record) -> bool:
         """Whether the query is done within ``defer_after_s`` (asked at least once)."""
-        first_wait_s = settings.load().defer_after_s
         remaining = record.remaining_s()
+        first_wait_s = settings.load().defer_after_s
         if remaining is not None:
             first_wait_s = min(first_wait_s, max(0.0, remaining))
         end = time.monotonic() + first_wait_s
@@ -403,41 +383,18 @@ class TaskRun:
                 status = _status(chosen, query)  # unreadable: the trigger asks again
                 if status is not None and status not in NOT_DONE:
                     return True
-                left = end - time.monotonic()
-                if left <= 0:
+                if time.monotonic() >= end:
                     return False
-                pause.wait(min(delay, left))
-        except TaskStopped:
-            raise  # _in_flight cancels
-        except BaseException as interruption:  # an execution timeout, SIGINT
-            cancelled = cancel_within(chosen, query)
-            interruption.add_note(
-                f"Polars query {record.query_id} was "
-                f"{'cancelled' if cancelled else 'asked to cancel'}."
-            )
-            raise
+                pause.wait(min(delay, end - time.monotonic()))
         finally:
             self.waiting = False
         return False  # poll_delays never ends
 
-    def _wait(
-        self, chosen: Backend, query: Any, record: Record, timeout_s: float | None = None
-    ) -> Outcome:
-        if timeout_s is None:
-            timeout_s = record.remaining_s()
-        self._raise_if_stopped()
-        self.waiting = True
-        try:
-            outcome = chosen.wait(query, timeout_s)
-        finally:
-            self.waiting = False
-        self._finish(outcome)
-        return outcome
-
-    def _finish(self, outcome: Outcome) -> None:
+    def _finish(self, outcome: Outcome) -> Outcome:
         if self.record is not None:
             self.record.done, self.record.locations = True, list(outcome.locations)
         self._save(publish=not self.published)  # the XCom list does not show completion
+        return outcome
 
     def _defer(self, record: Record) -> None:
         from airflow.sdk.exceptions import TaskDeferred
@@ -516,11 +473,10 @@ def submit(live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
     """Submit ``lf`` to write ``target`` and return its id without waiting."""
     task_run = _current.get()
     if task_run is not None:
-        return task_run.submitted(live, lf, mode, target)
+        return task_run.query(live, lf, mode, target, "submit").query_id
     query = live.backend.start(live.handle, lf, mode, target)
-    query_id = live.backend.query_id(query)
     live.backend.detach(query)
-    return query_id
+    return live.backend.query_id(query)
 
 
 def fit_label(text: str) -> str:
@@ -543,20 +499,3 @@ def _status(chosen: Backend, query: Any, errors: list[Exception] | None = None) 
     if errors is not None:
         errors.append(error)
     return None
-
-
-def _status_after_cancel(
-    chosen: Backend, query: Any, record: Record, errors: list[Exception]
-) -> str:
-    """Cancel a query whose status was unreadable (bounded) and ask again: a finished one's
-    status is returned; otherwise the try fails naming it, and no second copy is submitted."""
-    cancelled = cancel_within(chosen, query)
-    status = _status(chosen, query, errors)
-    if status is not None and status not in NOT_DONE:
-        return status
-    last = f"{type(errors[-1]).__name__}: {errors[-1]}".splitlines()[0] if errors else ""
-    raise QueryStatusUnreadable(
-        record.query_id,
-        f"{last}; a cancel was {'sent and answered' if cancelled else 'sent, not answered'}"
-        + (f", and it is still {status}" if status is not None else ""),
-    )
