@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from polars_cloud_provider import settings
 from polars_cloud_provider.compute.errors import ComputeError, QueryStatusUnreadable, QueryTimedOut
@@ -109,7 +109,6 @@ class TaskRun:
     no_deferral: int = 0
     link: str | None = None
     published: bool = False  # the query is listed in XCom
-    loaded: bool = False  # the record of earlier tries is read at the helper call
     trigger_failed: bool = False  # a trigger of this series failed: its tries do not defer
     deferring: bool = False  # raising TaskDeferred: the query is the trigger's to watch
     stop_reason: str | None = None  # Airflow stopped the task (on_kill)
@@ -141,15 +140,11 @@ class TaskRun:
             ti=ti,
             event=event,
             record=Record.from_json(event["record"]) if event is not None else None,
-            loaded=event is not None,
         )
 
     @property
-    def journal(self) -> list[Record]:
-        """The task's queries (its one record), as lineage reads them."""
+    def journal(self) -> list[Record]:  # lineage reads the task's queries here
         return [] if self.record is None else [self.record]
-
-    # -- the record ----------------------------------------------------------------------
 
     def _record_of_earlier_tries(self) -> Record | None:
         if self.store is None:
@@ -224,8 +219,6 @@ class TaskRun:
             except Exception:
                 log.debug("Could not delete the record", exc_info=True)
 
-    # -- the helper call -----------------------------------------------------------------
-
     def labels(self) -> list[str]:
         """The DAG and the task: a bounded set, as the service keeps every new label."""
         return [
@@ -239,8 +232,8 @@ class TaskRun:
 
             raise PermanentFailure(f"{ONE_QUERY} (a second {kind} was called)", what="two queries")
         self.queried = True
-        if not self.loaded:  # now the backend is active: it can look at earlier queries
-            self.record, self.loaded = self._record_of_earlier_tries(), True
+        if self.event is None:  # not resumed: the earlier tries may have left a record
+            self.record = self._record_of_earlier_tries()
         if self.record is not None and (self.record.kind, self.record.target) != (kind, target):
             self._cancel_if_running(self.record, f"the task now runs a {kind} of {target}")
             self.record = None
@@ -278,16 +271,9 @@ class TaskRun:
     def _record(self, record: Record) -> Record:
         self.record = record
         self._save()
-        log.info(
-            "Polars query %s is %s of DAG %s task %s, run %s, try %s%s",
-            record.query_id,
-            record.kind,
-            self.dag_id,
-            self.task_id,
-            self.run_id,
-            self.try_number,
-            "" if self.map_index < 0 else f", map index {self.map_index}",
-        )
+        where = f"DAG {self.dag_id} task {self.task_id}, run {self.run_id}, try {self.try_number}"
+        mapped = "" if self.map_index < 0 else f", map index {self.map_index}"
+        log.info("Polars query %s is %s of %s%s", record.query_id, record.kind, where, mapped)
         return record
 
     def _may_defer(self) -> bool:
@@ -356,25 +342,23 @@ class TaskRun:
 
     def _see_through(self, chosen: Backend, query: Any, record: Record, defer: bool) -> Outcome:
         """Wait here; or, deferrable, wait ``defer_after_s`` here and defer if it still runs."""
-        if defer and self._ends_within_first_wait(chosen, query, record):
-            return self._finish(interruptible(chosen.outcome, query))
-        if defer:
+        if defer and not self._ends_within(settings.load().defer_after_s, chosen, query, record):
             self._defer(record)
         self._raise_if_stopped()
         self.waiting = True
-        try:
-            outcome = chosen.wait(query, record.remaining_s())
+        try:  # done within the first wait: the same checks and errors as a blocking wait
+            if defer:
+                outcome = interruptible(chosen.outcome, query)
+            else:
+                outcome = chosen.wait(query, record.remaining_s())
         finally:
             self.waiting = False
         return self._finish(outcome)
 
-    def _ends_within_first_wait(self, chosen: Backend, query: Any, record: Record) -> bool:
-        """Whether the query is done within ``defer_after_s`` (asked at least once)."""
+    def _ends_within(self, wait_s: float, chosen: Backend, query: Any, record: Record) -> bool:
+        """Whether the query is done within ``wait_s`` and its deadline (asked at least once)."""
         remaining = record.remaining_s()
-        first_wait_s = settings.load().defer_after_s
-        if remaining is not None:
-            first_wait_s = min(first_wait_s, max(0.0, remaining))
-        end = time.monotonic() + first_wait_s
+        end = time.monotonic() + (wait_s if remaining is None else min(wait_s, max(0.0, remaining)))
         pause = threading.Event()  # never set: its wait() is an interruptible sleep
         self.waiting = True
         try:
@@ -396,7 +380,7 @@ class TaskRun:
         self._save(publish=not self.published)  # the XCom list does not show completion
         return outcome
 
-    def _defer(self, record: Record) -> None:
+    def _defer(self, record: Record) -> NoReturn:
         from airflow.sdk.exceptions import TaskDeferred
 
         from polars_cloud_provider.triggers.query import QueryTrigger
@@ -427,7 +411,7 @@ class TaskRun:
 
     def abandon_after_trigger_failure(self) -> None:
         """The trigger failed: cancel its query; later tries of the series wait on the worker."""
-        self.record, self.loaded = self._record_of_earlier_tries(), True
+        self.record = self._record_of_earlier_tries()
         if self.record is not None:
             self._cancel_if_running(self.record, "its trigger failed")
         self.trigger_failed = True
@@ -493,9 +477,7 @@ def fit_label(text: str) -> str:
 def _status(chosen: Backend, query: Any, errors: list[Exception] | None = None) -> str | None:
     """The query's status; None when it could not be read (UNKNOWN is "confirmed absent")."""
     status, error = attempt(chosen.status, query)  # a stop's TaskStopped propagates
-    if error is None:
-        return status
-    log.warning("Could not ask query %s for its status: %s", chosen.query_id(query), error)
-    if errors is not None:
-        errors.append(error)
-    return None
+    if error is not None:
+        log.warning("Could not ask query %s for its status: %s", chosen.query_id(query), error)
+        (errors if errors is not None else []).append(error)
+    return status

@@ -74,12 +74,7 @@ class QueryTrigger(BaseTrigger):
         try:
             chosen = await self._backend()
             query = chosen.reattach(self.reference)
-            if query is None:
-                yield await self._settled("done", status="UNKNOWN")
-                return
-            async for event in self._poll(chosen, query):
-                yield event
-                return
+            found = await self._poll(chosen, query) if query is not None else None
         except Exception as error:
             # Airflow fails the task on a trigger's error, without its query: cancel it here
             # (the resumed task tries too). Not on CancelledError (a BaseException): the
@@ -88,8 +83,10 @@ class QueryTrigger(BaseTrigger):
                 log.error("Trigger of query %s failed (%s): cancelling it", self.reference, error)
                 await asyncio.to_thread(cancel_within, chosen, query, CANCEL_TIMEOUT_S)
             raise
+        state, details = found or ("done", {"status": "UNKNOWN"})
+        yield await self._settled(state, **details)
 
-    async def _poll(self, chosen: Backend, query: Any) -> AsyncIterator[TriggerEvent]:
+    async def _poll(self, chosen: Backend, query: Any) -> tuple[str, dict[str, Any]]:
         errors = 0
         for delay in poll_delays(chosen):
             try:
@@ -100,20 +97,18 @@ class QueryTrigger(BaseTrigger):
                 errors += 1
                 log.warning("Polling query %s failed (%d): %s", self.reference, errors, error)
                 if errors >= MAX_POLL_ERRORS:
-                    yield await self._settled("error", message=f"{type(error).__name__}: {error}")
-                    return
+                    return "error", {"message": f"{type(error).__name__}: {error}"}
             else:
                 errors = 0
                 if status not in NOT_DONE:
-                    yield await self._settled("done", status=status)
-                    return
+                    return "done", {"status": status}
             if self.deadline is not None:
                 remaining = self.deadline - time.time()
                 if remaining <= 0:
-                    yield await self._settled("timeout", timeout_s=self.timeout_s)
-                    return
+                    return "timeout", {"timeout_s": self.timeout_s}
                 delay = min(delay, remaining)
             await asyncio.sleep(delay)
+        raise AssertionError("poll_delays never ends")
 
     async def on_kill(self) -> None:
         chosen = await self._backend()
