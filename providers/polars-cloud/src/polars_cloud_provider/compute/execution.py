@@ -21,20 +21,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from polars_cloud_provider import settings
 from polars_cloud_provider.compute.errors import ComputeError, QueryStatusUnreadable, QueryTimedOut
-from polars_cloud_provider.engines.backend import (
-    CANCELED,
-    NOT_DONE,
-    SUCCESS,
-    UNKNOWN,
-    Backend,
-    Outcome,
-    attempt,
-    cancel_requested,
-    cancel_within,
-    interruptible,
-    poll_delays,
-)
-from polars_cloud_provider.engines.backend import current as active_backend
+from polars_cloud_provider.engines import backend
+from polars_cloud_provider.engines.backend import Backend, Outcome
 
 if TYPE_CHECKING:
     import polars as pl
@@ -106,7 +94,6 @@ class TaskRun:
     queried: bool = False  # the body called a query helper in this run
     waiting: bool = False
     in_flight: tuple[Backend, Any] | None = None
-    no_deferral: int = 0
     link: str | None = None
     published: bool = False  # the query is listed in XCom
     trigger_failed: bool = False  # a trigger of this series failed: its tries do not defer
@@ -159,24 +146,22 @@ class TaskRun:
         record = Record.from_json(saved) if "reference" in saved else None
         if saved.get("series") == self.series:
             self.trigger_failed = bool(saved.get("trigger_failed"))
-            if record is not None:
-                log.info("Try %s: query %s was recorded", self.try_number, record.query_id)
             return record
-        if record is not None:
-            log.info(
-                "The task was cleared since query %s was recorded: not reused", record.query_id
-            )
+        if record is not None:  # the task was cleared since: not reused
             self._cancel_if_running(record, "it belongs to an earlier series of tries")
         return None
 
     def _cancel_if_running(self, record: Record, why: str) -> None:
-        chosen = active_backend()
+        chosen = backend.current()
         if record.done or chosen is None or chosen.name != record.reference.get("backend"):
             return
         query = chosen.reattach(record.reference)
-        if query is not None and _status(chosen, query) in (*NOT_DONE, None):  # None: unread
+        if query is not None and _status(chosen, query) in (
+            *backend.NOT_DONE,
+            None,
+        ):  # None: unread
             log.info("Cancelling query %s: %s", record.query_id, why)
-            cancel_within(chosen, query)
+            backend.cancel_within(chosen, query)
 
     def _save(self, *, publish: bool = True) -> None:
         if self.store is not None:
@@ -191,7 +176,7 @@ class TaskRun:
     def _publish(self) -> None:
         if self.ti is None or self.record is None:
             return
-        chosen = active_backend()
+        chosen = backend.current()
         link = chosen.link(self.record.reference) if chosen is not None else None
         self.link = link or self.link
         listed = {
@@ -277,7 +262,7 @@ class TaskRun:
         return record
 
     def _may_defer(self) -> bool:
-        return self.deferrable and not self.no_deferral and not self.trigger_failed
+        return self.deferrable and _deferral_allowed.get() and not self.trigger_failed
 
     @contextmanager
     def _in_flight(self, chosen: Backend, query: Any) -> Iterator[None]:
@@ -292,8 +277,8 @@ class TaskRun:
             # decided (QueryFailed, QueryTimedOut...: finished or already cancelled).
             query_id = chosen.query_id(query)
             ended = isinstance(error, ComputeError) and not isinstance(error, TaskStopped)
-            if not (self.deferring or ended or cancel_requested(query_id)):
-                cancelled = cancel_within(chosen, query)
+            if not (self.deferring or ended or backend.cancel_requested(query_id)):
+                cancelled = backend.cancel_within(chosen, query)
                 verb = "cancelled" if cancelled else "asked to cancel"
                 error.add_note(f"Polars query {query_id} was {verb}.")
             raise
@@ -308,35 +293,36 @@ class TaskRun:
         """Finish a recorded query; None when it must be submitted again."""
         event, self.event = self.event, None
         if event is not None and event.get("state") == "timeout":
-            cancel_within(chosen, query)
+            backend.cancel_within(chosen, query)
             raise QueryTimedOut(record.query_id, float(event.get("timeout_s") or 0))
         errors: list[Exception] = []
         status = _status(chosen, query, errors)
         if status is None:  # unreadable is not gone: cancel (bounded), ask again, else fail
-            cancelled = cancel_within(chosen, query)
+            cancelled = backend.cancel_within(chosen, query)
             status = _status(chosen, query, errors)
-            if status is None or status in NOT_DONE:
+            if status is None or status in backend.NOT_DONE:
                 last = f"{type(errors[-1]).__name__}: {errors[-1]}".splitlines()[0]
                 answered = "sent and answered" if cancelled else "sent, not answered"
-                still = f", and it is still {status}" if status is not None else ""
-                detail = f"{last}; a cancel was {answered}{still}"
-                raise QueryStatusUnreadable(record.query_id, detail)
-            if status in (CANCELED, UNKNOWN):
+                still = "" if status is None else f", and it is still {status}"
+                raise QueryStatusUnreadable(
+                    record.query_id, f"{last}; a cancel was {answered}{still}"
+                )
+            if status in (backend.CANCELED, backend.UNKNOWN):
                 log.info("Query %s is %s now: submitting it again", record.query_id, status)
                 return None
             event = {}  # finished on its own: its outcome decides
-        if status in NOT_DONE:
+        if status in backend.NOT_DONE:
             remaining = record.remaining_s()
             if remaining is not None and remaining <= 0:
-                cancel_within(chosen, query)
+                backend.cancel_within(chosen, query)
                 raise QueryTimedOut(record.query_id, settings.load().query_timeout_s or 0)
             log.info("Query %s of an earlier run is still %s: waiting", record.query_id, status)
             self._publish()
             with self._in_flight(chosen, query):
                 return self._see_through(chosen, query, record, self._may_defer())
-        if status == SUCCESS or event is not None:
+        if status == backend.SUCCESS or event is not None:
             # Finished: the same checks and errors as a blocking wait (FAILED, CANCELED...).
-            return self._finish(interruptible(chosen.outcome, query))
+            return self._finish(backend.interruptible(chosen.outcome, query))
         log.info("Query %s of an earlier try ended %s: submitting again", record.query_id, status)
         return None
 
@@ -348,7 +334,7 @@ class TaskRun:
         self.waiting = True
         try:  # done within the first wait: the same checks and errors as a blocking wait
             if defer:
-                outcome = interruptible(chosen.outcome, query)
+                outcome = backend.interruptible(chosen.outcome, query)
             else:
                 outcome = chosen.wait(query, record.remaining_s())
         finally:
@@ -362,10 +348,10 @@ class TaskRun:
         pause = threading.Event()  # never set: its wait() is an interruptible sleep
         self.waiting = True
         try:
-            for delay in poll_delays(chosen):
+            for delay in backend.poll_delays(chosen):
                 self._raise_if_stopped()
                 status = _status(chosen, query)  # unreadable: the trigger asks again
-                if status is not None and status not in NOT_DONE:
+                if status is not None and status not in backend.NOT_DONE:
                     return True
                 if time.monotonic() >= end:
                     return False
@@ -407,7 +393,7 @@ class TaskRun:
         # request to Airflow's supervisor in half; the main thread raises TaskStopped at its
         # next step. Still submitting: cancelled once start() returns (_in_flight).
         if self.in_flight is not None:
-            cancel_within(*self.in_flight)
+            backend.cancel_within(*self.in_flight)
 
     def abandon_after_trigger_failure(self) -> None:
         """The trigger failed: cancel its query; later tries of the series wait on the worker."""
@@ -419,6 +405,7 @@ class TaskRun:
 
 
 _current: ContextVar[TaskRun | None] = ContextVar("polars_task_run", default=None)
+_deferral_allowed: ContextVar[bool] = ContextVar("polars_deferral_allowed", default=True)
 
 
 @contextmanager
@@ -433,15 +420,11 @@ def running(task_run: TaskRun) -> Iterator[TaskRun]:
 @contextmanager
 def without_deferral() -> Iterator[None]:
     """Queries inside this block are awaited in place (``immediate_shutdown`` uses it)."""
-    task_run = _current.get()
-    if task_run is None:
-        yield
-        return
-    task_run.no_deferral += 1
+    token = _deferral_allowed.set(False)
     try:
         yield
     finally:
-        task_run.no_deferral -= 1
+        _deferral_allowed.reset(token)
 
 
 def run(live: Live, lf: pl.LazyFrame, mode: Mode, target: str | None) -> Outcome:
@@ -476,7 +459,7 @@ def fit_label(text: str) -> str:
 
 def _status(chosen: Backend, query: Any, errors: list[Exception] | None = None) -> str | None:
     """The query's status; None when it could not be read (UNKNOWN is "confirmed absent")."""
-    status, error = attempt(chosen.status, query)  # a stop's TaskStopped propagates
+    status, error = backend.attempt(chosen.status, query)  # a stop's TaskStopped propagates
     if error is not None:
         log.warning("Could not ask query %s for its status: %s", chosen.query_id(query), error)
         (errors if errors is not None else []).append(error)

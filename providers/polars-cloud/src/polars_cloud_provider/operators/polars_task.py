@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -44,21 +44,14 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
         self,
         *,
         python_callable: Callable[..., Any],
-        op_args: Collection[Any] | None = None,
-        op_kwargs: Mapping[str, Any] | None = None,
         polars_cloud_conn_id: str = settings.DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
+        upstream = {name: kwargs.get(name) for name in ("op_args", "op_kwargs")}
         super().__init__(
-            kwargs_to_upstream={
-                "python_callable": python_callable,
-                "op_args": op_args,
-                "op_kwargs": op_kwargs,
-            },
+            kwargs_to_upstream={"python_callable": python_callable, **upstream},
             python_callable=python_callable,
-            op_args=op_args,
-            op_kwargs=op_kwargs,
             **kwargs,
         )
         self.polars_cloud_conn_id = polars_cloud_conn_id

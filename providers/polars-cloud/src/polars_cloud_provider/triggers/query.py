@@ -17,13 +17,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from polars_cloud_provider.engines.backend import (
-    CANCEL_TIMEOUT_S,
-    NOT_DONE,
-    Backend,
-    cancel_within,
-    poll_delays,
-)
+from polars_cloud_provider.engines.backend import NOT_DONE, Backend, cancel_within, poll_delays
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +75,7 @@ class QueryTrigger(BaseTrigger):
             # triggerer stopping or handing the trigger to another one is not a failure.
             if chosen is not None and query is not None:
                 log.error("Trigger of query %s failed (%s): cancelling it", self.reference, error)
-                await asyncio.to_thread(cancel_within, chosen, query, CANCEL_TIMEOUT_S)
+                await asyncio.to_thread(cancel_within, chosen, query)
             raise
         state, details = found or ("done", {"status": "UNKNOWN"})
         yield await self._settled(state, **details)
@@ -114,7 +108,7 @@ class QueryTrigger(BaseTrigger):
         chosen = await self._backend()
         query = chosen.reattach(self.reference)
         if query is not None:
-            await asyncio.to_thread(cancel_within, chosen, query, CANCEL_TIMEOUT_S)
+            await asyncio.to_thread(cancel_within, chosen, query)
 
     async def _backend(self) -> Backend:
         from polars_cloud_provider.engines.backend import select
