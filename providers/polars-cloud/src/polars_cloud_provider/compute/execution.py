@@ -1,9 +1,8 @@
 """How a ``@polars_task`` runs its one query: record it, reattach, defer, cancel.
 
-The task's state is one ``Record`` kept in ``task_state_store`` and carried by the trigger;
-how deferral, retries, clears and stops use it is in ``docs/design-polars-task.md``. A second
-query in one run raises ``PermanentFailure`` (no retries: the body, not the service, is wrong).
-Outside ``@polars_task`` the helpers submit and wait in place.
+Its state is one ``Record``, kept in ``task_state_store`` and carried by the trigger; see
+``docs/design-polars-task.md``. A second query in one run raises ``PermanentFailure`` (no
+retries: the body, not the service, is wrong). Outside ``@polars_task`` queries run in place.
 """
 
 from __future__ import annotations
@@ -156,10 +155,10 @@ class TaskRun:
         if record.done or chosen is None or chosen.name != record.reference.get("backend"):
             return
         query = chosen.reattach(record.reference)
-        if query is not None and _status(chosen, query) in (
+        if query is not None and _status(chosen, query) in {
             *backend.NOT_DONE,
             None,
-        ):  # None: unread
+        }:  # None: unread
             log.info("Cancelling query %s: %s", record.query_id, why)
             backend.cancel_within(chosen, query)
 

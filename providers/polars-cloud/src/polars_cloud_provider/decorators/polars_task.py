@@ -49,12 +49,8 @@ def shutdown_cluster(cluster: compute.Manifest, **task_kwargs: Any) -> XComArg:
         if ti is not None and dag_run is not None:
             active = ti.get_dr_count(dag_id=dag_run.dag_id, states=ACTIVE_RUN_STATES)
             if active > 1:
-                log.info(
-                    "%d runs of %s are active: the cluster is left to its idle timeout, so "
-                    "as not to stop it under the others",
-                    active,
-                    dag_run.dag_id,
-                )
+                why = "the cluster is left to its idle timeout, not stopped under the others"
+                log.info("%d runs of %s are active: %s", active, dag_run.dag_id, why)
                 return False
         return compute.shutdown(cluster)
 

@@ -21,4 +21,5 @@ class PolarsQueryLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         # Stored under xcom_key when the task ends; the task pushes it there at submission.
-        return getattr(operator, "query_link", None) or ""
+        task_run = getattr(operator, "_task_run", None)  # the operator's running body
+        return getattr(task_run, "link", None) or ""

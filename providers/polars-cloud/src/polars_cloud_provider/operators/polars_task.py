@@ -56,7 +56,6 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
         )
         self.polars_cloud_conn_id = polars_cloud_conn_id
         self.deferrable = deferrable
-        self.query_link: str | None = None
         self._task_run: execution.TaskRun | None = None
 
     def execute(self, context: Context) -> Any:
@@ -96,12 +95,8 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
     def _run_body(self, context: Context, event: dict[str, Any] | None) -> Any:
         from polars_cloud_provider.lineage import task as lineage
 
-        with self._running(context, event) as task_run:
-            try:
-                with lineage.recording(self, context):  # OpenLineage inputs (lineage/)
-                    result = super().execute(context)
-            finally:
-                self.query_link = task_run.link
+        with self._running(context, event) as task_run, lineage.recording(self, context):
+            result = super().execute(context)
         task_run.finished()
         self._describe_asset_events(context, task_run.record)
         return result

@@ -1,10 +1,6 @@
-"""The trigger a deferred ``@polars_task`` waits on: it polls its one query until it is done.
-
-Airflow's triggerer imports it by its dotted path; it gets everything as plain data and
-imports nothing heavy until it runs. It fires one event (done, whatever the status; a
-timeout; or polling that keeps failing) no sooner than ``resume_after``, which dodges
-Airflow 3.3's resume race; a trigger that fails cancels its query. See
-``docs/design-polars-task.md``.
+"""The trigger a deferred ``@polars_task`` waits on: it polls the task's query until it is
+done, and fires one event no sooner than ``resume_after`` (Airflow 3.3's resume race). It
+imports nothing heavy until it runs: see ``docs/design-polars-task.md``.
 """
 
 from __future__ import annotations
