@@ -32,8 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LINK_XCOM_KEY = "_link_PolarsQueryLink"
-"""Airflow's key for the link of ``links.query.PolarsQueryLink`` (``_link_<class name>``);
-here, not there, as processes that never load Airflow import this module."""
+"""Airflow's key of ``links.query.PolarsQueryLink``; here, as Airflow-free processes import us."""
 QUERY_KEY = "polars_queries"
 """The task_state_store key of the record, and the XCom key listing the query."""
 MAX_LABEL_BYTES = 32
@@ -116,8 +115,7 @@ class TaskRun:
             task_id=ti.task_id,
             run_id=ti.run_id,
             try_number=ti.try_number,
-            # Airflow's own way to find the first try of the current series (task_runner.py,
-            # get_first_reschedule_date): a clear raises max_tries to try_number + retries.
+            # Airflow's first try of the series (task_runner.py, get_first_reschedule_date).
             series=max_tries - retries + 1,
             map_index=ti.map_index if ti.map_index is not None else -1,
             deferrable=deferrable,
@@ -176,13 +174,12 @@ class TaskRun:
         if self.ti is None or self.record is None:
             return
         chosen = backend.current()
-        link = chosen.link(self.record.reference) if chosen is not None else None
-        self.link = link or self.link
+        self.link = (chosen.link(self.record.reference) if chosen else None) or self.link
         listed = {
             "kind": self.record.kind,
             "target": self.record.target,
             **self.record.reference,
-            "link": link,
+            "link": self.link,
             "run_id": self.run_id,
             "try_number": self.try_number,
             "map_index": self.map_index,
@@ -461,5 +458,6 @@ def _status(chosen: Backend, query: Any, errors: list[Exception] | None = None) 
     status, error = backend.attempt(chosen.status, query)  # a stop's TaskStopped propagates
     if error is not None:
         log.warning("Could not ask query %s for its status: %s", chosen.query_id(query), error)
-        (errors if errors is not None else []).append(error)
+        if errors is not None:
+            errors.append(error)
     return status

@@ -14,8 +14,6 @@ from polars_cloud_provider.operators.polars_task import PolarsTaskOperator
 
 log = logging.getLogger(__name__)
 
-ACTIVE_RUN_STATES = ["queued", "running"]
-
 
 def polars_task(python_callable: Callable[..., Any] | None = None, **task_kwargs: Any) -> Any:
     """``@task`` for a task running one Polars query through ``compute``: it logs in with
@@ -47,7 +45,7 @@ def shutdown_cluster(cluster: compute.Manifest, **task_kwargs: Any) -> XComArg:
     @polars_task(**task_kwargs)
     def shutdown_cluster(dag_run: Any = None, ti: Any = None) -> bool:
         if ti is not None and dag_run is not None:
-            active = ti.get_dr_count(dag_id=dag_run.dag_id, states=ACTIVE_RUN_STATES)
+            active = ti.get_dr_count(dag_id=dag_run.dag_id, states=["queued", "running"])
             if active > 1:
                 why = "the cluster is left to its idle timeout, not stopped under the others"
                 log.info("%d runs of %s are active: %s", active, dag_run.dag_id, why)

@@ -49,16 +49,6 @@ class QueryTrigger(BaseTrigger):
             },
         )
 
-    async def _settled(self, state: str, **details: Any) -> TriggerEvent:
-        """The event, once the scheduler has had time to see the worker's deferral exit."""
-        # Only a real triggerer sets trigger_id (triggerer_job_runner.py ~l.1379).
-        if self.trigger_id is not None and self.resume_after is not None:
-            hold = self.resume_after - time.time()
-            if hold > 0:  # past it (the usual case: queries run defer_after_s before): at once
-                await asyncio.sleep(hold)
-        # The record rides along: dag.test() resumes with the event alone (dag.py ~l.1536).
-        return TriggerEvent({"state": state, "record": self.record, **details})
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         chosen, query = None, None
         try:
@@ -74,7 +64,13 @@ class QueryTrigger(BaseTrigger):
                 await asyncio.to_thread(cancel_within, chosen, query)
             raise
         state, details = found or ("done", {"status": "UNKNOWN"})
-        yield await self._settled(state, **details)
+        # Held until the scheduler has seen the worker's deferral exit; only a real triggerer
+        # sets trigger_id (triggerer_job_runner.py ~l.1379). Usually past already: at once.
+        hold = (self.resume_after or 0) - time.time() if self.trigger_id is not None else 0
+        if hold > 0:
+            await asyncio.sleep(hold)
+        # The record rides along: dag.test() resumes with the event alone (dag.py ~l.1536).
+        yield TriggerEvent({"state": state, "record": self.record, **details})
 
     async def _poll(self, chosen: Backend, query: Any) -> tuple[str, dict[str, Any]]:
         errors = 0
