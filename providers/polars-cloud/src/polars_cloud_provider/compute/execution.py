@@ -130,14 +130,17 @@ class TaskRun:
     def journal(self) -> list[Record]:  # lineage reads the task's queries here
         return [] if self.record is None else [self.record]
 
-    def _record_of_earlier_tries(self) -> Record | None:
-        if self.store is None:
-            return None
+    def _stored(self, method: str, *args: Any) -> Any:
+        """``task_state_store.<method>(QUERY_KEY, *args)``; None when there is none, or it fails
+        (then an earlier query cannot be reused, or a retry cannot reuse this one)."""
         try:
-            saved = self.store.get(QUERY_KEY)
+            return None if self.store is None else getattr(self.store, method)(QUERY_KEY, *args)
         except Exception:
-            log.warning("task_state_store unreadable: an earlier query cannot be reused")
+            log.warning("task_state_store.%s failed", method, exc_info=True)
             return None
+
+    def _record_of_earlier_tries(self) -> Record | None:
+        saved = self._stored("get")
         if not isinstance(saved, dict):
             return None
         record = Record.from_json(saved) if "reference" in saved else None
@@ -161,12 +164,8 @@ class TaskRun:
             backend.cancel_within(chosen, query)
 
     def _save(self, *, publish: bool = True) -> None:
-        if self.store is not None:
-            state = {"series": self.series, "trigger_failed": self.trigger_failed}
-            try:
-                self.store.set(QUERY_KEY, state | (asdict(self.record) if self.record else {}))
-            except Exception:
-                log.warning("task_state_store unwritable: a retry will submit its query again")
+        state = {"series": self.series, "trigger_failed": self.trigger_failed}
+        self._stored("set", state | (asdict(self.record) if self.record else {}))
         if publish:
             self._publish()
 
@@ -194,11 +193,7 @@ class TaskRun:
 
     def finished(self) -> None:
         """The task succeeded: a later clear of it must start afresh."""
-        if self.store is not None:
-            try:
-                self.store.delete(QUERY_KEY)
-            except Exception:
-                log.debug("Could not delete the record", exc_info=True)
+        self._stored("delete")
 
     def labels(self) -> list[str]:
         """The DAG and the task: a bounded set, as the service keeps every new label."""
@@ -324,7 +319,7 @@ class TaskRun:
 
     def _see_through(self, chosen: Backend, query: Any, record: Record, defer: bool) -> Outcome:
         """Wait here; or, deferrable, wait ``defer_after_s`` here and defer if it still runs."""
-        if defer and not self._ends_within(settings.load().defer_after_s, chosen, query, record):
+        if defer and not self._ends_within_first_wait(chosen, query, record):
             self._defer(record)
         self._raise_if_stopped()
         self.waiting = True
@@ -337,9 +332,9 @@ class TaskRun:
             self.waiting = False
         return self._finish(outcome)
 
-    def _ends_within(self, wait_s: float, chosen: Backend, query: Any, record: Record) -> bool:
-        """Whether the query is done within ``wait_s`` and its deadline (asked at least once)."""
-        remaining = record.remaining_s()
+    def _ends_within_first_wait(self, chosen: Backend, query: Any, record: Record) -> bool:
+        """Whether the query is done within ``defer_after_s`` (asked at least once)."""
+        wait_s, remaining = settings.load().defer_after_s, record.remaining_s()
         end = time.monotonic() + (wait_s if remaining is None else min(wait_s, max(0.0, remaining)))
         pause = threading.Event()  # never set: its wait() is an interruptible sleep
         self.waiting = True
@@ -385,9 +380,8 @@ class TaskRun:
         if self.waiting:
             # Raised in the main thread, inside the wait: its handler cancels the query.
             raise TaskStopped(reason)
-        # Between submission and the wait: cancel here, not by raising, which could cut a
-        # request to Airflow's supervisor in half; the main thread raises TaskStopped at its
-        # next step. Still submitting: cancelled once start() returns (_in_flight).
+        # Elsewhere, raising could cut a request to Airflow's supervisor in half: cancel here
+        # (still submitting: once start() returns, _in_flight does), raise at the next step.
         if self.in_flight is not None:
             backend.cancel_within(*self.in_flight)
 

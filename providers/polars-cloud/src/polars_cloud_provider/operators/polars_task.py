@@ -1,9 +1,6 @@
-"""The operator behind ``@polars_task``: a TaskFlow task that runs one Polars query.
-
-On top of the standard provider's decorated Python operator it cancels its query on
-``on_kill``, defers while it runs, reattaches on retry, links to the query and describes its
-sink in the outlets' asset events (``docs/design-polars-task.md``). Importing it is cheap (no
-polars, no polars_cloud): DAG files import it.
+"""The operator behind ``@polars_task``: a TaskFlow task running one Polars query, which it
+cancels on ``on_kill``, defers on, reattaches to on retry, links to, and names in its outlets'
+asset events (``docs/design-polars-task.md``). Cheap to import: DAG files import it.
 """
 
 from __future__ import annotations
