@@ -156,10 +156,8 @@ class TaskRun:
         if record.done or chosen is None or chosen.name != record.reference.get("backend"):
             return
         query = chosen.reattach(record.reference)
-        if query is not None and _status(chosen, query) in {
-            *backend.NOT_DONE,
-            None,
-        }:  # None: unread
+        # Running, or unreadable (None): it may be running.
+        if query is not None and _status(chosen, query) in {*backend.NOT_DONE, None}:
             log.info("Cancelling query %s: %s", record.query_id, why)
             backend.cancel_within(chosen, query)
 
@@ -170,19 +168,13 @@ class TaskRun:
             self._publish()
 
     def _publish(self) -> None:
-        if self.ti is None or self.record is None:
+        record, chosen = self.record, backend.current()
+        if self.ti is None or record is None:
             return
-        chosen = backend.current()
-        self.link = (chosen.link(self.record.reference) if chosen else None) or self.link
-        listed = {
-            "kind": self.record.kind,
-            "target": self.record.target,
-            **self.record.reference,
-            "link": self.link,
-            "run_id": self.run_id,
-            "try_number": self.try_number,
-            "map_index": self.map_index,
-        }
+        self.link = (chosen.link(record.reference) if chosen else None) or self.link
+        run = {"run_id": self.run_id, "try_number": self.try_number, "map_index": self.map_index}
+        listed = {"kind": record.kind, "target": record.target, **record.reference, **run}
+        listed["link"] = self.link
         try:
             self.ti.xcom_push(key=QUERY_KEY, value=[listed])  # a list: readers unpack one
             if self.link:
@@ -197,9 +189,8 @@ class TaskRun:
 
     def labels(self) -> list[str]:
         """The DAG and the task: a bounded set, as the service keeps every new label."""
-        return [
-            fit_label(part) for part in ("airflow", f"dag:{self.dag_id}", f"task:{self.task_id}")
-        ]
+        parts = ("airflow", f"dag:{self.dag_id}", f"task:{self.task_id}")
+        return [fit_label(part) for part in parts]
 
     def _recorded(self, kind: str, target: str | None) -> Record | None:
         """The record of this query from an earlier run, if any; fails a second query."""

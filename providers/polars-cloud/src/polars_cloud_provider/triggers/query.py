@@ -39,15 +39,9 @@ class QueryTrigger(BaseTrigger):
         self.resume_after = resume_after
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "record": self.record,
-                "conn_id": self.conn_id,
-                "timeout_s": self.timeout_s,
-                "resume_after": self.resume_after,
-            },
-        )
+        classpath = f"{type(self).__module__}.{type(self).__qualname__}"
+        names = ("record", "conn_id", "timeout_s", "resume_after")  # __init__'s arguments
+        return classpath, {name: getattr(self, name) for name in names}
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         chosen, query = None, None
