@@ -354,6 +354,33 @@ def test_a_retry_reuses_a_query_that_succeeded(airflow_db, fake_cloud, cloud_con
     fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
 
 
+def test_a_submitted_query_is_recorded_done_and_a_retry_does_not_submit_it_again(
+    airflow_db, fake_cloud, cloud_connection
+) -> None:
+    """Fire-and-forget: the task never waits for it, even deferrable, and a retry (the body
+    failed after the submission) finds it recorded instead of submitting a second copy."""
+
+    def submit_then_fail_once(ti=None) -> str:
+        query_id = compute.submit(NUMBERS, TARGET, on=MANIFEST)
+        if ti.try_number == 1:
+            raise LostAfterTheWrite("the worker was lost after the submission")
+        return query_id
+
+    dag, failures = build("submit_once", submit_then_fail_once, retries=1, deferrable=True)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    assert ti.try_number == 2 and isinstance(failures[0], LostAfterTheWrite)
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+    fake_cloud.query.await_result.assert_not_called()
+    [query] = xcom(ti, execution.QUERY_KEY)  # listed by the retry too
+    assert (query["kind"], query["query_id"], query["try_number"]) == (
+        "submit",
+        fake_cloud.query_id,
+        2,
+    )
+
+
 def test_a_second_query_in_one_task_fails_it_at_once_without_retries(
     airflow_db, fake_cloud, cloud_connection
 ) -> None:

@@ -215,6 +215,7 @@ class TaskRun:
         record = self._recorded(kind, target)
         if record is not None and record.done:
             log.info("Query %s ran in an earlier run of this task: reused", record.query_id)
+            self._publish()  # this try lists it too
             return record.outcome()
         if record is not None:
             same_backend = chosen.name == record.reference.get("backend")
