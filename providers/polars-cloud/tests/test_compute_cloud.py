@@ -800,7 +800,7 @@ def _retry_of_a_try_that_left(fake_cloud):
             "compute_id": fake_cloud.compute_id,
         },
     }
-    store = Store({execution.JOURNAL_KEY: {"series": 1, "steps": [step]}})
+    store = Store({execution.QUERY_KEY: {"series": 1, **step}})
     task_run = execution.TaskRun("d", "t", "r", try_number=2, series=1, store=store)
     return earlier, task_run
 

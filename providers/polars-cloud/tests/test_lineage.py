@@ -111,9 +111,9 @@ def test_each_query_task_emits_start_and_complete_with_its_datasets_and_queries(
         "order_totals": [clean],
     }
     written = {
-        "clean_orders": clean,
-        "orders_by_customer": f"{data_root}/curated/orders_by_customer/ds={DS}",
-        "order_totals": f"{data_root}/curated/order_totals/ds={DS}",
+        "clean_orders": [clean],
+        "orders_by_customer": [f"{data_root}/curated/orders_by_customer/ds={DS}"],
+        "order_totals": [],  # an execute whose result the body reads back: no dataset
     }
     for task_id in QUERY_TASKS:
         task_events = events[task_id]
@@ -129,17 +129,18 @@ def test_each_query_task_emits_start_and_complete_with_its_datasets_and_queries(
         # Really read: the files are there; really written: the sink's target has parquet.
         for path in read[task_id]:
             assert list(Path(path).parent.glob("*")) and Path(path).exists(), path
-        assert list(Path(written[task_id]).glob("*.parquet")), written[task_id]
+        for path in written[task_id]:
+            assert list(Path(path).glob("*.parquet")), path
         assert datasets(complete, "inputs") == [("file", path) for path in read[task_id]]
-        assert datasets(complete, "outputs") == [("file", written[task_id])]
+        assert datasets(complete, "outputs") == [("file", path) for path in written[task_id]]
         sinks = [q["target"] for q in queries if q["kind"] == "sink"]
-        assert [dataset_of(uri) for uri in sinks] == [("file", written[task_id])]
+        assert [dataset_of(uri) for uri in sinks] == [("file", path) for path in written[task_id]]
         facets = complete["run"]["facets"]
         assert facets["externalQuery"]["externalQueryId"] == queries[-1]["query_id"]
         assert facets["externalQuery"]["source"] == "polars-local"
         listed = facets["polarsCloudQueries"]["queries"]
         assert [q["query_id"] for q in listed] == [q["query_id"] for q in queries]
-    assert [q["kind"] for q in result["tasks"]["order_totals"]["queries"]] == ["execute", "sink"]
+    assert [q["kind"] for q in result["tasks"]["order_totals"]["queries"]] == ["execute"]
 
 
 def test_without_a_transport_nothing_is_emitted_nor_loaded(airflow_db, data_root) -> None:

@@ -1,5 +1,5 @@
-"""@polars_task under real Airflow (dag.test(), which runs triggers inline): deferral query by
-query, reattach on retry, the query timeout while deferred, XCom, the link, asset events.
+"""@polars_task under real Airflow (dag.test(), which runs triggers inline): deferral, one query
+per task, reattach on retry, the query timeout while deferred, XCom, the link, asset events.
 
 Polars Cloud is the autospec fake (polars_cloud_provider.testing); the local backend runs real
 Polars, deferred queries in child processes. The DAGs are built here, small and to the point.
@@ -54,11 +54,11 @@ def deferrals(monkeypatch) -> list[str]:
     seen: list[str] = []
     defer = execution.TaskRun._defer
 
-    def counted(task_run: execution.TaskRun, index: int, step: execution.Step) -> None:
-        seen.append(step.query_id)
+    def counted(task_run: execution.TaskRun, record: execution.Record) -> None:
+        seen.append(record.query_id)
         if len(seen) > MAX_DEFERRALS:
             raise AssertionError(f"the task deferred {len(seen)} times: {seen}")
-        defer(task_run, index, step)
+        defer(task_run, record)
 
     monkeypatch.setattr(execution.TaskRun, "_defer", counted)
     return seen
@@ -119,11 +119,8 @@ def local_data(local_connection, tmp_path, monkeypatch) -> Path:
     return root
 
 
-def sum_of_two_steps(ds: str | None = None) -> str:
-    """Two queries in one body: the second reads what the first left."""
-    locations = compute.execute(NUMBERS, on=MANIFEST)
-    total = compute.scan_parquet(locations).select(pl.col("x").sum())
-    return compute.sink(total, partition("sums", ds), on=MANIFEST)
+def sum_of_numbers(ds: str | None = None) -> str:
+    return compute.sink(NUMBERS.select(pl.col("x").sum()), partition("sums", ds), on=MANIFEST)
 
 
 class LostAfterTheWrite(ConnectionError):
@@ -179,7 +176,7 @@ def test_a_rerun_of_a_day_on_s3_runs_its_query_again_and_replaces_the_partition(
     """The day runs a second time after its input changed (dag.test() makes a new DAG run for
     the same logical date, as a backfill or a trigger of that date does): the query runs
     again, and its partition on S3 holds the new result alone; the day before is left as it
-    was. (A cleared task's journal is tested by
+    was. (A cleared task's record is tested by
     test_a_cleared_task_cancels_its_earlier_queries_and_reuses_none.)"""
     monkeypatch.setenv(DATA_ROOT, f"s3://{S3_BUCKET}/warehouse")
     source = f"s3://{S3_BUCKET}/warehouse/raw/numbers/part-0.parquet"
@@ -204,18 +201,33 @@ def test_a_rerun_of_a_day_on_s3_runs_its_query_again_and_replaces_the_partition(
     assert pl.read_parquet(partition("sums", "2025-12-31") + "*.parquet")["x"].to_list() == [-1]
 
 
-def test_a_deferred_task_resumes_query_by_query(airflow_db, local_data, deferrals) -> None:
-    dag, failures = build("deferred_two_steps", sum_of_two_steps, deferrable=True)
+def test_a_deferred_pipeline_passes_result_locations_through_xcom(
+    airflow_db, local_data, deferrals
+) -> None:
+    """The multistage pattern, deferred: one task executes, the next sinks what it left."""
+
+    def numbers() -> list[str]:
+        return compute.execute(NUMBERS, on=MANIFEST)
+
+    def total_of(locations: list[str], ds: str | None = None) -> str:
+        total = compute.scan_parquet(locations).select(pl.col("x").sum())
+        return compute.sink(total, partition("sums", ds), on=MANIFEST)
+
+    with DAG(
+        "deferred_pipeline", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC)
+    ) as dag:
+        locations = polars_task(task_id="numbers", deferrable=True)(numbers)()
+        polars_task(task_id="work", deferrable=True)(total_of)(locations)
     dag_run, ti = run(dag)
 
-    assert dag_run.state == "success", failures
-    assert ti.try_number == 1
+    assert dag_run.state == "success"
     assert pl.read_parquet(local_data / "curated/sums/ds=2026-01-01/*.parquet")["x"].to_list() == [
         6
     ]
-    queries = xcom(ti, execution.JOURNAL_KEY)
+    first = next(t for t in dag_run.get_task_instances() if t.task_id == "numbers")
+    queries = xcom(first, execution.QUERY_KEY) + xcom(ti, execution.QUERY_KEY)
     assert [q["kind"] for q in queries] == ["execute", "sink"]
-    assert deferrals == [q["query_id"] for q in queries]  # one deferral, one query, each
+    assert sorted(deferrals) == sorted(q["query_id"] for q in queries)  # one deferral each
     for query in queries:  # each ran in a child process, which the trigger polled
         assert query["run_dir"], query
         result = json.loads((Path(query["run_dir"]) / local_runner.RESULT).read_text())
@@ -231,7 +243,7 @@ def test_queries_inside_immediate_shutdown_are_never_deferred(airflow_db, local_
     dag_run, ti = run(dag)
 
     assert dag_run.state == "success", failures
-    [query] = xcom(ti, execution.JOURNAL_KEY)
+    [query] = xcom(ti, execution.QUERY_KEY)
     assert query["run_dir"] is None  # awaited in this process
 
 
@@ -285,7 +297,7 @@ def test_a_deferred_cloud_query_resumes_with_its_link_labels_and_ids(
         f"/queries/{fake_cloud.query_id}"
     )
     assert xcom(ti, execution.LINK_XCOM_KEY) == link
-    [query] = xcom(ti, execution.JOURNAL_KEY)
+    [query] = xcom(ti, execution.QUERY_KEY)
     assert query | {"link": link} == query and query["workspace_id"] == fake_cloud.workspace_id
     assert query["compute_id"] == fake_cloud.compute_id
     [labels] = fake_cloud.LazyFrameRemote.return_value.labels.call_args.args
@@ -326,29 +338,73 @@ def test_a_retry_waits_for_the_query_an_earlier_try_left_running(
 
 
 def test_a_retry_reuses_a_query_that_succeeded(airflow_db, fake_cloud, cloud_connection) -> None:
-    second = fake_cloud.another_query("0197a1b2-0000-7000-8000-0000000000e2")
-    failed = create_autospec(pc.QueryResult, instance=True)
-    failed.status = pc.QueryStatus.FAILED
-    failed.raise_err.side_effect = RuntimeError("out of memory")
-    second.get_status.side_effect = [
-        pc.QueryStatus.FAILED,  # try 1's wait
-        pc.QueryStatus.FAILED,  # try 2, asking the recorded query
-        pc.QueryStatus.SUCCESS,  # try 2's new query
-    ]
-    second.await_result.side_effect = [failed, fake_cloud.result]
-    fake_cloud.plan.execute.return_value = second
+    """The body fails after its query succeeded: the retry reuses the query's result."""
 
-    def sink_then_execute(ds: str | None = None) -> list[str]:
-        compute.sink(NUMBERS, TARGET, on=MANIFEST)
-        return compute.execute(NUMBERS, on=MANIFEST)
+    def sink_then_fail_once(ti=None) -> str:
+        query_id = compute.sink(NUMBERS, TARGET, on=MANIFEST)
+        if ti.try_number == 1:
+            raise LostAfterTheWrite("the worker was lost after the query")
+        return query_id
 
-    dag, failures = build("reuse_success", sink_then_execute, retries=1)
+    dag, failures = build("reuse_success", sink_then_fail_once, retries=1)
     dag_run, ti = run(dag)
 
     assert dag_run.state == "success", failures
-    assert ti.try_number == 2
+    assert ti.try_number == 2 and isinstance(failures[0], LostAfterTheWrite)
     fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
-    assert fake_cloud.plan.execute.call_count == 2
+
+
+def test_a_submitted_query_is_recorded_done_and_a_retry_does_not_submit_it_again(
+    airflow_db, fake_cloud, cloud_connection
+) -> None:
+    """Fire-and-forget: the task never waits for it, even deferrable, and a retry (the body
+    failed after the submission) finds it recorded instead of submitting a second copy."""
+
+    def submit_then_fail_once(ti=None) -> str:
+        query_id = compute.submit(NUMBERS, TARGET, on=MANIFEST)
+        if ti.try_number == 1:
+            raise LostAfterTheWrite("the worker was lost after the submission")
+        return query_id
+
+    dag, failures = build("submit_once", submit_then_fail_once, retries=1, deferrable=True)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    assert ti.try_number == 2 and isinstance(failures[0], LostAfterTheWrite)
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+    fake_cloud.query.await_result.assert_not_called()
+    [query] = xcom(ti, execution.QUERY_KEY)  # listed by the retry too
+    assert (query["kind"], query["query_id"], query["try_number"]) == (
+        "submit",
+        fake_cloud.query_id,
+        2,
+    )
+
+
+def test_a_second_query_in_one_task_fails_it_at_once_without_retries(
+    airflow_db, fake_cloud, cloud_connection
+) -> None:
+    """One query per task is the contract. The first query was awaited (sink and execute
+    wait; submit is fire-and-forget by design), so nothing runs on unwatched."""
+    from polars_cloud_provider.compute.permanent import PermanentFailure
+
+    def two_queries(ds: str | None = None) -> list[str]:
+        compute.sink(NUMBERS, TARGET, on=MANIFEST)
+        return compute.execute(NUMBERS, on=MANIFEST)
+
+    dag, failures = build("two_queries", two_queries, retries=2)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "failed"
+    [error] = failures  # no retry
+    assert isinstance(error, PermanentFailure) and ti.try_number == 1
+    assert "split the body into one task per query" in str(error)
+    assert "as the multistage example does" in str(error)
+    fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
+    fake_cloud.plan.execute.assert_not_called()
+    fake_cloud.query.cancel.assert_not_called()  # it had finished: nothing to cancel
+    [query] = xcom(ti, execution.QUERY_KEY)
+    assert (query["kind"], query["query_id"]) == ("sink", fake_cloud.query_id)
 
 
 def test_a_retry_resubmits_a_query_that_failed(airflow_db, fake_cloud, cloud_connection) -> None:
@@ -381,7 +437,7 @@ class Store(dict):
 def test_a_cleared_task_cancels_its_earlier_queries_and_reuses_none(
     fake_cloud, cloud_connection
 ) -> None:
-    """A journal written before the task was cleared (another series of tries) is not a
+    """A record written before the task was cleared (another series of tries) is not a
     retry's: its running query is cancelled, and the query is submitted afresh."""
     from polars_cloud_provider.hooks.polars_cloud import authenticate
 
@@ -397,7 +453,7 @@ def test_a_cleared_task_cancels_its_earlier_queries_and_reuses_none(
             "compute_id": fake_cloud.compute_id,
         },
     }
-    store = Store({execution.JOURNAL_KEY: {"series": 1, "steps": [step]}})
+    store = Store({execution.QUERY_KEY: {"series": 1, **step}})
     task_run = execution.TaskRun("d", "t", "r", try_number=4, series=4, store=store)
 
     with execution.running(task_run):
@@ -405,7 +461,7 @@ def test_a_cleared_task_cancels_its_earlier_queries_and_reuses_none(
 
     earlier.cancel.assert_called_once_with()
     fake_cloud.plan.sink_parquet.assert_called_once_with(TARGET)
-    assert store[execution.JOURNAL_KEY]["series"] == 4
+    assert store[execution.QUERY_KEY]["series"] == 4
 
 
 @pytest.mark.parametrize(
@@ -435,7 +491,7 @@ def test_a_sink_outlet_event_names_the_partitions_it_wrote(airflow_db, local_dat
     from sqlalchemy import select
 
     outlets = [Asset("sums"), Asset("sum")]  # "sum": in no sink's path as /sum/
-    dag, failures = build("asset_event", sum_of_two_steps, outlets=outlets)
+    dag, failures = build("asset_event", sum_of_numbers, outlets=outlets)
     assert run(dag)[0].state == "success", failures
 
     with create_session() as session:
@@ -509,7 +565,7 @@ def test_a_query_done_within_the_first_wait_never_defers(
     assert dag_run.state == "success", failures
     assert deferrals == []  # waited on the worker: no trigger, no resume race
     assert fake_cloud.query.get_status.call_count == 3
-    assert xcom(ti, execution.JOURNAL_KEY)[0]["query_id"] == fake_cloud.query_id
+    assert xcom(ti, execution.QUERY_KEY)[0]["query_id"] == fake_cloud.query_id
 
 
 def test_a_query_still_running_after_the_first_wait_defers(
@@ -551,7 +607,7 @@ def test_labels_are_a_bounded_set_and_the_run_is_in_xcom(
     assert dag_run.state == "success", failures
     [labels] = fake_cloud.LazyFrameRemote.return_value.labels.call_args.args
     assert labels == ["airflow", "dag:bounded_labels", "task:work"]
-    [query] = xcom(ti, execution.JOURNAL_KEY)
+    [query] = xcom(ti, execution.QUERY_KEY)
     assert (query["run_id"], query["try_number"], query["map_index"]) == (ti.run_id, 1, -1)
     assert query["query_id"] == fake_cloud.query_id
 
@@ -597,7 +653,7 @@ def test_a_failed_trigger_cancels_its_query_and_the_retry_waits_on_the_worker(
             "compute_id": fake_cloud.compute_id,
         },
     }
-    store = Store({execution.JOURNAL_KEY: {"series": 1, "steps": [step]}})
+    store = Store({execution.QUERY_KEY: {"series": 1, **step}})
     fake_cloud.query.get_status.side_effect = [
         pc.QueryStatus.INPROGRESS,  # the failed trigger's resumption asks before cancelling
         pc.QueryStatus.INPROGRESS,  # the retry asks the recorded query
@@ -613,7 +669,7 @@ def test_a_failed_trigger_cancels_its_query_and_the_retry_waits_on_the_worker(
             "__fail__", failed_trigger, {"ti": StubTI(1), "task_state_store": store}
         )
     fake_cloud.query.cancel.assert_called_once_with()
-    assert store[execution.JOURNAL_KEY]["trigger_failed"] is True
+    assert store[execution.QUERY_KEY]["trigger_failed"] is True
 
     retry = execution.TaskRun.from_context(
         {"ti": StubTI(2), "task_state_store": store}, deferrable=True
@@ -623,4 +679,4 @@ def test_a_failed_trigger_cancels_its_query_and_the_retry_waits_on_the_worker(
 
     assert deferrals == []
     fake_cloud.plan.sink_parquet.assert_not_called()  # no second copy
-    assert store[execution.JOURNAL_KEY]["steps"][0]["done"] is True
+    assert store[execution.QUERY_KEY]["done"] is True

@@ -30,12 +30,14 @@ def reference(fake_cloud) -> dict:
 
 def make(reference: dict, deadline: float | None = None, conn_id: str = CONN_ID) -> QueryTrigger:
     return QueryTrigger(
-        reference=reference,
+        record={
+            "kind": "sink",
+            "target": "s3://b/t/",
+            "reference": reference,
+            "deadline": deadline,
+        },
         conn_id=conn_id,
-        step=1,
-        deadline=deadline,
         timeout_s=None if deadline is None else 0.2,
-        journal=[{"kind": "sink"}, {"kind": "execute"}],
     )
 
 
@@ -129,17 +131,14 @@ def test_the_triggerer_logs_in_with_the_connection_the_task_named(
     )
 
 
-def test_a_finished_query_fires_one_event_with_the_journal(
+def test_a_finished_query_fires_one_event_with_the_record(
     fake_cloud, cloud_connection, reference
 ) -> None:
     fake_cloud.running(polls=2)
-    event = first_event(make(reference))
-    assert event == {
-        "step": 1,
-        "state": "done",
-        "status": "SUCCESS",
-        "journal": [{"kind": "sink"}, {"kind": "execute"}],
-    }
+    trigger = make(reference)
+    event = first_event(trigger)
+    assert event == {"state": "done", "status": "SUCCESS", "record": trigger.record}
+    assert event["record"]["reference"] == reference
     assert fake_cloud.query.get_status.call_count == 3
     fake_cloud.authenticate.assert_called_once()  # the triggerer logs in with the connection
 

@@ -3,8 +3,8 @@
 The data root is ``$LINEAGE_DATA_ROOT``. ``clean_orders`` reads ``raw/orders/*.parquet`` and
 writes ``curated/orders_clean/ds=<ds>/``; ``orders_by_customer`` reads that partition and
 ``raw/customers.parquet`` and writes ``curated/orders_by_customer/ds=<ds>/``;
-``order_totals`` (deferrable) runs two queries: an ``execute`` whose result it reads back,
-then a sink to ``curated/order_totals/ds=<ds>/``.
+``order_totals`` (deferrable) runs an ``execute`` and reads its result back in the body
+(its own intermediate result, no dataset).
 """
 
 from __future__ import annotations
@@ -44,13 +44,12 @@ def lineage_orders() -> None:
         return compute.sink(joined, _partition("orders_by_customer", ds), on=CLUSTER)
 
     @polars_task(deferrable=True)
-    def order_totals(ds: str | None = None) -> str:
+    def order_totals(ds: str | None = None) -> float:
         import polars as pl
 
         orders = compute.scan_parquet(_partition("orders_clean", ds))
         locations = compute.execute(orders.select(pl.col("amount").sum()), on=CLUSTER)
-        total = compute.scan_parquet(locations)
-        return compute.sink(total, _partition("order_totals", ds), on=CLUSTER)
+        return float(compute.scan_parquet(locations).collect().item())
 
     clean = clean_orders()
     clean >> [orders_by_customer(), order_totals()]

@@ -14,20 +14,13 @@ from polars_cloud_provider.operators.polars_task import PolarsTaskOperator
 
 log = logging.getLogger(__name__)
 
-ACTIVE_RUN_STATES = ["queued", "running"]
-
 
 def polars_task(python_callable: Callable[..., Any] | None = None, **task_kwargs: Any) -> Any:
-    """``@task`` for a task that runs Polars queries through the ``compute`` helpers.
-
-    Use it as ``@polars_task`` or ``@polars_task(task_id=..., ...)`` (any ``@task`` argument,
-    plus ``polars_cloud_conn_id`` and ``deferrable``; both may come from the DAG's
-    ``default_args``). The task logs in with the Polars Cloud connection when it runs,
-    cancels its query when Airflow stops it, finds an earlier try's query again instead of
-    submitting a duplicate, links to the query in Polars Cloud and, with ``deferrable=True``
-    (default: Airflow's ``[operators] default_deferrable``), gives its worker slot back while
-    the query runs. See ``operators/polars_task.py``. Registered as ``@task.polars_cloud``.
-    """
+    """``@task`` for a task running one Polars query through ``compute``: it logs in with
+    the connection, cancels its query when stopped, reattaches on retry, links to the query
+    and, with ``deferrable=True`` (default: ``[operators] default_deferrable``), gives its
+    worker slot back while the query runs. Also ``polars_cloud_conn_id``; any ``@task``
+    argument. Registered as ``@task.polars_cloud``; see ``operators/polars_task.py``."""
     return task_decorator_factory(
         python_callable=python_callable,
         decorated_operator_class=PolarsTaskOperator,
@@ -36,20 +29,12 @@ def polars_task(python_callable: Callable[..., Any] | None = None, **task_kwargs
 
 
 def shutdown_cluster(cluster: compute.Manifest, **task_kwargs: Any) -> XComArg:
-    """Add a teardown task that stops the manifest's cluster at the end of each run.
-
-    Put it downstream of every query task: ``[query_1(), query_2()] >> shutdown_cluster(M)``.
-    As a teardown it runs once its upstream tasks are done, whatever their outcome, and it
-    does not decide the run's state: a failed query still fails the run, and the cluster
-    still stops. (A plain ``trigger_rule=ALL_DONE`` task would succeed as the last task and
-    mark a run with a failed query as successful.) It succeeds when nothing is running.
-
-    Stopping is only safe when no other run can be using the cluster: the manifest must be
-    this DAG's alone and the DAG must run one run at a time (``max_active_runs=1``, checked
-    here). Backfill runs are counted apart from that limit (the scheduler caps them with the
-    backfill's own ``max_active_runs``), so when another run of the DAG is active the
-    teardown leaves the cluster to its idle timeout instead of stopping it under that run.
-    """
+    """A teardown task stopping the manifest's cluster at the end of each run: put it
+    downstream of every query task. As a teardown it runs whatever their outcome and does
+    not decide the run's state (a plain ``ALL_DONE`` task would mark a failed run a
+    success). Only safe when no other run uses the cluster: the DAG must have
+    ``max_active_runs=1`` (checked), and while another run is active (a backfill is not
+    counted by that limit) the cluster is left to its idle timeout."""
     if not isinstance(cluster, compute.Manifest):
         raise TypeError(
             "shutdown_cluster() stops a named manifest's cluster (compute.Manifest), "
@@ -60,14 +45,10 @@ def shutdown_cluster(cluster: compute.Manifest, **task_kwargs: Any) -> XComArg:
     @polars_task(**task_kwargs)
     def shutdown_cluster(dag_run: Any = None, ti: Any = None) -> bool:
         if ti is not None and dag_run is not None:
-            active = ti.get_dr_count(dag_id=dag_run.dag_id, states=ACTIVE_RUN_STATES)
+            active = ti.get_dr_count(dag_id=dag_run.dag_id, states=["queued", "running"])
             if active > 1:
-                log.info(
-                    "%d runs of %s are active: the cluster is left to its idle timeout, so "
-                    "as not to stop it under the others",
-                    active,
-                    dag_run.dag_id,
-                )
+                why = "the cluster is left to its idle timeout, not stopped under the others"
+                log.info("%d runs of %s are active: %s", active, dag_run.dag_id, why)
                 return False
         return compute.shutdown(cluster)
 

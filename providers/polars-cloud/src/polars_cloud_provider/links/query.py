@@ -8,7 +8,7 @@ from airflow.sdk import BaseOperatorLink
 
 
 class PolarsQueryLink(BaseOperatorLink):
-    """ "Polars Cloud query" in the task's UI: the page of the last query the task ran."""
+    """The page of the task's query in Polars Cloud."""
 
     name = "Polars Cloud query"
 
@@ -20,7 +20,6 @@ class PolarsQueryLink(BaseOperatorLink):
         return LINK_XCOM_KEY
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        # Called in the worker when the task ends; Airflow stores the result under xcom_key,
-        # where the UI reads it. The task also pushes it there as soon as a query starts,
-        # so the link works while the query runs.
-        return getattr(operator, "query_link", None) or ""
+        # Stored under xcom_key when the task ends; the task pushes it there at submission.
+        task_run = getattr(operator, "_task_run", None)  # the operator's running body
+        return getattr(task_run, "link", None) or ""

@@ -1,27 +1,14 @@
-"""The operator behind ``@polars_task``: a TaskFlow task that knows about its queries.
-
-A plain ``@task`` runs the body and nothing more. This operator (the standard provider's
-decorated Python operator, plus what the Databricks and BigQuery operators give their
-users) also:
-
-- **cancels** the queries it waits for when Airflow stops the task (``on_kill``: Airflow 3's
-  task runner calls it on SIGTERM, task_runner.py ~l.1544);
-- **defers** while a query runs (``deferrable=True``, default from Airflow's
-  ``[operators] default_deferrable``) and resumes when the trigger fires;
-- **reattaches** on a retry to the queries an earlier try started (``compute/execution.py``);
-- shows a **link** to the query's page in Polars Cloud and pushes the query ids, workspace
-  and cluster to XCom (key ``polars_queries``);
-- adds, to the **asset events** of its outlets, the partitions its sinks wrote.
-
-Importing this module is cheap (no polars, no polars_cloud): DAG files import it through
-``tasks``.
+"""The operator behind ``@polars_task``: a TaskFlow task running one Polars query, which it
+cancels on ``on_kill``, defers on, reattaches to on retry, links to, and names in its outlets'
+asset events (``docs/design-polars-task.md``). Cheap to import: DAG files import it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.standard.operators.python import PythonOperator
@@ -32,9 +19,7 @@ from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 from polars_cloud_provider import settings
 from polars_cloud_provider.links.query import PolarsQueryLink
 
-# compute.execution, the hook (and its engines and secrets lookup) and lineage are imported
-# when the task runs: a DAG file that uses the decorator would otherwise pay for them on
-# every parse.
+# What only a running task needs (execution, the hook, lineage) is imported when it runs.
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -46,14 +31,9 @@ _DS = re.compile(r"/ds=(\d{4}-\d{2}-\d{2})/?$")
 
 
 class PolarsTaskOperator(DecoratedOperator, PythonOperator):
-    """Runs a ``@polars_task`` body; see the module docstring."""
-
-    template_fields: Sequence[str] = ("templates_dict", "op_args", "op_kwargs")
-    template_fields_renderers: ClassVar[dict[str, str]] = {
-        "templates_dict": "json",
-        "op_args": "py",
-        "op_kwargs": "py",
-    }
+    # PythonOperator's (templates_dict too), not DecoratedOperator's, first in the MRO.
+    template_fields: Sequence[str] = PythonOperator.template_fields
+    template_fields_renderers: ClassVar[dict[str, str]] = PythonOperator.template_fields_renderers
     custom_operator_name = "@polars_task"
     operator_extra_links = (PolarsQueryLink(),)
 
@@ -61,33 +41,24 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
         self,
         *,
         python_callable: Callable[..., Any],
-        op_args: Collection[Any] | None = None,
-        op_kwargs: Mapping[str, Any] | None = None,
         polars_cloud_conn_id: str = settings.DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
+        upstream = {name: kwargs.get(name) for name in ("op_args", "op_kwargs")}
         super().__init__(
-            kwargs_to_upstream={
-                "python_callable": python_callable,
-                "op_args": op_args,
-                "op_kwargs": op_kwargs,
-            },
+            kwargs_to_upstream={"python_callable": python_callable, **upstream},
             python_callable=python_callable,
-            op_args=op_args,
-            op_kwargs=op_kwargs,
             **kwargs,
         )
         self.polars_cloud_conn_id = polars_cloud_conn_id
         self.deferrable = deferrable
-        self.query_link: str | None = None
         self._task_run: execution.TaskRun | None = None
 
     def execute(self, context: Context) -> Any:
         return self._run_body(context, event=None)
 
     def resume_from_trigger(self, context: Context, event: dict[str, Any]) -> Any:
-        """Run the body again after the trigger fired (see compute/execution.py)."""
         return self._run_body(context, event=event)
 
     def resume_execution(
@@ -97,57 +68,44 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
             # The trigger failed (or its deferral timed out): Airflow resumes the task only to
             # raise TaskDeferralError (sdk/bases/operator.py, resume_execution). Its query
             # would run on unwatched: cancel it first.
-            self._cancel_after_trigger_failure(context)
+            try:
+                with self._running(context, None) as task_run:
+                    task_run.abandon_after_trigger_failure()
+            except Exception:
+                log.exception("Could not cancel the query whose trigger failed; a retry asks it")
         return super().resume_execution(next_method, next_kwargs, context)
 
-    def _cancel_after_trigger_failure(self, context: Context) -> None:
+    @contextmanager
+    def _running(
+        self, context: Context, event: dict[str, Any] | None
+    ) -> Iterator[execution.TaskRun]:
         from polars_cloud_provider.compute import execution
         from polars_cloud_provider.hooks.polars_cloud import PolarsCloudHook
-
-        task_run = execution.TaskRun.from_context(
-            context, deferrable=self.deferrable, conn_id=self.polars_cloud_conn_id
-        )
-        try:
-            with (
-                PolarsCloudHook(self.polars_cloud_conn_id).activated(),
-                execution.running(task_run),
-            ):
-                task_run.abandon_after_trigger_failure()
-        except Exception:
-            log.exception("Could not cancel the query whose trigger failed; a retry asks it again")
-
-    def _run_body(self, context: Context, event: dict[str, Any] | None) -> Any:
-        from polars_cloud_provider.compute import execution
-        from polars_cloud_provider.hooks.polars_cloud import PolarsCloudHook
-        from polars_cloud_provider.lineage import task as lineage
 
         task_run = execution.TaskRun.from_context(
             context, deferrable=self.deferrable, conn_id=self.polars_cloud_conn_id, event=event
         )
-        self._task_run = task_run
-        try:
-            with (
-                PolarsCloudHook(self.polars_cloud_conn_id).activated(),
-                execution.running(task_run),
-                lineage.recording(self, context),  # OpenLineage inputs (lineage/)
-            ):
-                result = super().execute(context)
-        finally:
-            self.query_link = task_run.link
+        self._task_run = task_run  # for on_kill
+        with PolarsCloudHook(self.polars_cloud_conn_id).activated(), execution.running(task_run):
+            yield task_run
+
+    def _run_body(self, context: Context, event: dict[str, Any] | None) -> Any:
+        from polars_cloud_provider.lineage import task as lineage
+
+        with self._running(context, event) as task_run, lineage.recording(self, context):
+            result = super().execute(context)
         task_run.finished()
-        self._describe_asset_events(context, task_run)
+        self._describe_asset_events(context, task_run.record)
         return result
 
-    # -- OpenLineage (lineage/): the listener of apache-airflow-providers-openlineage asks --
+    # The listener of apache-airflow-providers-openlineage asks for these (lineage/).
     def get_openlineage_facets_on_start(self) -> Any:
         from polars_cloud_provider.lineage import task as lineage
 
         return lineage.operator_lineage(self)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        from polars_cloud_provider.lineage import task as lineage
-
-        return lineage.operator_lineage(self)
+        return self.get_openlineage_facets_on_start()
 
     def on_kill(self) -> None:
         if self._task_run is not None:
@@ -155,26 +113,16 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
                 f"Airflow stopped task {self.task_id} while it waited for a Polars query"
             )
 
-    def _describe_asset_events(self, context: Context, task_run: execution.TaskRun) -> None:
-        """Say which partitions (and queries) each outlet's event stands for."""
+    def _describe_asset_events(self, context: Context, record: execution.Record | None) -> None:
+        """Name the partition (and query) a sink wrote in the event of its outlet."""
         events = context.get("outlet_events")
-        if events is None:
+        if events is None or record is None or record.kind != "sink" or not record.target:
             return
         for outlet in self.outlets:
-            name = getattr(outlet, "name", None)
-            if not isinstance(name, str) or not name:
-                continue
             # An output asset is the dataset of that name: the folder its partitions go to.
-            written = [
-                step
-                for step in task_run.journal
-                if step.kind == "sink" and f"/{name}/" in (step.target or "")
-            ]
-            if not written:
-                continue
-            extra = events[outlet].extra
-            extra["partitions"] = [step.target for step in written]
-            extra["query_ids"] = [step.query_id for step in written]
-            dates = sorted({m.group(1) for s in written if (m := _DS.search(s.target or ""))})
-            if dates:
-                extra["ds"] = dates
+            name = getattr(outlet, "name", None)
+            if isinstance(name, str) and name and f"/{name}/" in record.target:
+                extra = events[outlet].extra
+                extra["partitions"], extra["query_ids"] = [record.target], [record.query_id]
+                if found := _DS.search(record.target):
+                    extra["ds"] = [found.group(1)]
