@@ -218,12 +218,17 @@ def s3_client(endpoint: str) -> Any:
 def moto_s3(*buckets: str) -> Iterator[str]:
     """moto's S3 server on 127.0.0.1, a real S3 API over HTTP, holding the empty ``buckets``;
     yields its endpoint."""
+    import urllib.request
+
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
         endpoint = "http://{}:{}".format(*server.get_host_and_port())
+        # moto keeps its buckets in this process, not in the server: without a reset, a bucket
+        # an earlier test of this worker filled would still hold its keys.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
         for bucket in buckets:
             s3_client(endpoint).create_bucket(Bucket=bucket)
         yield endpoint
