@@ -22,27 +22,11 @@ from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
 from polars_cloud.query import ProxyQuery  # the class itself: tests replace pc.ProxyQuery
 
 from polars_cloud_provider import settings
+from polars_cloud_provider.compute import errors
 from polars_cloud_provider.compute.clusters import SINGLE_NODE, Cluster, Manifest, Mode
-from polars_cloud_provider.compute.errors import (
-    ComputeError,
-    ManifestDrift,
-    ManifestNotRegistered,
-    QueryCancelled,
-    QueryFailed,
-    QueryNotFound,
-    QueryTimedOut,
-)
+from polars_cloud_provider.compute.errors import ComputeError, ManifestDrift
 from polars_cloud_provider.compute.failures import classify, service_code
-from polars_cloud_provider.engines.backend import (
-    CANCEL_TIMEOUT_S,
-    UNKNOWN,
-    Background,
-    Outcome,
-    cancel_requested,
-    cancel_within,
-    poll_delays,
-    wait_by_polling,
-)
+from polars_cloud_provider.engines import backend
 from polars_cloud_provider.lineage import remote as lineage
 from polars_cloud_provider.manifests.versions import MAINTENANCE_DAG
 
@@ -53,8 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RESULT_TIMEOUT_S = 120.0
-"""Bound on fetching a finished query's result (``await_result`` on a done query)."""
+RESULT_TIMEOUT_S = 120.0  # bound on fetching a finished query's result
 
 _TIMEOUT_WORDS = ("timeout expired", "timed out", "deadline exceeded", "polars_timeout_ms")
 DIRECT, PROXY = "direct", "proxy"  # polars_cloud's ConnectionMode names
@@ -77,7 +60,7 @@ class WorkerVersionChanged(ManifestDrift, AirflowFailException):
 
 
 class _ClusterGone(Exception):
-    """The cluster a direct query ran on is STOPPED or FAILED: the query runs no more."""
+    """The cluster a direct query ran on is STOPPED or FAILED ("its cluster is STOPPED")."""
 
 
 @dataclass
@@ -182,30 +165,27 @@ class CloudBackend:
     def query_id(self, query: CloudQuery) -> str:
         return query.query_id
 
-    def wait(self, query: CloudQuery, timeout_s: float | None) -> Outcome:
-        return wait_by_polling(self, query, timeout_s)
+    def wait(self, query: CloudQuery, timeout_s: float | None) -> backend.Outcome:
+        return backend.wait_by_polling(self, query, timeout_s)
 
     def status(self, query: CloudQuery) -> str:
         try:
             return query.query.get_status().name
-        except _ClusterGone as gone:
-            log.warning("Query %s ran on a cluster that is %s", query.query_id, gone)
-            return UNKNOWN
         except Exception as error:
-            if not _not_found(error):
+            if not _gone(error):
                 raise  # unreadable is not gone: the caller must not resubmit on it
-            log.warning("Polars Cloud does not know query %s: %s", query.query_id, error)
-            return UNKNOWN
+            log.warning("Query %s is gone: %s", query.query_id, service_code(error) or error)
+            return backend.UNKNOWN
 
-    def outcome(self, query: CloudQuery) -> Outcome:
+    def outcome(self, query: CloudQuery) -> backend.Outcome:
         try:
             with _polars_timeout():
                 result = query.query.await_result(raise_on_failure=False)
         except Exception as error:
-            if isinstance(error, _ClusterGone) or _not_found(error):
-                gone = f"its cluster is {error}" if isinstance(error, _ClusterGone) else None
-                detail = service_code(error) or gone or type(error).__name__
-                raise QueryNotFound(query.query_id, query.workspace_id, detail) from error
+            if _gone(error):
+                gone = isinstance(error, _ClusterGone)
+                detail = str(error) if gone else service_code(error) or type(error).__name__
+                raise errors.QueryNotFound(query.query_id, query.workspace_id, detail) from error
             # In direct mode the compiled client reports an expired POLARS_TIMEOUT_MS as
             # RuntimeError("... Timeout expired") more often than not.
             expired = isinstance(error, RuntimeError) and any(
@@ -213,12 +193,12 @@ class CloudBackend:
             )
             if not (isinstance(error, TimeoutError) or expired):
                 raise
-            cancel_within(self, query)
-            raise QueryTimedOut(query.query_id, RESULT_TIMEOUT_S) from error
+            backend.cancel_within(self, query)
+            raise errors.QueryTimedOut(query.query_id, RESULT_TIMEOUT_S) from error
         if result.status != pc.QueryStatus.SUCCESS:
             _raise_failure(result, query.query_id)
         log.info("Polars query %s succeeded (%s rows)", query.query_id, result.n_rows_total)
-        return Outcome(query_id=query.query_id, locations=list(result.location or []))
+        return backend.Outcome(query_id=query.query_id, locations=list(result.location or []))
 
     def cancel(self, query: CloudQuery) -> None:
         try:
@@ -272,9 +252,7 @@ _VERSION_DRIFT = re.compile(
 
 
 def _found_again(query: CloudQuery) -> Any:
-    """The library's object for a reattached query: a proxy one asks the control plane, a
-    direct one its cluster's scheduler (through ``ComputeContext.connect``). Raises
-    ``_ClusterGone`` when that cluster is STOPPED or FAILED: the query is not running."""
+    """The library's object for a reattached query, in the mode it was submitted in."""
     query_id, workspace_id = UUID(query.query_id), UUID(query.workspace_id)
     if query.mode == PROXY or query.compute_id is None:
         return pc.ProxyQuery(query_id, workspace_id)
@@ -283,7 +261,7 @@ def _found_again(query: CloudQuery) -> Any:
     except RuntimeError as error:
         state = _INCORRECT_STATE.match(str(error))
         if state and state.group(1) in ("STOPPED", "FAILED"):
-            raise _ClusterGone(state.group(1)) from error
+            raise _ClusterGone(f"its cluster is {state.group(1)}") from error
         raise
     client = context._get_direct_client()  # None unless the cluster is in direct mode
     if client is None:  # a reference written before the mode was recorded
@@ -292,9 +270,8 @@ def _found_again(query: CloudQuery) -> Any:
 
 
 def _start_within(handle: pc.ComputeContext, timeout_s: float) -> None:
-    """Start the context's cluster, waiting at most ``timeout_s`` (``spawn`` would wait with
-    no bound). At the bound, or on an interruption, stop it: a retry starts afresh."""
-    starting = Background(handle.start, name="polars-cloud-cluster-start")
+    """Start the context's cluster; at ``timeout_s``, or on an interruption, stop it."""
+    starting = backend.Background(handle.start, name="polars-cloud-cluster-start")
     try:
         started = starting.done.wait(timeout_s)
     except BaseException:
@@ -317,22 +294,21 @@ def _stop_within(handle: pc.ComputeContext) -> bool:
     if getattr(handle, "_compute_id", None) is None:
         log.warning("The cluster start was not answered: there is no cluster id to stop")
         return False
-    stopping = Background(handle.stop, name="polars-cloud-cluster-stop")
-    if stopping.done.wait(CANCEL_TIMEOUT_S) and stopping.error is None:
+    stopping = backend.Background(handle.stop, name="polars-cloud-cluster-stop")
+    if stopping.done.wait(backend.CANCEL_TIMEOUT_S) and stopping.error is None:
         return True
     log.warning("Stopping cluster %s failed: %s", handle._compute_id, stopping.error or "no answer")
     return False
 
 
 def _ready(manifest: Manifest, timeout_s: float) -> pc.ComputeContext:
-    """The manifest's context, once its cluster is not half-way through starting or stopping:
-    ``spawn`` would submit at once to a STARTING one and refuse a STOPPING one."""
+    """The manifest's context, once its cluster is not STARTING or STOPPING."""
     workspace, name = manifest.workspace or "", manifest.name or ""
     context = _named_context(workspace, name)
     deadline = time.monotonic() + timeout_s
     pause = threading.Event()  # never set: an interruptible sleep
     transitional = (pc.ComputeContextStatus.STARTING, pc.ComputeContextStatus.STOPPING)
-    for delay in poll_delays():
+    for delay in backend.poll_delays():
         status = context.get_status()
         if status not in transitional:
             break
@@ -373,7 +349,7 @@ def _named_context(workspace: str, name: str) -> pc.ComputeContext:
             "polars or Python upgrade."
         ) from error
     except NotFoundError as error:
-        raise ManifestNotRegistered(
+        raise errors.ManifestNotRegistered(
             f"No manifest {name!r} is registered in workspace {workspace!r} ({error})"
         ) from error
 
@@ -393,17 +369,19 @@ def _workspace_named(workspace: str) -> Iterator[None]:
 def _raise_failure(result: pc.QueryResult, query_id: str) -> None:
     status = result.status.name
     if result.status == pc.QueryStatus.CANCELED:
-        if not cancel_requested(query_id):
-            raise QueryCancelled(query_id)
-        raise QueryFailed(query_id, status, "cancelled by Airflow: this task asked to cancel it")
+        if not backend.cancel_requested(query_id):
+            raise errors.QueryCancelled(query_id)
+        raise errors.QueryFailed(
+            query_id, status, "cancelled by Airflow: this task asked to cancel it"
+        )
     if result.status == pc.QueryStatus.FAILED:
         try:
             result.raise_err()
         except Exception as polars_error:
-            raise QueryFailed(
+            raise errors.QueryFailed(
                 query_id, status, f"{type(polars_error).__name__}: {polars_error}"
             ) from polars_error
-    raise QueryFailed(query_id, status)
+    raise errors.QueryFailed(query_id, status)
 
 
 def _transient(error: Exception) -> bool:
@@ -412,9 +390,11 @@ def _transient(error: Exception) -> bool:
     return rule is not None and not rule.permanent
 
 
-def _not_found(error: BaseException) -> bool:
-    """Polars Cloud does not know the query: REST 404 (ProxyQuery) or gRPC NOT_FOUND."""
-    return isinstance(error, NotFoundError) or service_code(error) == "gRPC NOT_FOUND"
+def _gone(error: BaseException) -> bool:
+    """The query's cluster stopped, or Polars Cloud does not know it (HTTP 404, gRPC NOT_FOUND)."""
+    return (
+        isinstance(error, _ClusterGone | NotFoundError) or service_code(error) == "gRPC NOT_FOUND"
+    )
 
 
 POLARS_TIMEOUT = "POLARS_TIMEOUT_MS"
@@ -424,9 +404,8 @@ _fetches: list[str | None] = []  # one per fetch under way: the variable before 
 
 @contextmanager
 def _polars_timeout() -> Iterator[None]:
-    """POLARS_TIMEOUT_MS = ``RESULT_TIMEOUT_S`` while a result is fetched: polars-cloud has no
-    timeout parameter and reads it on every wait. Overlapping fetches share it; the last one
-    to end puts back what was there before the first."""
+    """POLARS_TIMEOUT_MS = ``RESULT_TIMEOUT_S`` while results are fetched; the last fetch puts
+    back what was there before the first."""
     with _timeout_lock:
         _fetches.append(_fetches[0] if _fetches else os.environ.get(POLARS_TIMEOUT))
         os.environ[POLARS_TIMEOUT] = str(int(RESULT_TIMEOUT_S * 1000))
@@ -452,7 +431,7 @@ class ManifestRegistry:
         """What Polars Cloud holds for ``name``, keyed like ``manifests.toml`` (0.12 reads no
         labels or requirements back); raises ``ManifestNotRegistered`` or ``ManifestDrift``."""
         context = _named_context(workspace, name)
-        registered = {
+        return {
             "cpus": context.cpus,
             "memory_gb": context.memory,
             "instance_type": context.instance_type,
@@ -460,11 +439,8 @@ class ManifestRegistry:
             "cluster_size": context.cluster_size,
             "connection_mode": context.connection_mode,
             "env_vars": dict(context.env_vars or {}),
+            "idle_timeout_mins": context._idle_timeout_mins,  # private in polars-cloud 0.12
         }
-        # polars-cloud 0.12 reads the idle timeout back but keeps it private.
-        if hasattr(context, "_idle_timeout_mins"):
-            registered["idle_timeout_mins"] = context._idle_timeout_mins
-        return registered
 
     def register(self, name: str, arguments: Mapping[str, Any]) -> None:
         with _workspace_named(str(arguments.get("workspace"))):
