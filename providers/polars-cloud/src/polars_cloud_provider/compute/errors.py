@@ -21,12 +21,8 @@ class QueryCancelled(QueryFailed):
     """A query ended CANCELED though this task never asked to cancel it (not retried)."""
 
     def __init__(self, query_id: str) -> None:
-        super().__init__(
-            query_id,
-            "CANCELED",
-            "cancelled outside Airflow (in the Polars Cloud UI or through its API), not by "
-            "this task",
-        )
+        where = "outside Airflow (in the Polars Cloud UI or through its API), not by this task"
+        super().__init__(query_id, "CANCELED", f"cancelled {where}")
 
 
 class QueryNotFound(ComputeError):
@@ -70,7 +66,6 @@ class QueryTimedOut(ComputeError):
 
     def __init__(self, query_id: str, seconds: float, detail: str = "") -> None:
         self.query_id = query_id
-        self.seconds = seconds
         super().__init__(
             f"Polars query {query_id} did not finish within {seconds:g} s and was cancelled"
             + (f"; {detail}" if detail else "")

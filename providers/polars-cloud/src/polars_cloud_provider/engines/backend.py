@@ -58,8 +58,7 @@ class Backend(Protocol):
     def authenticate(self, conn_id: str, login: str | None, password: str | None) -> None:
         """Make later calls possible, or raise an error that says how to fix the connection."""
 
-    def connect(self, cluster: Cluster, current: Settings) -> Any:
-        """Return a handle on the cluster (starting nothing yet)."""
+    def connect(self, cluster: Cluster, current: Settings) -> Any: ...  # starts nothing yet
 
     def start(
         self,
@@ -74,20 +73,16 @@ class Backend(Protocol):
         """Submit ``lf`` to ``sink_uri`` (None: intermediate storage); ``detached``: it must
         go on after this process ends (deferrable waits)."""
 
-    def query_id(self, query: Any) -> str:
-        """A stable identifier for logs and XCom."""
+    def query_id(self, query: Any) -> str: ...  # stable: for logs and XCom
 
-    def detach(self, query: Any) -> None:
-        """Let a fire-and-forget query go on without waiting for it."""
+    def detach(self, query: Any) -> None: ...  # a fire-and-forget query goes on alone
 
-    def scan_options(self, current: Settings) -> dict[str, str] | None:
-        """``storage_options`` for scans built in this process (None: the engine's own)."""
+    def scan_options(self, current: Settings) -> dict[str, str] | None: ...  # None: engine's
 
     def wait(self, query: Any, timeout_s: float | None) -> Outcome:
         """Block until the query is done; raise ``QueryFailed``/``QueryTimedOut`` unless SUCCESS."""
 
-    def stop(self, handle: Any) -> bool:
-        """Stop the cluster; return False (and succeed) when there is nothing to stop."""
+    def stop(self, handle: Any) -> bool: ...  # False (no error): nothing to stop
 
     def reference(self, query: Any) -> dict[str, Any]:
         """The query as JSON (``backend`` and ``query_id`` keys at least) for ``reattach``."""
@@ -101,11 +96,9 @@ class Backend(Protocol):
     def outcome(self, query: Any) -> Outcome:
         """The outcome of a finished query; raise ``QueryFailed`` unless it succeeded."""
 
-    def cancel(self, query: Any) -> None:
-        """Ask the engine to stop the query (may block: use ``cancel_within``)."""
+    def cancel(self, query: Any) -> None: ...  # may block: call it through cancel_within
 
-    def link(self, reference: dict[str, Any]) -> str | None:
-        """The query's page in a UI, if there is one."""
+    def link(self, reference: dict[str, Any]) -> str | None: ...  # the query's page in a UI
 
 
 _active: ContextVar[Backend | None] = ContextVar("active_compute_backend", default=None)

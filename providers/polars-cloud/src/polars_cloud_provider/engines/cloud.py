@@ -115,7 +115,7 @@ class CloudBackend:
                 "task fails without retries."
             )
         if isinstance(resolved, Manifest):
-            return _ready(resolved, current.cluster_start_timeout_s)
+            return _ready(resolved.workspace, resolved.name, current.cluster_start_timeout_s)
         with _workspace_named(resolved.workspace):
             return pc.ComputeContext(
                 workspace=resolved.workspace,
@@ -217,8 +217,7 @@ class CloudBackend:
             return None
         if reference.get("mode") not in (DIRECT, PROXY, None):
             return None
-        # Nothing is called yet (the triggerer calls this in its event loop): the library's
-        # query object is built on first use, in the mode the query was submitted in.
+        # Nothing is called here (the triggerer's event loop): the query is found on first use.
         return CloudQuery(
             None, query_id, workspace_id, reference.get("compute_id"), reference.get("mode")
         )
@@ -227,11 +226,8 @@ class CloudBackend:
         workspace, compute = reference.get("workspace_id"), reference.get("compute_id")
         if not (workspace and compute):
             return None
-        # The page query.py logs for each query it spawns (at DEBUG).
-        return (
-            f"https://{FRONTEND_DOMAIN}/portal/{workspace}/{compute}/queries/"
-            f"{reference['query_id']}"
-        )
+        page = f"{workspace}/{compute}/queries/{reference['query_id']}"
+        return f"https://{FRONTEND_DOMAIN}/portal/{page}"  # query.py logs it (at DEBUG)
 
     def stop(self, handle: pc.ComputeContext) -> bool:
         status = handle.get_status()
@@ -301,9 +297,8 @@ def _stop_within(handle: pc.ComputeContext) -> bool:
     return False
 
 
-def _ready(manifest: Manifest, timeout_s: float) -> pc.ComputeContext:
+def _ready(workspace: str, name: str, timeout_s: float) -> pc.ComputeContext:
     """The manifest's context, once its cluster is not STARTING or STOPPING."""
-    workspace, name = manifest.workspace or "", manifest.name or ""
     context = _named_context(workspace, name)
     deadline = time.monotonic() + timeout_s
     pause = threading.Event()  # never set: an interruptible sleep
@@ -371,16 +366,13 @@ def _raise_failure(result: pc.QueryResult, query_id: str) -> None:
     if result.status == pc.QueryStatus.CANCELED:
         if not backend.cancel_requested(query_id):
             raise errors.QueryCancelled(query_id)
-        raise errors.QueryFailed(
-            query_id, status, "cancelled by Airflow: this task asked to cancel it"
-        )
+        raise errors.QueryFailed(query_id, status, "cancelled by Airflow (this task asked to)")
     if result.status == pc.QueryStatus.FAILED:
         try:
             result.raise_err()
-        except Exception as polars_error:
-            raise errors.QueryFailed(
-                query_id, status, f"{type(polars_error).__name__}: {polars_error}"
-            ) from polars_error
+        except Exception as error:
+            detail = f"{type(error).__name__}: {error}"
+            raise errors.QueryFailed(query_id, status, detail) from error
     raise errors.QueryFailed(query_id, status)
 
 
