@@ -28,11 +28,10 @@ class QueryCancelled(QueryFailed):
 class QueryNotFound(ComputeError):
     """Polars Cloud answered that it does not know the query (HTTP 404 or gRPC NOT_FOUND)."""
 
-    def __init__(self, query_id: str, workspace_id: str, detail: str = "") -> None:
+    def __init__(self, query_id: str, workspace_id: str, detail: str) -> None:
         self.query_id = query_id
         super().__init__(
-            f"Polars Cloud does not know query {query_id} in workspace {workspace_id}"
-            + (f" ({detail})" if detail else "")
+            f"Polars Cloud does not know query {query_id} in workspace {workspace_id} ({detail})"
         )
 
 

@@ -9,7 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -43,12 +43,8 @@ _TIMEOUT_WORDS = ("timeout expired", "timed out", "deadline exceeded", "polars_t
 DIRECT, PROXY = "direct", "proxy"  # polars_cloud's ConnectionMode names
 
 
-class CredentialsRejected(ComputeError, AirflowFailException):
-    """Polars Cloud refused the service account: fails without retries (they cannot help)."""
-
-
-class WorkspaceNotFound(ComputeError, AirflowFailException):
-    """The configured workspace does not resolve (unknown or ambiguous name)."""
+class Misconfigured(ComputeError, AirflowFailException):
+    """The service account was refused, or the workspace is missing or does not resolve."""
 
 
 class ClusterNotReady(ComputeError):
@@ -100,7 +96,7 @@ class CloudBackend:
                     f"Could not reach Polars Cloud to log in with connection {conn_id!r} "
                     f"({reason}); the task is retried."
                 ) from None
-            raise CredentialsRejected(
+            raise Misconfigured(
                 f"Polars Cloud did not accept the service account in connection {conn_id!r} "
                 f"({reason}). Check its login (client id) and password (client secret); the "
                 "task fails without retries."
@@ -109,7 +105,7 @@ class CloudBackend:
     def connect(self, cluster: Cluster, current: Settings) -> pc.ComputeContext:
         resolved = cluster.resolved(self.workspace)
         if not resolved.workspace:
-            raise WorkspaceNotFound(
+            raise Misconfigured(
                 "No Polars Cloud workspace: give the connection the extra "
                 '{"workspace": "<name>"}, or pass workspace= to the Manifest or Specs; the '
                 "task fails without retries."
@@ -201,11 +197,8 @@ class CloudBackend:
         return backend.Outcome(query_id=query.query_id, locations=list(result.location or []))
 
     def cancel(self, query: CloudQuery) -> None:
-        try:
-            found = query.query
-        except _ClusterGone:
-            return  # its cluster is gone, and the query with it
-        found.cancel()
+        with suppress(_ClusterGone):  # its cluster is gone, and the query with it
+            query.query.cancel()
 
     def reference(self, query: CloudQuery) -> dict[str, Any]:
         return {"backend": self.name} | {k: v for k, v in vars(query).items() if k != "found"}
@@ -354,7 +347,7 @@ def _workspace_named(workspace: str) -> Iterator[None]:
     try:
         yield
     except WorkspaceResolveError as error:
-        raise WorkspaceNotFound(
+        raise Misconfigured(
             f"Polars Cloud workspace {workspace!r} could not be resolved ({error}). Set the "
             "workspace name in the connection's extra 'workspace' (or the file's workspace "
             "for manifests); the task fails without retries."
