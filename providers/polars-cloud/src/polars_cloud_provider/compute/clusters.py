@@ -8,10 +8,8 @@ from typing import Literal
 from polars_cloud_provider import settings
 
 Mode = Literal["single-node", "distributed"]
-SINGLE_NODE: Mode = "single-node"
-"""The whole query runs on one worker, so several can share a cluster at once."""
-DISTRIBUTED: Mode = "distributed"
-"""The query is spread over every worker of the cluster; other queries queue behind it."""
+SINGLE_NODE: Mode = "single-node"  # on one worker: several queries can share a cluster
+DISTRIBUTED: Mode = "distributed"  # over every worker: other queries queue behind it
 MODES: tuple[Mode, ...] = (SINGLE_NODE, DISTRIBUTED)
 
 
@@ -51,18 +49,13 @@ class Specs:
     workspace: str | None = None
 
     def __post_init__(self) -> None:
-        for field in ("cpus", "memory_gb", "cluster_size"):
+        # The least values Polars Cloud accepts.
+        least = {"cpus": 1, "memory_gb": 1, "cluster_size": 1}
+        least["idle_timeout_mins"] = settings.MIN_IDLE_TIMEOUT_MINS
+        for field, minimum in least.items():
             value = getattr(self, field)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"Specs.{field} must be a positive integer, got {value!r}")
-        timeout = self.idle_timeout_mins
-        if timeout is not None and (
-            not isinstance(timeout, int) or timeout < settings.MIN_IDLE_TIMEOUT_MINS
-        ):
-            raise ValueError(
-                f"Specs.idle_timeout_mins must be an integer >= {settings.MIN_IDLE_TIMEOUT_MINS} "
-                f"(the Polars Cloud minimum), got {timeout!r}"
-            )
+            if value is not None and (not isinstance(value, int) or value < minimum):
+                raise ValueError(f"Specs.{field} must be an integer >= {minimum}, got {value!r}")
 
     def resolved(self, workspace: str | None) -> Specs:
         return replace(self, workspace=self.workspace or workspace)

@@ -21,22 +21,17 @@ class QueryCancelled(QueryFailed):
     """A query ended CANCELED though this task never asked to cancel it (not retried)."""
 
     def __init__(self, query_id: str) -> None:
-        super().__init__(
-            query_id,
-            "CANCELED",
-            "cancelled outside Airflow (in the Polars Cloud UI or through its API), not by "
-            "this task",
-        )
+        where = "outside Airflow (in the Polars Cloud UI or through its API), not by this task"
+        super().__init__(query_id, "CANCELED", f"cancelled {where}")
 
 
 class QueryNotFound(ComputeError):
     """Polars Cloud answered that it does not know the query (HTTP 404 or gRPC NOT_FOUND)."""
 
-    def __init__(self, query_id: str, workspace_id: str, detail: str = "") -> None:
+    def __init__(self, query_id: str, workspace_id: str, detail: str) -> None:
         self.query_id = query_id
         super().__init__(
-            f"Polars Cloud does not know query {query_id} in workspace {workspace_id}"
-            + (f" ({detail})" if detail else "")
+            f"Polars Cloud does not know query {query_id} in workspace {workspace_id} ({detail})"
         )
 
 
@@ -70,7 +65,6 @@ class QueryTimedOut(ComputeError):
 
     def __init__(self, query_id: str, seconds: float, detail: str = "") -> None:
         self.query_id = query_id
-        self.seconds = seconds
         super().__init__(
             f"Polars query {query_id} did not finish within {seconds:g} s and was cancelled"
             + (f"; {detail}" if detail else "")

@@ -1,15 +1,14 @@
-"""The seam between the compute helpers and the engine that runs the queries.
-
-``@authenticate`` chooses a backend per task from the connection's ``backend`` extra: ``cloud``
-(default) or ``local``. A backend also describes a running query as JSON (a *reference*) and
-finds it again from one: deferrable waits and reattach-on-retry are built on that.
-"""
+"""The seam between the compute helpers and the engine that runs the queries: ``@authenticate``
+picks a backend per task from the connection's ``backend`` extra (``cloud``, the default, or
+``local``). A backend describes a running query as JSON (a *reference*) and finds it again from
+one: deferrable waits and reattach-on-retry are built on that."""
 
 from __future__ import annotations
 
 import contextvars
 import importlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,28 +25,20 @@ if TYPE_CHECKING:  # nothing of ``compute`` at load time: it imports this module
     from polars_cloud_provider.compute.clusters import Cluster, Mode
     from polars_cloud_provider.settings import Settings
 
-DEFAULT_BACKEND = "cloud"
 BACKENDS = {
     "cloud": "polars_cloud_provider.engines.cloud:CloudBackend",
     # The in-process backend of local.py, plus the child-process runner deferred waits use.
     "local": "polars_cloud_provider.engines.local_runner:LocalRunnerBackend",
 }
 
+# Status names of ``polars_cloud.QueryStatus``; UNKNOWN: the query is confirmed absent.
 NOT_DONE = ("QUEUED", "SCHEDULED", "INPROGRESS")
-"""Query states that are not final (the names of ``polars_cloud.QueryStatus``)."""
-SUCCESS = "SUCCESS"
-CANCELED = "CANCELED"
-UNKNOWN = "UNKNOWN"
-"""The query is confirmed absent (a status that cannot be read raises instead)."""
+SUCCESS, CANCELED, UNKNOWN = "SUCCESS", "CANCELED", "UNKNOWN"
 
+# Why these values: docs/design-cloud-engine.md, "Waiting on the engine".
 CANCEL_TIMEOUT_S = 3.0
-"""How long a cancel's answer is awaited: it can block over 10 s, and Airflow's supervisor
-sends SIGKILL 5 s after SIGTERM (``supervisor.py`` ``kill(escalation_delay=5.0)``)."""
 SIGNAL_SLICE_S = 0.2
-"""The longest the main thread waits on an engine call without running signal handlers."""
-POLL_FIRST_S = 0.1
-POLL_MAX_S = 2.0
-"""Status polls back off (x1.5) from 0.1 s to every 2 s (or the backend's ``poll_max_s``)."""
+POLL_FIRST_S, POLL_MAX_S = 0.1, 2.0
 
 
 @dataclass(frozen=True)
@@ -67,8 +58,7 @@ class Backend(Protocol):
     def authenticate(self, conn_id: str, login: str | None, password: str | None) -> None:
         """Make later calls possible, or raise an error that says how to fix the connection."""
 
-    def connect(self, cluster: Cluster, current: Settings) -> Any:
-        """Return a handle on the cluster (starting nothing yet)."""
+    def connect(self, cluster: Cluster, current: Settings) -> Any: ...  # starts nothing yet
 
     def start(
         self,
@@ -83,20 +73,16 @@ class Backend(Protocol):
         """Submit ``lf`` to ``sink_uri`` (None: intermediate storage); ``detached``: it must
         go on after this process ends (deferrable waits)."""
 
-    def query_id(self, query: Any) -> str:
-        """A stable identifier for logs and XCom."""
+    def query_id(self, query: Any) -> str: ...  # stable: for logs and XCom
 
-    def detach(self, query: Any) -> None:
-        """Let a fire-and-forget query go on without waiting for it."""
+    def detach(self, query: Any) -> None: ...  # a fire-and-forget query goes on alone
 
-    def scan_options(self, current: Settings) -> dict[str, str] | None:
-        """``storage_options`` for scans built in this process (None: the engine's own)."""
+    def scan_options(self, current: Settings) -> dict[str, str] | None: ...  # None: engine's
 
     def wait(self, query: Any, timeout_s: float | None) -> Outcome:
         """Block until the query is done; raise ``QueryFailed``/``QueryTimedOut`` unless SUCCESS."""
 
-    def stop(self, handle: Any) -> bool:
-        """Stop the cluster; return False (and succeed) when there is nothing to stop."""
+    def stop(self, handle: Any) -> bool: ...  # False (no error): nothing to stop
 
     def reference(self, query: Any) -> dict[str, Any]:
         """The query as JSON (``backend`` and ``query_id`` keys at least) for ``reattach``."""
@@ -110,11 +96,9 @@ class Backend(Protocol):
     def outcome(self, query: Any) -> Outcome:
         """The outcome of a finished query; raise ``QueryFailed`` unless it succeeded."""
 
-    def cancel(self, query: Any) -> None:
-        """Ask the engine to stop the query (may block: use ``cancel_within``)."""
+    def cancel(self, query: Any) -> None: ...  # may block: call it through cancel_within
 
-    def link(self, reference: dict[str, Any]) -> str | None:
-        """The query's page in a UI, if there is one."""
+    def link(self, reference: dict[str, Any]) -> str | None: ...  # the query's page in a UI
 
 
 _active: ContextVar[Backend | None] = ContextVar("active_compute_backend", default=None)
@@ -122,7 +106,7 @@ _active: ContextVar[Backend | None] = ContextVar("active_compute_backend", defau
 
 def select(name: str | None) -> Backend:
     """Instantiate the backend called ``name`` (``None`` or empty means the default)."""
-    key = (name or DEFAULT_BACKEND).strip().lower()
+    key = (name or "cloud").strip().lower()
     if key not in BACKENDS:
         raise ValueError(
             f"Unknown compute backend {name!r} in the connection's extra 'backend'; "
@@ -172,28 +156,22 @@ def backoff(first: float, longest: float, growth: float) -> Iterator[float]:
 
 
 def wait_by_polling(chosen: Backend, query: Any, timeout_s: float | None) -> Outcome:
-    """Poll ``chosen.status`` until the query is done, then return its outcome.
-
-    Past ``timeout_s`` the query is cancelled and ``QueryTimedOut`` raised. The pauses are
-    ``Event.wait`` calls, which a signal handler interrupts (an execution timeout, a stop):
-    that cancels the query too, and propagates with a note naming it.
-    """
+    """Poll ``chosen.status`` until the query is done, then return its outcome. Past
+    ``timeout_s``, or when a signal handler interrupts a pause, the query is cancelled."""
     from polars_cloud_provider.compute.errors import QueryTimedOut
 
     query_id = chosen.query_id(query)
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    deadline = time.monotonic() + (math.inf if timeout_s is None else timeout_s)
     pause = threading.Event()  # never set: its wait() is an interruptible sleep
     try:
         for delay in poll_delays(chosen):
             if interruptible(chosen.status, query) not in NOT_DONE:
                 break
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    cancel_within(chosen, query)
-                    raise QueryTimedOut(query_id, timeout_s or 0)
-                delay = min(delay, remaining)
-            pause.wait(delay)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                cancel_within(chosen, query)
+                raise QueryTimedOut(query_id, timeout_s or 0)
+            pause.wait(min(delay, remaining))
     except QueryTimedOut:
         raise
     except BaseException as interruption:
@@ -229,9 +207,7 @@ class Background:
 
 
 def interruptible(call: Callable[..., T], *args: Any) -> T:
-    """``call(*args)`` in a daemon thread, awaited in slices so that signal handlers (Airflow's
-    SIGTERM) run meanwhile: a native call in this thread would hold them. A handler's
-    exception propagates from here, and the call is left to end on its own."""
+    """``call(*args)`` in a daemon thread, awaited in slices so that signal handlers run."""
     value, error = attempt(call, *args)
     if error is not None:
         raise error
@@ -239,8 +215,7 @@ def interruptible(call: Callable[..., T], *args: Any) -> T:
 
 
 def attempt(call: Callable[..., T], *args: Any) -> tuple[T | None, Exception | None]:
-    """``interruptible``, with an error of the call returned rather than raised: what
-    propagates is only what interrupted the wait (a signal handler's exception)."""
+    """``interruptible``, returning the call's error: only a signal handler's one propagates."""
     running = Background(call, *args, name=f"polars-{getattr(call, '__name__', 'call')}")
     while not running.done.wait(SIGNAL_SLICE_S):
         pass
@@ -259,17 +234,13 @@ def cancel_requested(query_id: str) -> bool:
     return query_id in _cancel_requested
 
 
-def cancel_within(chosen: Backend, query: Any, timeout_s: float | None = None) -> bool:
-    """Send a cancel request; True when it was answered, without an error, within
-    ``timeout_s`` (default ``CANCEL_TIMEOUT_S``; an unanswered one goes on in a thread)."""
-    timeout_s = CANCEL_TIMEOUT_S if timeout_s is None else timeout_s
+def cancel_within(chosen: Backend, query: Any) -> bool:
+    """Send a cancel request; True when it is answered, without an error, in time."""
     query_id = chosen.query_id(query)
     _cancel_requested.add(query_id)
     sending = Background(chosen.cancel, query, name=f"cancel-{query_id}")
-    if not sending.done.wait(timeout_s):
-        log.warning(
-            "Cancel of Polars query %s not answered in %g s; it may still run", query_id, timeout_s
-        )
+    if not sending.done.wait(CANCEL_TIMEOUT_S):
+        log.warning("Cancel of Polars query %s not answered in time; it may still run", query_id)
         return False
     if sending.error is not None:
         log.error("Could not cancel Polars query %s: %s", query_id, sending.error)

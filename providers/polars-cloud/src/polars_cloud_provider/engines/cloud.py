@@ -9,7 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -22,27 +22,11 @@ from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
 from polars_cloud.query import ProxyQuery  # the class itself: tests replace pc.ProxyQuery
 
 from polars_cloud_provider import settings
+from polars_cloud_provider.compute import errors
 from polars_cloud_provider.compute.clusters import SINGLE_NODE, Cluster, Manifest, Mode
-from polars_cloud_provider.compute.errors import (
-    ComputeError,
-    ManifestDrift,
-    ManifestNotRegistered,
-    QueryCancelled,
-    QueryFailed,
-    QueryNotFound,
-    QueryTimedOut,
-)
+from polars_cloud_provider.compute.errors import ComputeError, ManifestDrift
 from polars_cloud_provider.compute.failures import classify, service_code
-from polars_cloud_provider.engines.backend import (
-    CANCEL_TIMEOUT_S,
-    UNKNOWN,
-    Background,
-    Outcome,
-    cancel_requested,
-    cancel_within,
-    poll_delays,
-    wait_by_polling,
-)
+from polars_cloud_provider.engines import backend
 from polars_cloud_provider.lineage import remote as lineage
 from polars_cloud_provider.manifests.versions import MAINTENANCE_DAG
 
@@ -53,19 +37,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RESULT_TIMEOUT_S = 120.0
-"""Bound on fetching a finished query's result (``await_result`` on a done query)."""
+RESULT_TIMEOUT_S = 120.0  # bound on fetching a finished query's result
 
 _TIMEOUT_WORDS = ("timeout expired", "timed out", "deadline exceeded", "polars_timeout_ms")
 DIRECT, PROXY = "direct", "proxy"  # polars_cloud's ConnectionMode names
 
 
-class CredentialsRejected(ComputeError, AirflowFailException):
-    """Polars Cloud refused the service account: fails without retries (they cannot help)."""
-
-
-class WorkspaceNotFound(ComputeError, AirflowFailException):
-    """The configured workspace does not resolve (unknown or ambiguous name)."""
+class Misconfigured(ComputeError, AirflowFailException):
+    """The service account was refused, or the workspace is missing or does not resolve."""
 
 
 class ClusterNotReady(ComputeError):
@@ -77,7 +56,7 @@ class WorkerVersionChanged(ManifestDrift, AirflowFailException):
 
 
 class _ClusterGone(Exception):
-    """The cluster a direct query ran on is STOPPED or FAILED: the query runs no more."""
+    """The cluster a direct query ran on is STOPPED or FAILED ("its cluster is STOPPED")."""
 
 
 @dataclass
@@ -117,7 +96,7 @@ class CloudBackend:
                     f"Could not reach Polars Cloud to log in with connection {conn_id!r} "
                     f"({reason}); the task is retried."
                 ) from None
-            raise CredentialsRejected(
+            raise Misconfigured(
                 f"Polars Cloud did not accept the service account in connection {conn_id!r} "
                 f"({reason}). Check its login (client id) and password (client secret); the "
                 "task fails without retries."
@@ -126,13 +105,13 @@ class CloudBackend:
     def connect(self, cluster: Cluster, current: Settings) -> pc.ComputeContext:
         resolved = cluster.resolved(self.workspace)
         if not resolved.workspace:
-            raise WorkspaceNotFound(
+            raise Misconfigured(
                 "No Polars Cloud workspace: give the connection the extra "
                 '{"workspace": "<name>"}, or pass workspace= to the Manifest or Specs; the '
                 "task fails without retries."
             )
         if isinstance(resolved, Manifest):
-            return _ready(resolved, current.cluster_start_timeout_s)
+            return _ready(resolved.workspace, resolved.name, current.cluster_start_timeout_s)
         with _workspace_named(resolved.workspace):
             return pc.ComputeContext(
                 workspace=resolved.workspace,
@@ -182,30 +161,27 @@ class CloudBackend:
     def query_id(self, query: CloudQuery) -> str:
         return query.query_id
 
-    def wait(self, query: CloudQuery, timeout_s: float | None) -> Outcome:
-        return wait_by_polling(self, query, timeout_s)
+    def wait(self, query: CloudQuery, timeout_s: float | None) -> backend.Outcome:
+        return backend.wait_by_polling(self, query, timeout_s)
 
     def status(self, query: CloudQuery) -> str:
         try:
             return query.query.get_status().name
-        except _ClusterGone as gone:
-            log.warning("Query %s ran on a cluster that is %s", query.query_id, gone)
-            return UNKNOWN
         except Exception as error:
-            if not _not_found(error):
+            if not _gone(error):
                 raise  # unreadable is not gone: the caller must not resubmit on it
-            log.warning("Polars Cloud does not know query %s: %s", query.query_id, error)
-            return UNKNOWN
+            log.warning("Query %s is gone: %s", query.query_id, service_code(error) or error)
+            return backend.UNKNOWN
 
-    def outcome(self, query: CloudQuery) -> Outcome:
+    def outcome(self, query: CloudQuery) -> backend.Outcome:
         try:
             with _polars_timeout():
                 result = query.query.await_result(raise_on_failure=False)
         except Exception as error:
-            if isinstance(error, _ClusterGone) or _not_found(error):
-                gone = f"its cluster is {error}" if isinstance(error, _ClusterGone) else None
-                detail = service_code(error) or gone or type(error).__name__
-                raise QueryNotFound(query.query_id, query.workspace_id, detail) from error
+            if _gone(error):
+                gone = isinstance(error, _ClusterGone)
+                detail = str(error) if gone else service_code(error) or type(error).__name__
+                raise errors.QueryNotFound(query.query_id, query.workspace_id, detail) from error
             # In direct mode the compiled client reports an expired POLARS_TIMEOUT_MS as
             # RuntimeError("... Timeout expired") more often than not.
             expired = isinstance(error, RuntimeError) and any(
@@ -213,19 +189,16 @@ class CloudBackend:
             )
             if not (isinstance(error, TimeoutError) or expired):
                 raise
-            cancel_within(self, query)
-            raise QueryTimedOut(query.query_id, RESULT_TIMEOUT_S) from error
+            backend.cancel_within(self, query)
+            raise errors.QueryTimedOut(query.query_id, RESULT_TIMEOUT_S) from error
         if result.status != pc.QueryStatus.SUCCESS:
             _raise_failure(result, query.query_id)
         log.info("Polars query %s succeeded (%s rows)", query.query_id, result.n_rows_total)
-        return Outcome(query_id=query.query_id, locations=list(result.location or []))
+        return backend.Outcome(query_id=query.query_id, locations=list(result.location or []))
 
     def cancel(self, query: CloudQuery) -> None:
-        try:
-            found = query.query
-        except _ClusterGone:
-            return  # its cluster is gone, and the query with it
-        found.cancel()
+        with suppress(_ClusterGone):  # its cluster is gone, and the query with it
+            query.query.cancel()
 
     def reference(self, query: CloudQuery) -> dict[str, Any]:
         return {"backend": self.name} | {k: v for k, v in vars(query).items() if k != "found"}
@@ -237,8 +210,7 @@ class CloudBackend:
             return None
         if reference.get("mode") not in (DIRECT, PROXY, None):
             return None
-        # Nothing is called yet (the triggerer calls this in its event loop): the library's
-        # query object is built on first use, in the mode the query was submitted in.
+        # Nothing is called here (the triggerer's event loop): the query is found on first use.
         return CloudQuery(
             None, query_id, workspace_id, reference.get("compute_id"), reference.get("mode")
         )
@@ -247,11 +219,8 @@ class CloudBackend:
         workspace, compute = reference.get("workspace_id"), reference.get("compute_id")
         if not (workspace and compute):
             return None
-        # The page query.py logs for each query it spawns (at DEBUG).
-        return (
-            f"https://{FRONTEND_DOMAIN}/portal/{workspace}/{compute}/queries/"
-            f"{reference['query_id']}"
-        )
+        page = f"{workspace}/{compute}/queries/{reference['query_id']}"
+        return f"https://{FRONTEND_DOMAIN}/portal/{page}"  # query.py logs it (at DEBUG)
 
     def stop(self, handle: pc.ComputeContext) -> bool:
         status = handle.get_status()
@@ -272,9 +241,7 @@ _VERSION_DRIFT = re.compile(
 
 
 def _found_again(query: CloudQuery) -> Any:
-    """The library's object for a reattached query: a proxy one asks the control plane, a
-    direct one its cluster's scheduler (through ``ComputeContext.connect``). Raises
-    ``_ClusterGone`` when that cluster is STOPPED or FAILED: the query is not running."""
+    """The library's object for a reattached query, in the mode it was submitted in."""
     query_id, workspace_id = UUID(query.query_id), UUID(query.workspace_id)
     if query.mode == PROXY or query.compute_id is None:
         return pc.ProxyQuery(query_id, workspace_id)
@@ -283,7 +250,7 @@ def _found_again(query: CloudQuery) -> Any:
     except RuntimeError as error:
         state = _INCORRECT_STATE.match(str(error))
         if state and state.group(1) in ("STOPPED", "FAILED"):
-            raise _ClusterGone(state.group(1)) from error
+            raise _ClusterGone(f"its cluster is {state.group(1)}") from error
         raise
     client = context._get_direct_client()  # None unless the cluster is in direct mode
     if client is None:  # a reference written before the mode was recorded
@@ -292,9 +259,8 @@ def _found_again(query: CloudQuery) -> Any:
 
 
 def _start_within(handle: pc.ComputeContext, timeout_s: float) -> None:
-    """Start the context's cluster, waiting at most ``timeout_s`` (``spawn`` would wait with
-    no bound). At the bound, or on an interruption, stop it: a retry starts afresh."""
-    starting = Background(handle.start, name="polars-cloud-cluster-start")
+    """Start the context's cluster; at ``timeout_s``, or on an interruption, stop it."""
+    starting = backend.Background(handle.start, name="polars-cloud-cluster-start")
     try:
         started = starting.done.wait(timeout_s)
     except BaseException:
@@ -317,22 +283,20 @@ def _stop_within(handle: pc.ComputeContext) -> bool:
     if getattr(handle, "_compute_id", None) is None:
         log.warning("The cluster start was not answered: there is no cluster id to stop")
         return False
-    stopping = Background(handle.stop, name="polars-cloud-cluster-stop")
-    if stopping.done.wait(CANCEL_TIMEOUT_S) and stopping.error is None:
+    stopping = backend.Background(handle.stop, name="polars-cloud-cluster-stop")
+    if stopping.done.wait(backend.CANCEL_TIMEOUT_S) and stopping.error is None:
         return True
     log.warning("Stopping cluster %s failed: %s", handle._compute_id, stopping.error or "no answer")
     return False
 
 
-def _ready(manifest: Manifest, timeout_s: float) -> pc.ComputeContext:
-    """The manifest's context, once its cluster is not half-way through starting or stopping:
-    ``spawn`` would submit at once to a STARTING one and refuse a STOPPING one."""
-    workspace, name = manifest.workspace or "", manifest.name or ""
+def _ready(workspace: str, name: str, timeout_s: float) -> pc.ComputeContext:
+    """The manifest's context, once its cluster is not STARTING or STOPPING."""
     context = _named_context(workspace, name)
     deadline = time.monotonic() + timeout_s
     pause = threading.Event()  # never set: an interruptible sleep
     transitional = (pc.ComputeContextStatus.STARTING, pc.ComputeContextStatus.STOPPING)
-    for delay in poll_delays():
+    for delay in backend.poll_delays():
         status = context.get_status()
         if status not in transitional:
             break
@@ -373,7 +337,7 @@ def _named_context(workspace: str, name: str) -> pc.ComputeContext:
             "polars or Python upgrade."
         ) from error
     except NotFoundError as error:
-        raise ManifestNotRegistered(
+        raise errors.ManifestNotRegistered(
             f"No manifest {name!r} is registered in workspace {workspace!r} ({error})"
         ) from error
 
@@ -383,7 +347,7 @@ def _workspace_named(workspace: str) -> Iterator[None]:
     try:
         yield
     except WorkspaceResolveError as error:
-        raise WorkspaceNotFound(
+        raise Misconfigured(
             f"Polars Cloud workspace {workspace!r} could not be resolved ({error}). Set the "
             "workspace name in the connection's extra 'workspace' (or the file's workspace "
             "for manifests); the task fails without retries."
@@ -393,17 +357,16 @@ def _workspace_named(workspace: str) -> Iterator[None]:
 def _raise_failure(result: pc.QueryResult, query_id: str) -> None:
     status = result.status.name
     if result.status == pc.QueryStatus.CANCELED:
-        if not cancel_requested(query_id):
-            raise QueryCancelled(query_id)
-        raise QueryFailed(query_id, status, "cancelled by Airflow: this task asked to cancel it")
+        if not backend.cancel_requested(query_id):
+            raise errors.QueryCancelled(query_id)
+        raise errors.QueryFailed(query_id, status, "cancelled by Airflow (this task asked to)")
     if result.status == pc.QueryStatus.FAILED:
         try:
             result.raise_err()
-        except Exception as polars_error:
-            raise QueryFailed(
-                query_id, status, f"{type(polars_error).__name__}: {polars_error}"
-            ) from polars_error
-    raise QueryFailed(query_id, status)
+        except Exception as error:
+            detail = f"{type(error).__name__}: {error}"
+            raise errors.QueryFailed(query_id, status, detail) from error
+    raise errors.QueryFailed(query_id, status)
 
 
 def _transient(error: Exception) -> bool:
@@ -412,9 +375,11 @@ def _transient(error: Exception) -> bool:
     return rule is not None and not rule.permanent
 
 
-def _not_found(error: BaseException) -> bool:
-    """Polars Cloud does not know the query: REST 404 (ProxyQuery) or gRPC NOT_FOUND."""
-    return isinstance(error, NotFoundError) or service_code(error) == "gRPC NOT_FOUND"
+def _gone(error: BaseException) -> bool:
+    """The query's cluster stopped, or Polars Cloud does not know it (HTTP 404, gRPC NOT_FOUND)."""
+    return (
+        isinstance(error, _ClusterGone | NotFoundError) or service_code(error) == "gRPC NOT_FOUND"
+    )
 
 
 POLARS_TIMEOUT = "POLARS_TIMEOUT_MS"
@@ -424,9 +389,8 @@ _fetches: list[str | None] = []  # one per fetch under way: the variable before 
 
 @contextmanager
 def _polars_timeout() -> Iterator[None]:
-    """POLARS_TIMEOUT_MS = ``RESULT_TIMEOUT_S`` while a result is fetched: polars-cloud has no
-    timeout parameter and reads it on every wait. Overlapping fetches share it; the last one
-    to end puts back what was there before the first."""
+    """POLARS_TIMEOUT_MS = ``RESULT_TIMEOUT_S`` while results are fetched; the last fetch puts
+    back what was there before the first."""
     with _timeout_lock:
         _fetches.append(_fetches[0] if _fetches else os.environ.get(POLARS_TIMEOUT))
         os.environ[POLARS_TIMEOUT] = str(int(RESULT_TIMEOUT_S * 1000))
@@ -452,7 +416,7 @@ class ManifestRegistry:
         """What Polars Cloud holds for ``name``, keyed like ``manifests.toml`` (0.12 reads no
         labels or requirements back); raises ``ManifestNotRegistered`` or ``ManifestDrift``."""
         context = _named_context(workspace, name)
-        registered = {
+        return {
             "cpus": context.cpus,
             "memory_gb": context.memory,
             "instance_type": context.instance_type,
@@ -460,11 +424,8 @@ class ManifestRegistry:
             "cluster_size": context.cluster_size,
             "connection_mode": context.connection_mode,
             "env_vars": dict(context.env_vars or {}),
+            "idle_timeout_mins": context._idle_timeout_mins,  # private in polars-cloud 0.12
         }
-        # polars-cloud 0.12 reads the idle timeout back but keeps it private.
-        if hasattr(context, "_idle_timeout_mins"):
-            registered["idle_timeout_mins"] = context._idle_timeout_mins
-        return registered
 
     def register(self, name: str, arguments: Mapping[str, Any]) -> None:
         with _workspace_named(str(arguments.get("workspace"))):
