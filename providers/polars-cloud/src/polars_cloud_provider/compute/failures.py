@@ -7,6 +7,7 @@ re-raised with a note and left to Airflow's retries. docs/design-cloud-engine.md
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -35,16 +36,13 @@ from polars_cloud_provider.compute.errors import (
 if TYPE_CHECKING:
     from polars_cloud_provider.compute.permanent import PermanentFailure
 
-_PERMANENT = "polars_cloud_provider.compute.permanent."
 _P = "polars.exceptions."
 _PC = "polars_cloud."  # the compiled client's classes (polars_cloud.pyi ~l.703-713)
 
 TIMED_OUT = "query timed out"
 AUTHENTICATION = "authentication failure"
 
-# How polars-cloud 0.12's compiled client words a failed call (docs/failure-modes.md): a REST
-# answer other than 2xx raises ValueError (404: NotFoundError) with a JSON message; a gRPC
-# status raises RuntimeError with tonic's description of its code.
+# How polars-cloud 0.12's compiled client words a failed call: docs/failure-modes.md.
 _HTTP_STATUS = re.compile(r"\bStatus (\d{3})\b[^\n]*? with body: ")
 _GRPC_PREFIX = "Error calling gRPC endpoint, "
 _GRPC_CODES = {
@@ -126,13 +124,12 @@ class Rule:
     def permanent(self) -> bool:
         return self.what in FIXES
 
-    @property
-    def fix(self) -> str:
-        return FIXES.get(self.what, "")
-
     def matches(self, error: BaseException) -> bool:
         names = set(RemoteError.names_of(error)) | set(getattr(error, "type_names", ()))
-        if self.types and not names & {_name(t) for t in self.types}:
+        wanted = {
+            t if isinstance(t, str) else f"{t.__module__}.{t.__qualname__}" for t in self.types
+        }
+        if self.types and not names & wanted:
             return False
         if self.codes and service_code(error) not in self.codes:
             return False
@@ -171,7 +168,7 @@ RULES: tuple[Rule, ...] = (
     Rule("network", codes=("gRPC DEADLINE_EXCEEDED", "gRPC CANCELLED")),
     Rule("status unreadable", (QueryStatusUnreadable,)),
     # Permanent: the data, the query or the configuration.
-    Rule("no logical date", (_PERMANENT + "NoLogicalDate",)),
+    Rule("no logical date", ("polars_cloud_provider.compute.permanent.NoLogicalDate",)),
     # Before "corrupt input": Polars reports a failed write as "File out of specification:
     # underlying IO error: No space left on device (os error 28)".
     Rule(
@@ -230,19 +227,17 @@ RULES: tuple[Rule, ...] = (
 
 def classify(error: BaseException) -> Rule | None:
     """The first rule matching ``error`` or an error it was raised from; None if none does."""
-    chain = list(_chain(error))
+    links = list(chain(error))
     for rule in RULES:
-        if any(rule.matches(link) for link in chain):
+        if any(rule.matches(link) for link in links):
             return rule
     return None
 
 
 @contextmanager
 def classified(writing: str | None = None, *, retry_timeout: bool = False) -> Iterator[None]:
-    """Raise a permanent error as a ``PermanentFailure``; note a transient one and let it go.
-
-    ``retry_timeout``: a query timeout (its query was cancelled) is left to Airflow's retries.
-    """
+    """Raise a permanent error as a ``PermanentFailure``; note a transient one and let it go
+    (and a query timeout too, with ``retry_timeout``)."""
     try:
         yield
     except Exception as error:
@@ -251,7 +246,7 @@ def classified(writing: str | None = None, *, retry_timeout: bool = False) -> It
             raise
         rule = classify(error)
         if rule is not None and rule.permanent and not (retry_timeout and rule.what == TIMED_OUT):
-            cause = next(link for link in _chain(error) if rule.matches(link))
+            cause = next(link for link in chain(error) if rule.matches(link))
             raise permanent(rule, error, cause, writing) from cause
         what = f"transient ({rule.what})" if rule else "not in the failure table"
         error.add_note(f"Failure {what}: Airflow retries this task.")
@@ -261,11 +256,8 @@ def classified(writing: str | None = None, *, retry_timeout: bool = False) -> It
 def permanent(
     rule: Rule, error: BaseException, cause: BaseException, writing: str | None
 ) -> PermanentFailure:
-    """The one-line failure: what is wrong, in which dataset and URI, and what to do.
-
-    An error of ours (a failed query, a manifest that drifted) keeps its class and fields
-    too, so ``except QueryFailed`` still catches a query that failed for good.
-    """
+    """The one-line failure: what is wrong, in which dataset and URI, and what to do. An error
+    of ours keeps its class and fields too: ``except QueryFailed`` still catches it."""
     read = reads()
     shown = error if isinstance(error, ComputeError) else cause
     lines = _service_message(str(shown)).strip().splitlines()
@@ -279,7 +271,7 @@ def permanent(
     if rule.what == "disk full":
         parts.append(_free_space(writing))
     failure = _permanent_class(type(error))(
-        f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {_fix(rule.fix)}",
+        f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {_fix(FIXES[rule.what])}",
         what=rule.what,
         uris=(*(uri for _, uri in read), *([writing] if writing else [])),
     )
@@ -300,20 +292,14 @@ def _fix(text: str) -> str:
     )
 
 
-_PERMANENT_CLASSES: dict[type[BaseException], type[PermanentFailure]] = {}
-
-
+@functools.cache
 def _permanent_class(raised: type[BaseException]) -> type[PermanentFailure]:
     """``PermanentFailure``, or for a ``ComputeError`` one that is both (made once per class)."""
     from polars_cloud_provider.compute.permanent import PermanentFailure
 
     if not issubclass(raised, ComputeError):
         return PermanentFailure
-    if raised not in _PERMANENT_CLASSES:
-        _PERMANENT_CLASSES[raised] = type(
-            f"Permanent{raised.__name__}", (PermanentFailure, raised), {"__module__": __name__}
-        )
-    return _PERMANENT_CLASSES[raised]
+    return type(f"Permanent{raised.__name__}", (PermanentFailure, raised), {"__module__": __name__})
 
 
 # Which datasets the running task read (datasets.source records them), per task.
@@ -324,11 +310,8 @@ _reads: ContextVar[tuple[Any, tuple[tuple[str, str], ...]]] = ContextVar(
 
 def record_read(name: str, uri: str) -> None:
     """Remember that the running task reads dataset ``name`` at ``uri``."""
-    task = _running_task()
-    owner, seen = _reads.get()
-    seen = seen if owner == task else ()
-    if (name, uri) not in seen:
-        _reads.set((task, (*seen, (name, uri))))
+    if (name, uri) not in (seen := reads()):
+        _reads.set((_running_task(), (*seen, (name, uri))))
 
 
 def reads() -> tuple[tuple[str, str], ...]:
@@ -348,7 +331,8 @@ def _running_task() -> tuple[Any, ...] | None:
     return (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
+def chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, what it was raised from and the errors of a group, each once."""
     seen: set[int] = set()
     pending = [error]
     while pending:
@@ -399,7 +383,3 @@ def _free_space(writing: str | None) -> str:
         f"{usage.free / 2**20:.1f} MiB free of {usage.total / 2**20:.1f} MiB on the file "
         f"system of {path}; space needed unknown (at least the partition's size)"
     )
-
-
-def _name(cls: type | str) -> str:
-    return cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"

@@ -13,11 +13,12 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from polars_cloud_provider import settings
 from polars_cloud_provider.engines import backend
 from polars_cloud_provider.hooks import secrets_lookup
+from polars_cloud_provider.hooks.secrets_lookup import ConnectionProblem
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,6 @@ VALID_EXTRAS = (
     '{"backend": "local"}'
 )
 JSON_TYPES = {bool: "boolean", int: "number", float: "number", dict: "object", list: "array"}
-
-
-class ConnectionProblem(AirflowFailException):
-    """The Polars Cloud connection is missing or incomplete: retrying cannot fix it."""
 
 
 class PolarsCloudHook(BaseHook):
@@ -124,15 +121,8 @@ def service_account(conn_id: str) -> tuple[str, str]:
 
 
 def _get_connection(conn_id: str) -> Any:
-    """The connection from the secrets backend (``SecretsBackendUnavailable`` when it does not
-    answer, retried), else from Airflow's usual lookup."""
-    try:
-        connection = secrets_lookup.lookup(conn_id, settings.load().secrets_backend_timeout_s)
-    except secrets_lookup.SecretsBackendRefused as error:
-        raise ConnectionProblem(
-            f"Airflow connection {conn_id!r} for Polars Cloud: {error} Check that the "
-            "backend's credentials may read the secret (docs/connection.md)."
-        ) from None
+    """The connection from the secrets backend, else from Airflow's usual lookup."""
+    connection = secrets_lookup.lookup(conn_id, settings.load().secrets_backend_timeout_s)
     if connection is not None:
         return connection
     try:
