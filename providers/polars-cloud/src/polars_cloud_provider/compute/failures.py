@@ -1,9 +1,6 @@
-"""Which failures a retry can fix: one table (``RULES``) for both backends.
-
-Inside ``classified``, an error the table calls permanent fails the task at once as a
-``PermanentFailure`` naming the datasets it read and the URI it was writing; any other is
-re-raised with a note and left to Airflow's retries. docs/design-cloud-engine.md says why.
-"""
+"""Which failures a retry can fix: one table (``RULES``) for both backends. In ``classified``, a
+permanent one fails the task at once as a ``PermanentFailure`` naming the datasets it read and
+the URI it wrote; any other is left to Airflow's retries (docs/design-cloud-engine.md)."""
 
 from __future__ import annotations
 
@@ -81,8 +78,8 @@ def _service_message(text: str) -> str:
     return text
 
 
-# What to do about each permanent failure ("{conn_id}", "{timeout_setting}" and
-# "{workspace_setting}" are filled in from the settings). A kind without a fix is transient.
+# What to do about each permanent failure ("{conn_id}" and "{timeout_setting}" are filled in
+# from the settings). A kind without a fix is transient.
 FIXES = {
     AUTHENTICATION: "Check the service account in Airflow connection {conn_id!r} (login = client "
     "id, password = client secret) and its access to the workspace, then clear the task.",
@@ -94,7 +91,8 @@ FIXES = {
     "submit it again.",
     "manifest not registered": "Register the manifests (make manifests, or trigger the "
     "register_manifests DAG), then clear the task.",
-    "workspace not found": "Set the workspace name in {workspace_setting}, then clear the task.",
+    "workspace not found": "Set the workspace name in the connection's 'workspace' extra (or "
+    "workspace= of the cluster), then clear the task.",
     "not found": "Polars Cloud does not know something this task named (its workspace, manifest "
     "or query; the error above says which call): fix the settings, then clear the task.",
     "no logical date": "Trigger the run with a logical date.",
@@ -228,10 +226,7 @@ RULES: tuple[Rule, ...] = (
 def classify(error: BaseException) -> Rule | None:
     """The first rule matching ``error`` or an error it was raised from; None if none does."""
     links = list(chain(error))
-    for rule in RULES:
-        if any(rule.matches(link) for link in links):
-            return rule
-    return None
+    return next((rule for rule in RULES if any(rule.matches(link) for link in links)), None)
 
 
 @contextmanager
@@ -258,6 +253,9 @@ def permanent(
 ) -> PermanentFailure:
     """The one-line failure: what is wrong, in which dataset and URI, and what to do. An error
     of ours keeps its class and fields too: ``except QueryFailed`` still catches it."""
+    from polars_cloud_provider import settings
+    from polars_cloud_provider.engines.backend import current
+
     read = reads()
     shown = error if isinstance(error, ComputeError) else cause
     lines = _service_message(str(shown)).strip().splitlines()
@@ -270,26 +268,18 @@ def permanent(
         parts.append(f"writing {writing}")
     if rule.what == "disk full":
         parts.append(_free_space(writing))
+    fix = FIXES[rule.what].format(
+        conn_id=getattr(current(), "conn_id", None) or "(the task's polars_cloud_conn_id)",
+        timeout_setting=settings.env_var("query_timeout_s"),
+    )
     failure = _permanent_class(type(error))(
-        f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {_fix(FIXES[rule.what])}",
+        f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {fix}",
         what=rule.what,
         uris=(*(uri for _, uri in read), *([writing] if writing else [])),
     )
     if isinstance(error, ComputeError):
         failure.__dict__.update({k: v for k, v in vars(error).items() if k not in vars(failure)})
     return failure
-
-
-def _fix(text: str) -> str:
-    """``text`` with the settings it names filled in (the connection id, the env variables)."""
-    from polars_cloud_provider import settings
-    from polars_cloud_provider.engines.backend import current
-
-    return text.format(
-        conn_id=getattr(current(), "conn_id", None) or "(the task's polars_cloud_conn_id)",
-        timeout_setting=settings.env_var("query_timeout_s"),
-        workspace_setting="the connection's 'workspace' extra (or workspace= of the cluster)",
-    )
 
 
 @functools.cache
@@ -321,12 +311,9 @@ def reads() -> tuple[tuple[str, str], ...]:
 
 
 def _running_task() -> tuple[Any, ...] | None:
-    sdk = sys.modules.get("airflow.sdk")
-    if sdk is None:  # Airflow is not even loaded (and costs seconds to load): no task runs
-        return None
-    try:
-        ti = sdk.get_current_context()["ti"]
-    except Exception:  # outside an Airflow task
+    try:  # Airflow not even loaded (it costs seconds to load), or outside a task: none runs
+        ti = sys.modules["airflow.sdk"].get_current_context()["ti"]
+    except Exception:
         return None
     return (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
 
@@ -358,10 +345,9 @@ def _corrupt_files(uris: Iterable[str]) -> list[str]:
         if "://" in uri and not uri.startswith("file://"):
             continue
         for path in sorted(glob.glob(uri.removeprefix("file://"), recursive=True)):
-            if not os.path.isfile(path):
-                continue
             try:
-                pl.read_parquet_schema(path)
+                if os.path.isfile(path):
+                    pl.read_parquet_schema(path)
             except Exception:
                 found.append(path)
     return found

@@ -135,15 +135,12 @@ def _get_connection(conn_id: str) -> Any:
 
 
 def _extra(raw_extra: str | None) -> dict[str, str | None]:
-    """Each of ``EXTRA_KEYS``: a non-empty string, or None when absent (or null). Read from the
-    raw text: unreadable JSON is an error, not the cloud as ``extra_dejson`` would have it. The
-    ``ValueError`` never echoes the extra."""
+    """Each of ``EXTRA_KEYS``: a non-empty string, or None when absent (or null); else a
+    ``ValueError`` that never echoes the extra. Not ``extra_dejson``: docs/design-connection.md."""
     try:
         extra = json.loads(raw_extra) if raw_extra and raw_extra.strip() else {}
     except json.JSONDecodeError as error:
-        raise ValueError(
-            f"its extra is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
-        ) from None
+        raise ValueError(f"its extra is not valid JSON ({error})") from None  # no text of it
     if not isinstance(extra, dict):
         raise ValueError(f"its extra is a JSON {_json_type(extra)}, not an object")
     extra = {key.removeprefix(f"extra__{CONN_TYPE}__"): value for key, value in extra.items()}

@@ -1,6 +1,6 @@
 """Ask the deployment's secrets backend for a connection within a deadline, telling "it did not
 answer" (``SecretsBackendUnavailable``, retried) from "no such secret" (``None``) and from other
-errors (``ConnectionProblem``, not retried). Why Airflow's own lookup does not: see
+errors (``ConnectionProblem``, not retried), which Airflow's own lookup does not: see
 docs/design-connection.md."""
 
 from __future__ import annotations
@@ -129,8 +129,7 @@ def _throttled(error: BaseException) -> bool:
 
 
 def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
-    """``call()`` in a daemon thread, waited for at most ``deadline_s``: a client stuck past its
-    own timeouts is left behind and ends with the task process."""
+    """``call()`` in a daemon thread, waited for at most ``deadline_s`` (then left behind)."""
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()
 
@@ -153,9 +152,8 @@ def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
 def _bound_aws_client(backend: Any) -> None:
     """Give the AWS backend's client the ``config_kwargs`` (timeouts, retries) of its kwargs,
     which apache-airflow-providers-amazon 9.39 leaves out (docs/design-connection.md)."""
-    if type(backend).__name__ != "SecretsManagerBackend" or "client" in vars(backend):
-        return
-    if not backend.kwargs.get("config_kwargs"):
+    aws = type(backend).__name__ == "SecretsManagerBackend"
+    if not aws or "client" in vars(backend) or not backend.kwargs.get("config_kwargs"):
         return
     from airflow.providers.amazon.aws.hooks.base_aws import SessionFactory
     from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
@@ -163,16 +161,13 @@ def _bound_aws_client(backend: Any) -> None:
     conn = AwsConnectionWrapper.from_connection_metadata(
         conn_id=f"{type(backend).__name__}__connection", extra=backend.kwargs
     )
-    client_kwargs = {
-        "region_name": conn.region_name,
-        "verify": conn.verify,
-        "endpoint_url": conn.endpoint_url,
-        "api_version": backend.api_version,
-        "use_ssl": backend.use_ssl,
-    }
     session = SessionFactory(conn=conn).create_session()
-    vars(backend)["client"] = session.client(
+    vars(backend)["client"] = session.client(  # None is boto3's default for each but use_ssl
         service_name="secretsmanager",
+        region_name=conn.region_name,
+        verify=conn.verify,
+        endpoint_url=conn.endpoint_url,
+        api_version=backend.api_version,
+        use_ssl=backend.use_ssl is not False,
         config=conn.botocore_config,
-        **{key: value for key, value in client_kwargs.items() if value is not None},
     )
