@@ -70,12 +70,10 @@ def service_code(error: BaseException) -> str | None:
 
 def _service_message(text: str) -> str:
     """The ``message`` of the library's JSON error text; the text itself otherwise."""
-    if text.lstrip().startswith("{"):
-        try:
-            return str(json.loads(text)["message"])
-        except (ValueError, KeyError, TypeError):
-            pass
-    return text
+    try:
+        return str(json.loads(text)["message"])
+    except (ValueError, KeyError, TypeError):
+        return text
 
 
 # What to do about each permanent failure ("{conn_id}" and "{timeout_setting}" are filled in
@@ -139,8 +137,7 @@ _INVALID = _P + "InvalidOperationError"
 # Matched in order, so Polars Cloud's classes and status codes come before any message pattern
 # and a typed rule wins over words in a message (a column named "throttle").
 RULES: tuple[Rule, ...] = (
-    # The HTTP client's own error, as the library formats it (Debug of reqwest::Error):
-    # kind Request is a request that got no answer (DNS, connect, TLS, timeout).
+    # reqwest::Error's kind Request: a request that got no answer (DNS, connect, TLS, timeout).
     Rule(
         "login endpoint unreachable",
         (_PC + "AuthLoadError",),
@@ -258,8 +255,7 @@ def permanent(
 
     read = reads()
     shown = error if isinstance(error, ComputeError) else cause
-    lines = _service_message(str(shown)).strip().splitlines()
-    first = lines[0].rstrip(".") if lines else ""
+    first = next(iter(_service_message(str(shown)).strip().splitlines()), "").rstrip(".")
     parts = [first if isinstance(shown, ComputeError) else f"{type(shown).__name__}: {first}"]
     if rule.what == "corrupt input":
         parts += [f"not a parquet file: {path}" for path in _corrupt_files(u for _, u in read)]
@@ -272,7 +268,7 @@ def permanent(
         conn_id=getattr(current(), "conn_id", None) or "(the task's polars_cloud_conn_id)",
         timeout_setting=settings.env_var("query_timeout_s"),
     )
-    failure = _permanent_class(type(error))(
+    failure = _permanent_class(type(error))(  # type: ignore[arg-type]  # mypy: a class is hashable
         f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {fix}",
         what=rule.what,
         uris=(*(uri for _, uri in read), *([writing] if writing else [])),
@@ -321,19 +317,17 @@ def _running_task() -> tuple[Any, ...] | None:
 def chain(error: BaseException) -> Iterator[BaseException]:
     """``error``, what it was raised from and the errors of a group, each once."""
     seen: set[int] = set()
-    pending = [error]
+    pending: list[BaseException | None] = [error]
     while pending:
         link = pending.pop(0)
-        if id(link) in seen:
+        if link is None or id(link) in seen:
             continue
         seen.add(id(link))
         yield link
         if isinstance(link, BaseExceptionGroup):
             pending.extend(link.exceptions)
-        if link.__cause__ is not None:
-            pending.append(link.__cause__)
-        elif link.__context__ is not None and not link.__suppress_context__:
-            pending.append(link.__context__)
+        # As a traceback shows it: the cause, else the context unless suppressed.
+        pending.append(link.__cause__ or (None if link.__suppress_context__ else link.__context__))
 
 
 def _corrupt_files(uris: Iterable[str]) -> list[str]:

@@ -113,8 +113,7 @@ def connected(connection: Any, conn_id: str) -> backend.Backend:
 
 
 def service_account(conn_id: str) -> tuple[str, str]:
-    """The client id and secret of connection ``conn_id``, found as a task finds them, for code
-    outside a task; raises ``ConnectionProblem`` naming what is missing."""
+    """The client id and secret of connection ``conn_id``, found as a task finds them."""
     connection = _get_connection(conn_id)
     _require_credentials(connection, conn_id)
     return connection.login, connection.password

@@ -1,7 +1,6 @@
 """Ask the deployment's secrets backend for a connection within a deadline, telling "it did not
 answer" (``SecretsBackendUnavailable``, retried) from "no such secret" (``None``) and from other
-errors (``ConnectionProblem``, not retried), which Airflow's own lookup does not: see
-docs/design-connection.md."""
+errors (``ConnectionProblem``, not retried); Airflow's does not: docs/design-connection.md."""
 
 from __future__ import annotations
 
@@ -12,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.log import mask_secret
 
 from polars_cloud_provider.compute.errors import RemoteError
 from polars_cloud_provider.compute.failures import chain
@@ -63,7 +63,7 @@ def lookup(conn_id: str, deadline_s: float) -> Any | None:
             raise  # an authoritative deny: Airflow's own meaning, no fallback
         text = " ".join(str(error).split())[:300]
         reason = f"{type(error).__name__}: {text}" if text else type(error).__name__
-        if is_transient(error):
+        if any(map(_unreachable, chain(error))):  # it, or one it was raised from
             raise SecretsBackendUnavailable(
                 f"The {where} could not be reached while looking up connection {conn_id!r} "
                 f"({reason}); the task will be retried."
@@ -74,8 +74,6 @@ def lookup(conn_id: str, deadline_s: float) -> Any | None:
             "(docs/connection.md)."
         ) from None
     if connection is not None:  # hide its secrets in every log, as Airflow's own lookup does
-        from airflow.sdk.log import mask_secret
-
         for value in filter(None, (connection.password, connection.extra)):
             mask_secret(value)
     return connection
@@ -110,16 +108,11 @@ ADDRESSES: dict[str, Callable[[Any], str]] = {
 }
 
 
-def is_transient(error: BaseException) -> bool:
-    """Whether ``error`` (or any of its causes) means "not reachable right now"."""
-    return any(
-        TRANSIENT_ERRORS.intersection(RemoteError.names_of(link)) or _throttled(link)
-        for link in chain(error)
-    )
-
-
-def _throttled(error: BaseException) -> bool:
-    """A botocore ``ClientError`` for throttling or a server-side failure."""
+def _unreachable(error: BaseException) -> bool:
+    """Whether ``error`` means "not reachable right now": one of ``TRANSIENT_ERRORS``, or a
+    botocore ``ClientError`` for throttling or a server-side failure."""
+    if TRANSIENT_ERRORS.intersection(RemoteError.names_of(error)):
+        return True
     response = getattr(error, "response", None)
     if not isinstance(response, dict):
         return False
