@@ -1,12 +1,10 @@
-"""Which failures a retry can fix: one table (``RULES``) for both backends.
-
-Inside ``classified``, an error the table calls permanent fails the task at once as a
-``PermanentFailure`` naming the datasets it read and the URI it was writing; any other is
-re-raised with a note and left to Airflow's retries. docs/design-cloud-engine.md says why.
-"""
+"""Which failures a retry can fix: one table (``RULES``) for both backends. In ``classified``, a
+permanent one fails the task at once as a ``PermanentFailure`` naming the datasets it read and
+the URI it wrote; any other is left to Airflow's retries (docs/design-cloud-engine.md)."""
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -35,16 +33,13 @@ from polars_cloud_provider.compute.errors import (
 if TYPE_CHECKING:
     from polars_cloud_provider.compute.permanent import PermanentFailure
 
-_PERMANENT = "polars_cloud_provider.compute.permanent."
 _P = "polars.exceptions."
 _PC = "polars_cloud."  # the compiled client's classes (polars_cloud.pyi ~l.703-713)
 
 TIMED_OUT = "query timed out"
 AUTHENTICATION = "authentication failure"
 
-# How polars-cloud 0.12's compiled client words a failed call (docs/failure-modes.md): a REST
-# answer other than 2xx raises ValueError (404: NotFoundError) with a JSON message; a gRPC
-# status raises RuntimeError with tonic's description of its code.
+# How polars-cloud 0.12's compiled client words a failed call: docs/failure-modes.md.
 _HTTP_STATUS = re.compile(r"\bStatus (\d{3})\b[^\n]*? with body: ")
 _GRPC_PREFIX = "Error calling gRPC endpoint, "
 _GRPC_CODES = {
@@ -75,16 +70,14 @@ def service_code(error: BaseException) -> str | None:
 
 def _service_message(text: str) -> str:
     """The ``message`` of the library's JSON error text; the text itself otherwise."""
-    if text.lstrip().startswith("{"):
-        try:
-            return str(json.loads(text)["message"])
-        except (ValueError, KeyError, TypeError):
-            pass
-    return text
+    try:
+        return str(json.loads(text)["message"])
+    except (ValueError, KeyError, TypeError):
+        return text
 
 
-# What to do about each permanent failure ("{conn_id}", "{timeout_setting}" and
-# "{workspace_setting}" are filled in from the settings). A kind without a fix is transient.
+# What to do about each permanent failure ("{conn_id}" and "{timeout_setting}" are filled in
+# from the settings). A kind without a fix is transient.
 FIXES = {
     AUTHENTICATION: "Check the service account in Airflow connection {conn_id!r} (login = client "
     "id, password = client secret) and its access to the workspace, then clear the task.",
@@ -96,7 +89,8 @@ FIXES = {
     "submit it again.",
     "manifest not registered": "Register the manifests (make manifests, or trigger the "
     "register_manifests DAG), then clear the task.",
-    "workspace not found": "Set the workspace name in {workspace_setting}, then clear the task.",
+    "workspace not found": "Set the workspace name in the connection's 'workspace' extra (or "
+    "workspace= of the cluster), then clear the task.",
     "not found": "Polars Cloud does not know something this task named (its workspace, manifest "
     "or query; the error above says which call): fix the settings, then clear the task.",
     "no logical date": "Trigger the run with a logical date.",
@@ -126,13 +120,12 @@ class Rule:
     def permanent(self) -> bool:
         return self.what in FIXES
 
-    @property
-    def fix(self) -> str:
-        return FIXES.get(self.what, "")
-
     def matches(self, error: BaseException) -> bool:
         names = set(RemoteError.names_of(error)) | set(getattr(error, "type_names", ()))
-        if self.types and not names & {_name(t) for t in self.types}:
+        wanted = {
+            t if isinstance(t, str) else f"{t.__module__}.{t.__qualname__}" for t in self.types
+        }
+        if self.types and not names & wanted:
             return False
         if self.codes and service_code(error) not in self.codes:
             return False
@@ -144,8 +137,7 @@ _INVALID = _P + "InvalidOperationError"
 # Matched in order, so Polars Cloud's classes and status codes come before any message pattern
 # and a typed rule wins over words in a message (a column named "throttle").
 RULES: tuple[Rule, ...] = (
-    # The HTTP client's own error, as the library formats it (Debug of reqwest::Error):
-    # kind Request is a request that got no answer (DNS, connect, TLS, timeout).
+    # reqwest::Error's kind Request: a request that got no answer (DNS, connect, TLS, timeout).
     Rule(
         "login endpoint unreachable",
         (_PC + "AuthLoadError",),
@@ -171,7 +163,7 @@ RULES: tuple[Rule, ...] = (
     Rule("network", codes=("gRPC DEADLINE_EXCEEDED", "gRPC CANCELLED")),
     Rule("status unreadable", (QueryStatusUnreadable,)),
     # Permanent: the data, the query or the configuration.
-    Rule("no logical date", (_PERMANENT + "NoLogicalDate",)),
+    Rule("no logical date", ("polars_cloud_provider.compute.permanent.NoLogicalDate",)),
     # Before "corrupt input": Polars reports a failed write as "File out of specification:
     # underlying IO error: No space left on device (os error 28)".
     Rule(
@@ -230,19 +222,14 @@ RULES: tuple[Rule, ...] = (
 
 def classify(error: BaseException) -> Rule | None:
     """The first rule matching ``error`` or an error it was raised from; None if none does."""
-    chain = list(_chain(error))
-    for rule in RULES:
-        if any(rule.matches(link) for link in chain):
-            return rule
-    return None
+    links = list(chain(error))
+    return next((rule for rule in RULES if any(rule.matches(link) for link in links)), None)
 
 
 @contextmanager
 def classified(writing: str | None = None, *, retry_timeout: bool = False) -> Iterator[None]:
-    """Raise a permanent error as a ``PermanentFailure``; note a transient one and let it go.
-
-    ``retry_timeout``: a query timeout (its query was cancelled) is left to Airflow's retries.
-    """
+    """Raise a permanent error as a ``PermanentFailure``; note a transient one and let it go
+    (and a query timeout too, with ``retry_timeout``)."""
     try:
         yield
     except Exception as error:
@@ -251,7 +238,7 @@ def classified(writing: str | None = None, *, retry_timeout: bool = False) -> It
             raise
         rule = classify(error)
         if rule is not None and rule.permanent and not (retry_timeout and rule.what == TIMED_OUT):
-            cause = next(link for link in _chain(error) if rule.matches(link))
+            cause = next(link for link in chain(error) if rule.matches(link))
             raise permanent(rule, error, cause, writing) from cause
         what = f"transient ({rule.what})" if rule else "not in the failure table"
         error.add_note(f"Failure {what}: Airflow retries this task.")
@@ -261,15 +248,14 @@ def classified(writing: str | None = None, *, retry_timeout: bool = False) -> It
 def permanent(
     rule: Rule, error: BaseException, cause: BaseException, writing: str | None
 ) -> PermanentFailure:
-    """The one-line failure: what is wrong, in which dataset and URI, and what to do.
+    """The one-line failure: what is wrong, in which dataset and URI, and what to do. An error
+    of ours keeps its class and fields too: ``except QueryFailed`` still catches it."""
+    from polars_cloud_provider import settings
+    from polars_cloud_provider.engines.backend import current
 
-    An error of ours (a failed query, a manifest that drifted) keeps its class and fields
-    too, so ``except QueryFailed`` still catches a query that failed for good.
-    """
     read = reads()
     shown = error if isinstance(error, ComputeError) else cause
-    lines = _service_message(str(shown)).strip().splitlines()
-    first = lines[0].rstrip(".") if lines else ""
+    first = next(iter(_service_message(str(shown)).strip().splitlines()), "").rstrip(".")
     parts = [first if isinstance(shown, ComputeError) else f"{type(shown).__name__}: {first}"]
     if rule.what == "corrupt input":
         parts += [f"not a parquet file: {path}" for path in _corrupt_files(u for _, u in read)]
@@ -278,8 +264,12 @@ def permanent(
         parts.append(f"writing {writing}")
     if rule.what == "disk full":
         parts.append(_free_space(writing))
-    failure = _permanent_class(type(error))(
-        f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {_fix(rule.fix)}",
+    fix = FIXES[rule.what].format(
+        conn_id=getattr(current(), "conn_id", None) or "(the task's polars_cloud_conn_id)",
+        timeout_setting=settings.env_var("query_timeout_s"),
+    )
+    failure = _permanent_class(type(error))(  # type: ignore[arg-type]  # mypy: a class is hashable
+        f"{rule.what.capitalize()}, not retried: {'; '.join(parts)}. {fix}",
         what=rule.what,
         uris=(*(uri for _, uri in read), *([writing] if writing else [])),
     )
@@ -288,32 +278,14 @@ def permanent(
     return failure
 
 
-def _fix(text: str) -> str:
-    """``text`` with the settings it names filled in (the connection id, the env variables)."""
-    from polars_cloud_provider import settings
-    from polars_cloud_provider.engines.backend import current
-
-    return text.format(
-        conn_id=getattr(current(), "conn_id", None) or "(the task's polars_cloud_conn_id)",
-        timeout_setting=settings.env_var("query_timeout_s"),
-        workspace_setting="the connection's 'workspace' extra (or workspace= of the cluster)",
-    )
-
-
-_PERMANENT_CLASSES: dict[type[BaseException], type[PermanentFailure]] = {}
-
-
+@functools.cache
 def _permanent_class(raised: type[BaseException]) -> type[PermanentFailure]:
     """``PermanentFailure``, or for a ``ComputeError`` one that is both (made once per class)."""
     from polars_cloud_provider.compute.permanent import PermanentFailure
 
     if not issubclass(raised, ComputeError):
         return PermanentFailure
-    if raised not in _PERMANENT_CLASSES:
-        _PERMANENT_CLASSES[raised] = type(
-            f"Permanent{raised.__name__}", (PermanentFailure, raised), {"__module__": __name__}
-        )
-    return _PERMANENT_CLASSES[raised]
+    return type(f"Permanent{raised.__name__}", (PermanentFailure, raised), {"__module__": __name__})
 
 
 # Which datasets the running task read (datasets.source records them), per task.
@@ -324,11 +296,8 @@ _reads: ContextVar[tuple[Any, tuple[tuple[str, str], ...]]] = ContextVar(
 
 def record_read(name: str, uri: str) -> None:
     """Remember that the running task reads dataset ``name`` at ``uri``."""
-    task = _running_task()
-    owner, seen = _reads.get()
-    seen = seen if owner == task else ()
-    if (name, uri) not in seen:
-        _reads.set((task, (*seen, (name, uri))))
+    if (name, uri) not in (seen := reads()):
+        _reads.set((_running_task(), (*seen, (name, uri))))
 
 
 def reads() -> tuple[tuple[str, str], ...]:
@@ -338,31 +307,27 @@ def reads() -> tuple[tuple[str, str], ...]:
 
 
 def _running_task() -> tuple[Any, ...] | None:
-    sdk = sys.modules.get("airflow.sdk")
-    if sdk is None:  # Airflow is not even loaded (and costs seconds to load): no task runs
-        return None
-    try:
-        ti = sdk.get_current_context()["ti"]
-    except Exception:  # outside an Airflow task
+    try:  # Airflow not even loaded (it costs seconds to load), or outside a task: none runs
+        ti = sys.modules["airflow.sdk"].get_current_context()["ti"]
+    except Exception:
         return None
     return (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
+def chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, what it was raised from and the errors of a group, each once."""
     seen: set[int] = set()
-    pending = [error]
+    pending: list[BaseException | None] = [error]
     while pending:
         link = pending.pop(0)
-        if id(link) in seen:
+        if link is None or id(link) in seen:
             continue
         seen.add(id(link))
         yield link
         if isinstance(link, BaseExceptionGroup):
             pending.extend(link.exceptions)
-        if link.__cause__ is not None:
-            pending.append(link.__cause__)
-        elif link.__context__ is not None and not link.__suppress_context__:
-            pending.append(link.__context__)
+        # As a traceback shows it: the cause, else the context unless suppressed.
+        pending.append(link.__cause__ or (None if link.__suppress_context__ else link.__context__))
 
 
 def _corrupt_files(uris: Iterable[str]) -> list[str]:
@@ -374,10 +339,9 @@ def _corrupt_files(uris: Iterable[str]) -> list[str]:
         if "://" in uri and not uri.startswith("file://"):
             continue
         for path in sorted(glob.glob(uri.removeprefix("file://"), recursive=True)):
-            if not os.path.isfile(path):
-                continue
             try:
-                pl.read_parquet_schema(path)
+                if os.path.isfile(path):
+                    pl.read_parquet_schema(path)
             except Exception:
                 found.append(path)
     return found
@@ -399,7 +363,3 @@ def _free_space(writing: str | None) -> str:
         f"{usage.free / 2**20:.1f} MiB free of {usage.total / 2**20:.1f} MiB on the file "
         f"system of {path}; space needed unknown (at least the partition's size)"
     )
-
-
-def _name(cls: type | str) -> str:
-    return cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"

@@ -13,11 +13,12 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from polars_cloud_provider import settings
 from polars_cloud_provider.engines import backend
 from polars_cloud_provider.hooks import secrets_lookup
+from polars_cloud_provider.hooks.secrets_lookup import ConnectionProblem
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,6 @@ VALID_EXTRAS = (
     '{"backend": "local"}'
 )
 JSON_TYPES = {bool: "boolean", int: "number", float: "number", dict: "object", list: "array"}
-
-
-class ConnectionProblem(AirflowFailException):
-    """The Polars Cloud connection is missing or incomplete: retrying cannot fix it."""
 
 
 class PolarsCloudHook(BaseHook):
@@ -116,23 +113,15 @@ def connected(connection: Any, conn_id: str) -> backend.Backend:
 
 
 def service_account(conn_id: str) -> tuple[str, str]:
-    """The client id and secret of connection ``conn_id``, found as a task finds them, for code
-    outside a task; raises ``ConnectionProblem`` naming what is missing."""
+    """The client id and secret of connection ``conn_id``, found as a task finds them."""
     connection = _get_connection(conn_id)
     _require_credentials(connection, conn_id)
     return connection.login, connection.password
 
 
 def _get_connection(conn_id: str) -> Any:
-    """The connection from the secrets backend (``SecretsBackendUnavailable`` when it does not
-    answer, retried), else from Airflow's usual lookup."""
-    try:
-        connection = secrets_lookup.lookup(conn_id, settings.load().secrets_backend_timeout_s)
-    except secrets_lookup.SecretsBackendRefused as error:
-        raise ConnectionProblem(
-            f"Airflow connection {conn_id!r} for Polars Cloud: {error} Check that the "
-            "backend's credentials may read the secret (docs/connection.md)."
-        ) from None
+    """The connection from the secrets backend, else from Airflow's usual lookup."""
+    connection = secrets_lookup.lookup(conn_id, settings.load().secrets_backend_timeout_s)
     if connection is not None:
         return connection
     try:
@@ -145,15 +134,12 @@ def _get_connection(conn_id: str) -> Any:
 
 
 def _extra(raw_extra: str | None) -> dict[str, str | None]:
-    """Each of ``EXTRA_KEYS``: a non-empty string, or None when absent (or null). Read from the
-    raw text: unreadable JSON is an error, not the cloud as ``extra_dejson`` would have it. The
-    ``ValueError`` never echoes the extra."""
+    """Each of ``EXTRA_KEYS``: a non-empty string, or None when absent (or null); else a
+    ``ValueError`` that never echoes the extra. Not ``extra_dejson``: docs/design-connection.md."""
     try:
         extra = json.loads(raw_extra) if raw_extra and raw_extra.strip() else {}
     except json.JSONDecodeError as error:
-        raise ValueError(
-            f"its extra is not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
-        ) from None
+        raise ValueError(f"its extra is not valid JSON ({error})") from None  # no text of it
     if not isinstance(extra, dict):
         raise ValueError(f"its extra is a JSON {_json_type(extra)}, not an object")
     extra = {key.removeprefix(f"extra__{CONN_TYPE}__"): value for key, value in extra.items()}

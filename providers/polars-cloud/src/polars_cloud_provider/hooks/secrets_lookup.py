@@ -1,7 +1,6 @@
 """Ask the deployment's secrets backend for a connection within a deadline, telling "it did not
 answer" (``SecretsBackendUnavailable``, retried) from "no such secret" (``None``) and from other
-errors (``SecretsBackendRefused``). Why Airflow's own lookup does not: docs/design-connection.md.
-"""
+errors (``ConnectionProblem``, not retried); Airflow's does not: docs/design-connection.md."""
 
 from __future__ import annotations
 
@@ -11,8 +10,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.log import mask_secret
+
+from polars_cloud_provider.compute.errors import RemoteError
+from polars_cloud_provider.compute.failures import chain
+
 # Errors meaning the backend could not be reached or could not serve the request right now,
-# by "module.Class" anywhere in an exception's class hierarchy or its chain of causes.
+# by "module.Class" anywhere in the class hierarchy of an exception or of one it was raised from.
 TRANSIENT_ERRORS = {
     "builtins.OSError",  # sockets, requests/urllib3 (hvac), botocore's timeouts
     "botocore.exceptions.ConnectionError",
@@ -25,16 +30,14 @@ TRANSIENT_ERRORS = {
     "hvac.exceptions.InternalServerError",
     "hvac.exceptions.RateLimitExceeded",
 }
-# Modules of the backends Airflow always adds after the configured one.
-AIRFLOW_DEFAULT_BACKENDS = ("airflow.secrets.", "airflow.sdk.")
 
 
 class SecretsBackendUnavailable(Exception):
     """The secrets backend did not answer: an ordinary exception, so Airflow retries the task."""
 
 
-class SecretsBackendRefused(Exception):
-    """The secrets backend answered with an error that a retry will not change."""
+class ConnectionProblem(AirflowFailException):
+    """The Polars Cloud connection is missing, incomplete or unreadable: retrying cannot fix it."""
 
 
 class _DeadlinePassed(Exception):
@@ -43,8 +46,7 @@ class _DeadlinePassed(Exception):
 
 def lookup(conn_id: str, deadline_s: float) -> Any | None:
     """The connection from the configured secrets backend, ``None`` when it has no such secret
-    or no backend is configured; raises ``SecretsBackendUnavailable``/``SecretsBackendRefused``.
-    """
+    or no backend is configured; raises ``SecretsBackendUnavailable``/``ConnectionProblem``."""
     backend = configured_backend()
     if backend is None:
         return None
@@ -61,20 +63,19 @@ def lookup(conn_id: str, deadline_s: float) -> Any | None:
             raise  # an authoritative deny: Airflow's own meaning, no fallback
         text = " ".join(str(error).split())[:300]
         reason = f"{type(error).__name__}: {text}" if text else type(error).__name__
-        if is_transient(error):
+        if any(map(_unreachable, chain(error))):  # it, or one it was raised from
             raise SecretsBackendUnavailable(
                 f"The {where} could not be reached while looking up connection {conn_id!r} "
                 f"({reason}); the task will be retried."
             ) from None
-        raise SecretsBackendRefused(
-            f"The {where} failed to look up connection {conn_id!r} ({reason})."
+        raise ConnectionProblem(
+            f"Airflow connection {conn_id!r} for Polars Cloud: the {where} failed to look it up "
+            f"({reason}). Check that the backend's credentials may read the secret "
+            "(docs/connection.md)."
         ) from None
     if connection is not None:  # hide its secrets in every log, as Airflow's own lookup does
-        from airflow.sdk.log import mask_secret
-
-        for value in (connection.password, connection.extra):
-            if value:
-                mask_secret(value)
+        for value in filter(None, (connection.password, connection.extra)):
+            mask_secret(value)
     return connection
 
 
@@ -82,8 +83,8 @@ def configured_backend() -> Any | None:
     """The secrets backend the deployment configured, as Airflow built it for this process."""
     from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
 
-    for backend in ensure_secrets_backend_loaded():
-        if not type(backend).__module__.startswith(AIRFLOW_DEFAULT_BACKENDS):
+    for backend in ensure_secrets_backend_loaded():  # then the ones Airflow always adds
+        if not type(backend).__module__.startswith(("airflow.secrets.", "airflow.sdk.")):
             _bound_aws_client(backend)
             return backend
     return None
@@ -107,21 +108,11 @@ ADDRESSES: dict[str, Callable[[Any], str]] = {
 }
 
 
-def is_transient(error: BaseException) -> bool:
-    """Whether ``error`` (or any of its causes) means "not reachable right now"."""
-    seen: set[int] = set()
-    link: BaseException | None = error
-    while link is not None and id(link) not in seen:
-        names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(link).__mro__}
-        if names & TRANSIENT_ERRORS or _throttled(link):
-            return True
-        seen.add(id(link))
-        link = link.__cause__ or link.__context__
-    return False
-
-
-def _throttled(error: BaseException) -> bool:
-    """A botocore ``ClientError`` for throttling or a server-side failure."""
+def _unreachable(error: BaseException) -> bool:
+    """Whether ``error`` means "not reachable right now": one of ``TRANSIENT_ERRORS``, or a
+    botocore ``ClientError`` for throttling or a server-side failure."""
+    if TRANSIENT_ERRORS.intersection(RemoteError.names_of(error)):
+        return True
     response = getattr(error, "response", None)
     if not isinstance(response, dict):
         return False
@@ -131,8 +122,7 @@ def _throttled(error: BaseException) -> bool:
 
 
 def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
-    """``call()`` in a daemon thread, waited for at most ``deadline_s``: a client stuck past its
-    own timeouts is left behind and ends with the task process."""
+    """``call()`` in a daemon thread, waited for at most ``deadline_s`` (then left behind)."""
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()
 
@@ -155,9 +145,8 @@ def _within(deadline_s: float, call: Callable[[], Any]) -> Any:
 def _bound_aws_client(backend: Any) -> None:
     """Give the AWS backend's client the ``config_kwargs`` (timeouts, retries) of its kwargs,
     which apache-airflow-providers-amazon 9.39 leaves out (docs/design-connection.md)."""
-    if type(backend).__name__ != "SecretsManagerBackend" or "client" in vars(backend):
-        return
-    if not backend.kwargs.get("config_kwargs"):
+    aws = type(backend).__name__ == "SecretsManagerBackend"
+    if not aws or "client" in vars(backend) or not backend.kwargs.get("config_kwargs"):
         return
     from airflow.providers.amazon.aws.hooks.base_aws import SessionFactory
     from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
@@ -165,16 +154,13 @@ def _bound_aws_client(backend: Any) -> None:
     conn = AwsConnectionWrapper.from_connection_metadata(
         conn_id=f"{type(backend).__name__}__connection", extra=backend.kwargs
     )
-    client_kwargs = {
-        "region_name": conn.region_name,
-        "verify": conn.verify,
-        "endpoint_url": conn.endpoint_url,
-        "api_version": backend.api_version,
-        "use_ssl": backend.use_ssl,
-    }
     session = SessionFactory(conn=conn).create_session()
-    vars(backend)["client"] = session.client(
+    vars(backend)["client"] = session.client(  # None is boto3's default for each but use_ssl
         service_name="secretsmanager",
+        region_name=conn.region_name,
+        verify=conn.verify,
+        endpoint_url=conn.endpoint_url,
+        api_version=backend.api_version,
+        use_ssl=backend.use_ssl is not False,
         config=conn.botocore_config,
-        **{key: value for key, value in client_kwargs.items() if value is not None},
     )
