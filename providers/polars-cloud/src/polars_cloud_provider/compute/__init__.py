@@ -87,7 +87,7 @@ def execute(
 
 
 def _query(
-    lf: pl.LazyFrame, on: Cluster | Live, mode: str, to: str | None, retry_timeout: bool, wait: bool
+    lf: pl.LazyFrame, on: Cluster | Live, mode: Mode, to: str | None, retry_timeout: bool, wait: bool
 ) -> Any:
     """The outcome of ``lf`` written to ``to`` (None: intermediate storage), or its id."""
     from polars_cloud_provider.compute import execution
@@ -95,11 +95,12 @@ def _query(
 
     with classified(writing=to, retry_timeout=retry_timeout):
         live = _live(on)
-        chosen = _mode(mode)
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if to is None:
-            return execution.run(live, lf, chosen, None)
+            return execution.run(live, lf, mode, None)
         start = execution.run if wait else execution.submit
-        return start(live, lf, chosen, _directory(to))
+        return start(live, lf, mode, _directory(to))
 
 
 def shutdown(cluster: Manifest) -> bool:
@@ -147,12 +148,10 @@ def scan_parquet(
     produced: bool = False,
 ) -> pl.LazyFrame:
     """Lazily scan parquet at ``uris`` (a glob, a directory, or ``execute``'s locations) with
-    the storage options of the running task's engine.
-
-    ``dataset`` names what is read (``ds``: its day; ``produced``: another task's output) in
-    failures; the local engine then fails at once, without retries, when a local path matches
-    no file (an object store is listed by the query itself, within its time bound).
-    """
+    the storage options of the running task's engine. ``dataset`` names what is read (``ds``:
+    its day; ``produced``: another task's output) in failures; the local engine then fails at
+    once, without retries (a retry would find the same), when a local path matches no file (an
+    object store is listed by the query itself, within its time bound)."""
     import polars as pl
 
     from polars_cloud_provider.compute.failures import record_read
@@ -175,7 +174,6 @@ def scan_parquet(
 
                 kind = "Output" if produced else "Input"
                 day = f" for ds={ds}" if ds is not None else ""
-                # Without retries: a retry minutes later would find the same empty place.
                 raise PermanentFailure(
                     f"{kind} {dataset!r}{day}: no parquet file at {uri}", what="missing input"
                 )
@@ -193,12 +191,6 @@ def _live(on: Cluster | Live) -> Live:
 
     backend = active()
     return Live(cluster=on, backend=backend, handle=backend.connect(on, settings.load()))
-
-
-def _mode(mode: str) -> Mode:
-    if mode in MODES:
-        return mode
-    raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
 
 
 def _directory(uri: str) -> str:
