@@ -97,7 +97,7 @@ def main(argv: Sequence[str], environ: Mapping[str, str], out: TextIO, err: Text
         if mismatch and not args.from_this_python:
             print(f"ERROR {mismatch}", file=err)
             return INVALID
-        print(f"Note: {mismatch or versions.patch_note()}", file=err)
+        print(f"Note: {mismatch or versions.PATCH_NOTE}", file=err)
     registry = _authenticated_registry(args.conn_id, environ, out, err)
     if isinstance(registry, int):
         return registry

@@ -84,12 +84,6 @@ def differences(spec: ManifestSpec, registered: Mapping[str, Any]) -> list[str]:
     return changes
 
 
-def unreadable(spec: ManifestSpec, registered: Mapping[str, Any]) -> list[str]:
-    """Declared fields Polars Cloud does not read back, so a change to them goes unseen."""
-    unseen = [f for f in COMPARED if getattr(spec, f) is not None and f not in registered]
-    return unseen + [f for f in NOT_READ_BACK if getattr(spec, f) is not None]
-
-
 def _register_one(spec: ManifestSpec, registry: Registry, force: bool) -> Result:
     try:
         registered = registry.read(spec.workspace, spec.name)
@@ -104,7 +98,9 @@ def _register_one(spec: ManifestSpec, registry: Registry, force: bool) -> Result
         registry.register(spec.name, spec.context_arguments())
         return Result(spec.name, "updated", ", ".join(changes) or "forced (--force)")
     detail = "already registered with these settings"
-    if hidden := unreadable(spec, registered):
+    # Declared fields Polars Cloud does not read back: a change to them goes unseen.
+    unseen = [f for f in COMPARED if f not in registered] + list(NOT_READ_BACK)
+    if hidden := [f for f in unseen if getattr(spec, f) is not None]:
         detail += f" ({', '.join(hidden)} not read back: --force re-registers)"
     return Result(spec.name, "unchanged", detail)
 

@@ -11,6 +11,11 @@ from pathlib import Path
 PYTHON_VERSION_FILE = ".python-version"
 MAINTENANCE_DAG = "register_manifests"
 HERE = ".".join(map(str, sys.version_info[:3]))
+PATCH_NOTE = (
+    f"registering with Python {HERE}: workers on another {HERE.rsplit('.', 1)[0]}.x patch refuse "
+    f"these manifests (Polars Cloud compares the full version); the {MAINTENANCE_DAG} DAG "
+    "registers from the workers themselves."
+)
 
 
 def mismatch(project_root: Path) -> str | None:
@@ -26,13 +31,4 @@ def mismatch(project_root: Path) -> str | None:
         "and the Dockerfile's tag): they would refuse manifests registered from here. "
         f"Register from the workers (trigger the {MAINTENANCE_DAG} DAG) or, knowingly, pass "
         "--from-this-python."
-    )
-
-
-def patch_note() -> str:
-    minor = ".".join(map(str, sys.version_info[:2]))
-    return (
-        f"registering with Python {HERE}: workers on another {minor}.x patch refuse these "
-        f"manifests (Polars Cloud compares the full version); the {MAINTENANCE_DAG} DAG "
-        "registers from the workers themselves."
     )
