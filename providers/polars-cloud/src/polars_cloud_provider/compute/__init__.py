@@ -87,7 +87,7 @@ def execute(
 
 
 def _query(
-    lf: pl.LazyFrame, on: Cluster | Live, mode: Mode, to: str | None, retry_timeout: bool, wait: bool
+    lf: pl.LazyFrame, on: Cluster | Live, mode: str, to: str | None, retry_timeout: bool, wait: bool
 ) -> Any:
     """The outcome of ``lf`` written to ``to`` (None: intermediate storage), or its id."""
     from polars_cloud_provider.compute import execution
@@ -95,12 +95,11 @@ def _query(
 
     with classified(writing=to, retry_timeout=retry_timeout):
         live = _live(on)
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        chosen = _mode(mode)
         if to is None:
-            return execution.run(live, lf, mode, None)
+            return execution.run(live, lf, chosen, None)
         start = execution.run if wait else execution.submit
-        return start(live, lf, mode, _directory(to))
+        return start(live, lf, chosen, _directory(to))
 
 
 def shutdown(cluster: Manifest) -> bool:
@@ -191,6 +190,12 @@ def _live(on: Cluster | Live) -> Live:
 
     backend = active()
     return Live(cluster=on, backend=backend, handle=backend.connect(on, settings.load()))
+
+
+def _mode(mode: str) -> Mode:
+    if mode in MODES:
+        return mode
+    raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
 
 
 def _directory(uri: str) -> str:

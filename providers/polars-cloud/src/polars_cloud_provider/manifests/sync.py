@@ -70,18 +70,15 @@ def unregister(name: str, workspace: str, registry: Registry) -> Result:
 
 
 def differences(spec: ManifestSpec, registered: Mapping[str, Any]) -> list[str]:
-    """``field registered -> declared`` for every declared field that differs."""
-    changes = []
-    for field in COMPARED:
-        declared = getattr(spec, field)
-        if declared is None or field not in registered:
-            continue
-        if field == "env_vars":
-            if dict(declared) != dict(registered[field] or {}):
-                changes.append("env_vars changed")  # values may be secret: never printed
-        elif declared != registered[field]:
-            changes.append(f"{field} {registered[field]} -> {declared}")
-    return changes
+    """``field registered -> declared`` for every declared field that differs (for env_vars only
+    that it changed: its values may be secret)."""
+    return [
+        "env_vars changed" if field == "env_vars" else f"{field} {registered[field]} -> {declared}"
+        for field in COMPARED
+        if (declared := getattr(spec, field)) is not None
+        and field in registered
+        and declared != registered[field]
+    ]
 
 
 def _register_one(spec: ManifestSpec, registry: Registry, force: bool) -> Result:
