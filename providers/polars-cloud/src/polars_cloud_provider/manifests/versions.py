@@ -21,10 +21,8 @@ PATCH_NOTE = (
 def mismatch(project_root: Path) -> str | None:
     """A sentence saying how this interpreter differs from the workers', or None."""
     declared = project_root / PYTHON_VERSION_FILE
-    if not declared.is_file():
-        return None
-    wanted = declared.read_text().strip().split()[0]
-    if HERE.split(".")[: len(wanted.split("."))] == wanted.split("."):
+    wanted = declared.read_text().strip().split()[0] if declared.is_file() else HERE
+    if f"{HERE}.".startswith(f"{wanted}."):  # 3.11 and 3.11.7 both name this 3.11.7
         return None
     return (
         f"this is Python {HERE}, the workers run Python {wanted} ({PYTHON_VERSION_FILE} "
