@@ -53,9 +53,7 @@ def get_provider_info() -> dict[str, Any]:
                     },
                 },
                 "conn-fields": {
-                    "workspace": _field(
-                        "Workspace", "The Polars Cloud workspace the queries run in."
-                    ),
+                    "workspace": _field("Workspace", "The Polars Cloud workspace queries run in."),
                     "backend": _field(
                         "Backend",
                         "cloud: Polars Cloud. local: in-process Polars on the worker, no service "

@@ -75,10 +75,9 @@ def env_var(field: str) -> str:
     return f"AIRFLOW__{SECTION.upper()}__{field.upper()}"
 
 
-def load(environ: Mapping[str, str] | None = None) -> Settings:
+def load() -> Settings:
     """Read the settings: defaults, overridden by the environment."""
-    environ = os.environ if environ is None else environ
-    raw = {name: environ.get(env_var(name), default).strip() for name, default in DEFAULTS.items()}
+    raw = {name: os.environ.get(env_var(name), value).strip() for name, value in DEFAULTS.items()}
     numbers = {
         f.name: _number(raw, f.name) for f in dataclasses.fields(Settings) if f.type == "float"
     }

@@ -147,12 +147,10 @@ def scan_parquet(
     produced: bool = False,
 ) -> pl.LazyFrame:
     """Lazily scan parquet at ``uris`` (a glob, a directory, or ``execute``'s locations) with
-    the storage options of the running task's engine.
-
-    ``dataset`` names what is read (``ds``: its day; ``produced``: another task's output) in
-    failures; the local engine then fails at once, without retries, when a local path matches
-    no file (an object store is listed by the query itself, within its time bound).
-    """
+    the storage options of the running task's engine. ``dataset`` names what is read (``ds``:
+    its day; ``produced``: another task's output) in failures; the local engine then fails at
+    once, without retries (a retry would find the same), when a local path matches no file (an
+    object store is listed by the query itself, within its time bound)."""
     import polars as pl
 
     from polars_cloud_provider.compute.failures import record_read
@@ -175,7 +173,6 @@ def scan_parquet(
 
                 kind = "Output" if produced else "Input"
                 day = f" for ds={ds}" if ds is not None else ""
-                # Without retries: a retry minutes later would find the same empty place.
                 raise PermanentFailure(
                     f"{kind} {dataset!r}{day}: no parquet file at {uri}", what="missing input"
                 )

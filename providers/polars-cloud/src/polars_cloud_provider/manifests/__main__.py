@@ -1,8 +1,5 @@
-"""Register the manifests of manifests.toml: ``python -m polars_cloud_provider.manifests``.
-
-Run it from the environment the Airflow workers run (same uv.lock): a worker with other polars
-or Python versions than the registering environment's is refused the manifest (``versions``).
-"""
+"""Register the manifests of manifests.toml: ``python -m polars_cloud_provider.manifests``, run
+from the workers' environment (same uv.lock, same Python: see ``versions``)."""
 
 from __future__ import annotations
 
@@ -22,12 +19,12 @@ from polars_cloud_provider.manifests import spec, sync, versions
 OK, FAILED, INVALID, NOT_AUTHENTICATED, UNREACHABLE = 0, 1, 2, 3, 4
 ENV_CREDENTIALS = ("POLARS_CLOUD_CLIENT_ID", "POLARS_CLOUD_CLIENT_SECRET")
 ENV_TOKEN = "POLARS_CLOUD_ACCESS_TOKEN"
-PROG = "python -m polars_cloud_provider.manifests"
+_URL = re.compile(r"https?://[^\s\"'()]+")
 
 
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(
-        prog=PROG,
+        prog="python -m polars_cloud_provider.manifests",
         description="Register the compute manifests of manifests.toml in Polars Cloud: the new "
         "and changed ones, and those recorded with other polars/Python versions.",
     )
@@ -59,15 +56,7 @@ def parser() -> argparse.ArgumentParser:
     return commands
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    environ: Mapping[str, str] | None = None,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-) -> int:
-    environ = os.environ if environ is None else environ
-    out = out or sys.stdout
-    err = err or sys.stderr
+def main(argv: Sequence[str], environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     args = parser().parse_args(argv)
     try:
         declared = spec.load(args.file, args.workspace)
@@ -108,7 +97,7 @@ def main(
         if mismatch and not args.from_this_python:
             print(f"ERROR {mismatch}", file=err)
             return INVALID
-        print(f"Note: {mismatch or versions.patch_note()}", file=err)
+        print(f"Note: {mismatch or versions.PATCH_NOTE}", file=err)
     registry = _authenticated_registry(args.conn_id, environ, out, err)
     if isinstance(registry, int):
         return registry
@@ -142,7 +131,13 @@ def _authenticated_registry(
         for secret in (environ.get("POLARS_CLOUD_CLIENT_SECRET"), environ.get(ENV_TOKEN)):
             if secret:
                 reason = reason.replace(secret, "***")
-        if logging_in and _unreachable(error, cloud):
+        # polars-cloud raises the same classes whether it was unreachable or refused: the
+        # message tells them apart (docs/design-manifests.md).
+        if isinstance(error, cloud.ComputeError):  # CloudBackend.authenticate classified it
+            unreachable = str(error).startswith("Could not reach")
+        else:
+            unreachable = cloud._transient(error)
+        if logging_in and unreachable:
             where = _URL.search(str(error))
             print(
                 f"ERROR could not reach Polars Cloud{f' at {where.group(0)}' if where else ''} "
@@ -162,17 +157,6 @@ def _authenticated_registry(
     return registry
 
 
-_URL = re.compile(r"https?://[^\s\"'()]+")
-
-
-def _unreachable(error: Exception, cloud: Any) -> bool:
-    """Whether logging in failed to reach Polars Cloud, rather than being refused: polars-cloud
-    raises the same classes for both (docs/design-manifests.md), the message tells them apart."""
-    if isinstance(error, cloud.ComputeError):  # CloudBackend.authenticate classified it
-        return str(error).startswith("Could not reach")
-    return cloud._transient(error)
-
-
 def _report(results: list[sync.Result], out: TextIO) -> int:
     print(*sync.lines(results), sep="\n", file=out)
     counts = Counter(result.status for result in results)
@@ -183,4 +167,4 @@ def _report(results: list[sync.Result], out: TextIO) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:], os.environ, sys.stdout, sys.stderr))

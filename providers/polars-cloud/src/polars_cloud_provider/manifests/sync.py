@@ -70,24 +70,15 @@ def unregister(name: str, workspace: str, registry: Registry) -> Result:
 
 
 def differences(spec: ManifestSpec, registered: Mapping[str, Any]) -> list[str]:
-    """``field registered -> declared`` for every declared field that differs."""
-    changes = []
-    for field in COMPARED:
-        declared = getattr(spec, field)
-        if declared is None or field not in registered:
-            continue
-        if field == "env_vars":
-            if dict(declared) != dict(registered[field] or {}):
-                changes.append("env_vars changed")  # values may be secret: never printed
-        elif declared != registered[field]:
-            changes.append(f"{field} {registered[field]} -> {declared}")
-    return changes
-
-
-def unreadable(spec: ManifestSpec, registered: Mapping[str, Any]) -> list[str]:
-    """Declared fields Polars Cloud does not read back, so a change to them goes unseen."""
-    unseen = [f for f in COMPARED if getattr(spec, f) is not None and f not in registered]
-    return unseen + [f for f in NOT_READ_BACK if getattr(spec, f) is not None]
+    """``field registered -> declared`` for every declared field that differs (for env_vars only
+    that it changed: its values may be secret)."""
+    return [
+        "env_vars changed" if field == "env_vars" else f"{field} {registered[field]} -> {declared}"
+        for field in COMPARED
+        if (declared := getattr(spec, field)) is not None
+        and field in registered
+        and declared != registered[field]
+    ]
 
 
 def _register_one(spec: ManifestSpec, registry: Registry, force: bool) -> Result:
@@ -104,7 +95,9 @@ def _register_one(spec: ManifestSpec, registry: Registry, force: bool) -> Result
         registry.register(spec.name, spec.context_arguments())
         return Result(spec.name, "updated", ", ".join(changes) or "forced (--force)")
     detail = "already registered with these settings"
-    if hidden := unreadable(spec, registered):
+    # Declared fields Polars Cloud does not read back: a change to them goes unseen.
+    unseen = [f for f in COMPARED if f not in registered] + list(NOT_READ_BACK)
+    if hidden := [f for f in unseen if getattr(spec, f) is not None]:
         detail += f" ({', '.join(hidden)} not read back: --force re-registers)"
     return Result(spec.name, "unchanged", detail)
 

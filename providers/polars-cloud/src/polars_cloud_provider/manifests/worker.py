@@ -1,8 +1,5 @@
-"""Register the manifests from inside an Airflow task: the workers' own interpreter.
-
-Polars Cloud refuses a manifest to a process whose Python differs, patch included, from the
-registering one's (``versions``), so the ``register_manifests`` DAG registers from a worker.
-"""
+"""Register the manifests from inside an Airflow task (the ``register_manifests`` DAG), with the
+workers' own interpreter: Polars Cloud refuses a manifest to another Python (``versions``)."""
 
 from __future__ import annotations
 
@@ -21,9 +18,8 @@ FILE_NAME = "manifests.toml"
 def manifests_file(dags_folder: Path) -> Path:
     """``manifests.toml`` beside the DAGs folder (where the Dockerfile copies it), else in it."""
     candidates = [dags_folder.parent / FILE_NAME, dags_folder / FILE_NAME]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+    if found := next((path for path in candidates if path.is_file()), None):
+        return found
     raise ComputeError(
         f"No {FILE_NAME} found at {' or '.join(map(str, candidates))}: deploy it beside the "
         "DAGs folder (the Dockerfile copies it to /opt/airflow/) or inside it."
