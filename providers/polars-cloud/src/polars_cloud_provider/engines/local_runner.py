@@ -59,7 +59,7 @@ class LocalRunnerBackend(LocalBackend):
     ) -> Any:
         if not detached:
             return super().start(handle, lf, mode, sink_uri)
-        return _spawn(Path(handle.local_root) / RUNNER_DIR, lf, mode, sink_uri)
+        return _spawn(handle.local_root, lf, mode, sink_uri)
 
     def wait(self, query: Any, timeout_s: float | None) -> Outcome:
         if isinstance(query, ChildQuery):
@@ -114,9 +114,9 @@ def _result(run_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def _spawn(root: Path, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None) -> ChildQuery:
+def _spawn(local_root: str, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None) -> ChildQuery:
     query_id = f"{QUERY_PREFIX}{uuid.uuid4().hex[:12]}"
-    run_dir = root / query_id
+    run_dir = Path(local_root) / RUNNER_DIR / query_id
     run_dir.mkdir(parents=True)
     plan = lf.serialize()
     lock = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
@@ -124,6 +124,7 @@ def _spawn(root: Path, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None) -> Ch
     package_parent = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    env[settings.env_var("local_root")] = local_root  # the connection's, if it sets one
     with open(run_dir / OUTPUT, "wb") as output:
         child = subprocess.Popen(
             [sys.executable, "-m", __name__, str(run_dir), mode, sink_uri or ""],
