@@ -116,9 +116,8 @@ class LocalBackend:
             query.abort()
             stalled = isinstance(error, TimeoutError) or "timed out" in str(error).lower()
             note = _store_note(query, False) if stalled else ""
-            raise QueryFailed(
-                query.query_id, "FAILED", f"{type(error).__name__}: {error}{note}"
-            ) from error
+            detail = f"{type(error).__name__}: {error}{note}"
+            raise QueryFailed(query.query_id, "FAILED", detail) from error
         query.finalize()
         return Outcome(query_id=query.query_id, locations=[query.location])
 
@@ -144,8 +143,7 @@ def _wait_in_slices(done: threading.Event, timeout_s: float | None) -> bool:
 
 
 def _run(query: LocalQuery) -> None:
-    """Plan and run the query in this thread, polling ``fetch()`` (never ``fetch_blocking()``,
-    where a SIGINT aborts the process), and record how it ended."""
+    """Plan and run the query, polling ``fetch()`` (not ``fetch_blocking()``: see the docs)."""
     try:
         guarded = _stops_when_cancelled(query.plan, query.cancelled)
         options = local_storage.options(query.settings)
@@ -165,8 +163,7 @@ def _run(query: LocalQuery) -> None:
 
 
 def _stops_when_cancelled(lf: pl.LazyFrame, cancelled: threading.Event) -> pl.LazyFrame:
-    """Fail the plan at its next batch once cancelled: Polars' ``cancel()`` lets a running
-    streaming sink write on to the end (polars 2.0)."""
+    """Fail the plan at its next batch once cancelled (Polars' ``cancel()`` does not)."""
     schema = lf.collect_schema()  # resolving it can read storage: still inside the bound
     if not schema:
         return lf
@@ -193,8 +190,7 @@ def _cancel(query: LocalQuery) -> None:
 
 @contextlib.contextmanager
 def _signals_interrupt(query_id: str) -> Iterator[None]:
-    """In the main thread, SIGINT and SIGTERM raise ``QueryInterrupted`` (after the handler
-    already installed, if any) instead of ending the process; ignored signals stay so."""
+    """In the main thread, SIGINT and SIGTERM raise ``QueryInterrupted`` (after any handler)."""
     in_main_thread = threading.current_thread() is threading.main_thread()
     signals = (signal.SIGINT, signal.SIGTERM) if in_main_thread else ()
     previous: dict[int, Any] = {number: signal.getsignal(number) for number in signals}
@@ -217,8 +213,7 @@ def _signals_interrupt(query_id: str) -> Iterator[None]:
 
 
 def _store_note(query: LocalQuery, timed_out: bool) -> str:
-    """Name the object store the query waited on (Polars' message may not say which): for a
-    query past its timeout, also whether the store answers a plain request."""
+    """Name the object store the query waited on; past the timeout, whether it answers."""
     options = local_storage.options(query.settings)
     url = local_storage.endpoint(options, (query.location, *query.reads))
     if url is None:
@@ -234,8 +229,7 @@ def _store_note(query: LocalQuery, timed_out: bool) -> str:
 
 
 def _prune(root: str, retention_s: float) -> None:
-    """Remove the intermediate results under ``root`` untouched for longer than ``retention_s``,
-    then the run and task directories that are empty and as old."""
+    """Remove intermediate results older than the retention, then empty directories as old."""
     if local_storage.is_remote(root):
         return
     base = Path(root.removeprefix("file://"))
