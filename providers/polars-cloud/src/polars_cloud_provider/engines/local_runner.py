@@ -149,7 +149,7 @@ def main(argv: list[str]) -> int:
     chosen = LocalBackend()
     result: dict[str, Any]
     try:
-        plan = pl.LazyFrame.deserialize(sys.stdin.buffer)
+        plan = pl.LazyFrame.deserialize(sys.stdin.buffer.read())
         query = chosen.start(settings.load(), plan, mode, sink_uri)
         outcome = chosen.wait(query, None)  # the parent side enforces the deadline
         result = {"status": "SUCCESS", "locations": outcome.locations}
