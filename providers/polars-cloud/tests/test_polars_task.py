@@ -234,6 +234,30 @@ def test_a_deferred_pipeline_passes_result_locations_through_xcom(
         assert result["status"] == "SUCCESS"
 
 
+def test_a_deferred_execute_leaves_its_results_under_the_connections_local_root(
+    airflow_db, local_connection, polars_cloud_connection, tmp_path, deferrals
+) -> None:
+    """The connection's ``local_root`` overrides the setting in the child process too."""
+    connection_root = tmp_path / "connection-root"
+    polars_cloud_connection(extra={"backend": "local", "local_root": str(connection_root)})
+
+    def numbers() -> list[str]:
+        return compute.execute(NUMBERS, on=MANIFEST)
+
+    dag, failures = build("deferred_execute_root", numbers, deferrable=True)
+    dag_run, ti = run(dag)
+
+    assert dag_run.state == "success", failures
+    (query,) = xcom(ti, execution.QUERY_KEY)
+    assert deferrals == [query["query_id"]]  # it ran in a child process
+    locations = json.loads((Path(query["run_dir"]) / local_runner.RESULT).read_text())
+    assert locations["locations"] and locations["locations"] == xcom(ti, "return_value")
+    for location in locations["locations"]:
+        assert Path(location).is_relative_to(connection_root), location
+        assert pl.read_parquet(location)["x"].to_list() == [1, 2, 3]
+    assert not local_connection.exists()  # nothing under the setting's root
+
+
 def test_queries_inside_immediate_shutdown_are_never_deferred(airflow_db, local_data) -> None:
     def inside_the_block(ds: str | None = None) -> str:
         with compute.immediate_shutdown(SPECS) as cluster:

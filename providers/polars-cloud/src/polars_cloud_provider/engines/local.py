@@ -4,7 +4,6 @@ timeouts and signals cancel them and remove what they wrote (docs/design-local-e
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import logging
 import math
@@ -27,7 +26,7 @@ from polars_cloud_provider.compute import failures
 from polars_cloud_provider.compute.clusters import Cluster, Mode
 from polars_cloud_provider.compute.errors import QueryFailed, QueryInterrupted, QueryTimedOut
 from polars_cloud_provider.engines import local_staging, local_storage
-from polars_cloud_provider.engines.backend import Outcome, backoff
+from polars_cloud_provider.engines.backend import SIGNAL_SLICE_S, Outcome, backoff
 from polars_cloud_provider.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 PART = "part-0.parquet"
 QUERY_PREFIX = "local-"  # of every local query id, hence of every query's directory
 _CANCEL_GRACE_S = 30.0  # how long a cancelled query may take to stop writing
-_SIGNAL_SLICE_S = 0.5  # the longest a signal waits for its handler during a wait
 _POLL_FIRST_S, _POLL_MAX_S = 0.0005, 0.005  # asking Polars whether the query is done
 
 
@@ -67,9 +65,7 @@ class LocalBackend:
 
     def connect(self, cluster: Cluster, current: Settings) -> Settings:
         """The handle on this process, the local "cluster": the settings its queries use."""
-        if self.local_root:
-            return replace(current, local_root=self.local_root)
-        return current
+        return replace(current, local_root=self.local_root) if self.local_root else current
 
     def scan_options(self, current: Settings) -> dict[str, Any]:
         return local_storage.options(current)
@@ -89,13 +85,13 @@ class LocalBackend:
         if local_storage.is_remote(directory):
             pass  # an upload is visible only once complete
         elif sink_uri is None:  # no one reads it before the query succeeds
-            query.abort = functools.partial(shutil.rmtree, path, ignore_errors=True)
+            query.abort = lambda: shutil.rmtree(path, ignore_errors=True)
         else:
             staged = local_staging.stage(path, query_id)
             query.location = str(staged.final / PART)
             query.write_path = str(staged.directory / PART)
-            query.finalize = functools.partial(local_staging.publish, staged)
-            query.abort = functools.partial(local_staging.discard, staged)
+            query.finalize = lambda: local_staging.publish(staged)
+            query.abort = lambda: local_staging.discard(staged)
         log.info("Local %s query %s -> %s", mode, query_id, query.location)
         return query
 
@@ -116,14 +112,12 @@ class LocalBackend:
         if not finished:
             _cancel(query)
             raise QueryTimedOut(query.query_id, timeout_s or 0, _store_note(query, True))
-        error = query.error
-        if error is not None:
+        if (error := query.error) is not None:
             query.abort()
             stalled = isinstance(error, TimeoutError) or "timed out" in str(error).lower()
             note = _store_note(query, False) if stalled else ""
-            raise QueryFailed(
-                query.query_id, "FAILED", f"{type(error).__name__}: {error}{note}"
-            ) from error
+            detail = f"{type(error).__name__}: {error}{note}"
+            raise QueryFailed(query.query_id, "FAILED", detail) from error
         query.finalize()
         return Outcome(query_id=query.query_id, locations=[query.location])
 
@@ -140,17 +134,16 @@ class LocalBackend:
 
 
 def _wait_in_slices(done: threading.Event, timeout_s: float | None) -> bool:
-    """``done.wait(timeout_s)``, woken every ``_SIGNAL_SLICE_S`` to run signal handlers."""
+    """``done.wait(timeout_s)``, woken every ``SIGNAL_SLICE_S`` to run signal handlers."""
     deadline = math.inf if timeout_s is None else time.monotonic() + timeout_s
-    while not done.wait(max(0.0, min(deadline - time.monotonic(), _SIGNAL_SLICE_S))):
+    while not done.wait(max(0.0, min(deadline - time.monotonic(), SIGNAL_SLICE_S))):
         if time.monotonic() >= deadline:
             return False
     return True
 
 
 def _run(query: LocalQuery) -> None:
-    """Plan and run the query in this thread, polling ``fetch()`` (never ``fetch_blocking()``,
-    where a SIGINT aborts the process), and record how it ended."""
+    """Plan and run the query, polling ``fetch()`` (not ``fetch_blocking()``: see the docs)."""
     try:
         guarded = _stops_when_cancelled(query.plan, query.cancelled)
         options = local_storage.options(query.settings)
@@ -170,8 +163,7 @@ def _run(query: LocalQuery) -> None:
 
 
 def _stops_when_cancelled(lf: pl.LazyFrame, cancelled: threading.Event) -> pl.LazyFrame:
-    """Fail the plan at its next batch once cancelled: Polars' ``cancel()`` lets a running
-    streaming sink write on to the end (polars 2.0)."""
+    """Fail the plan at its next batch once cancelled (Polars' ``cancel()`` does not)."""
     schema = lf.collect_schema()  # resolving it can read storage: still inside the bound
     if not schema:
         return lf
@@ -198,8 +190,7 @@ def _cancel(query: LocalQuery) -> None:
 
 @contextlib.contextmanager
 def _signals_interrupt(query_id: str) -> Iterator[None]:
-    """In the main thread, SIGINT and SIGTERM raise ``QueryInterrupted`` (after the handler
-    already installed, if any) instead of ending the process; ignored signals stay so."""
+    """In the main thread, SIGINT and SIGTERM raise ``QueryInterrupted`` (after any handler)."""
     in_main_thread = threading.current_thread() is threading.main_thread()
     signals = (signal.SIGINT, signal.SIGTERM) if in_main_thread else ()
     previous: dict[int, Any] = {number: signal.getsignal(number) for number in signals}
@@ -222,8 +213,7 @@ def _signals_interrupt(query_id: str) -> Iterator[None]:
 
 
 def _store_note(query: LocalQuery, timed_out: bool) -> str:
-    """Name the object store the query waited on (Polars' message may not say which): for a
-    query past its timeout, also whether the store answers a plain request."""
+    """Name the object store the query waited on; past the timeout, whether it answers."""
     options = local_storage.options(query.settings)
     url = local_storage.endpoint(options, (query.location, *query.reads))
     if url is None:
@@ -239,8 +229,7 @@ def _store_note(query: LocalQuery, timed_out: bool) -> str:
 
 
 def _prune(root: str, retention_s: float) -> None:
-    """Remove the intermediate results under ``root`` untouched for longer than ``retention_s``,
-    then the run and task directories that are empty and as old."""
+    """Remove intermediate results older than the retention, then empty directories as old."""
     if local_storage.is_remote(root):
         return
     base = Path(root.removeprefix("file://"))

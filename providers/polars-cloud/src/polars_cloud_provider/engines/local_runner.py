@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import io
 import json
 import logging
 import os
@@ -59,7 +58,33 @@ class LocalRunnerBackend(LocalBackend):
     ) -> Any:
         if not detached:
             return super().start(handle, lf, mode, sink_uri)
-        return _spawn(Path(handle.local_root) / RUNNER_DIR, lf, mode, sink_uri)
+        query_id = f"{QUERY_PREFIX}{uuid.uuid4().hex[:12]}"
+        run_dir = Path(handle.local_root) / RUNNER_DIR / query_id
+        run_dir.mkdir(parents=True)
+        plan = lf.serialize()
+        lock = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)  # handed to the child, which keeps it until it exits
+        # The child's settings are this process's, with the connection's local_root.
+        env = {**os.environ, settings.env_var("local_root"): handle.local_root}
+        package_parent = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+        with open(run_dir / OUTPUT, "wb") as output:
+            child = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(run_dir), mode, sink_uri or ""],
+                stdin=subprocess.PIPE,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=env,
+                pass_fds=(lock,),
+                start_new_session=True,
+            )
+        os.close(lock)
+        (run_dir / PID).write_text(str(child.pid))
+        assert child.stdin is not None
+        child.stdin.write(plan)
+        child.stdin.close()
+        log.info("Local query %s runs in process %d (%s)", query_id, child.pid, run_dir)
+        return ChildQuery(query_id=query_id, run_dir=run_dir)
 
     def wait(self, query: Any, timeout_s: float | None) -> Outcome:
         if isinstance(query, ChildQuery):
@@ -114,35 +139,6 @@ def _result(run_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def _spawn(root: Path, lf: pl.LazyFrame, mode: Mode, sink_uri: str | None) -> ChildQuery:
-    query_id = f"{QUERY_PREFIX}{uuid.uuid4().hex[:12]}"
-    run_dir = root / query_id
-    run_dir.mkdir(parents=True)
-    plan = lf.serialize()
-    lock = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(lock, fcntl.LOCK_EX)  # handed to the child, which keeps it until it exits
-    package_parent = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
-    with open(run_dir / OUTPUT, "wb") as output:
-        child = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(run_dir), mode, sink_uri or ""],
-            stdin=subprocess.PIPE,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-            pass_fds=(lock,),
-            start_new_session=True,
-        )
-    os.close(lock)
-    (run_dir / PID).write_text(str(child.pid))
-    assert child.stdin is not None
-    child.stdin.write(plan)
-    child.stdin.close()
-    log.info("Local query %s runs in process %d (%s)", query_id, child.pid, run_dir)
-    return ChildQuery(query_id=query_id, run_dir=run_dir)
-
-
 def main(argv: list[str]) -> int:
     run_dir, sink_uri = Path(argv[0]), argv[2] or None
     mode: Mode = SINGLE_NODE if argv[1] == SINGLE_NODE else DISTRIBUTED
@@ -153,30 +149,25 @@ def main(argv: list[str]) -> int:
     chosen = LocalBackend()
     result: dict[str, Any]
     try:
-        plan = pl.LazyFrame.deserialize(io.BytesIO(sys.stdin.buffer.read()))
+        plan = pl.LazyFrame.deserialize(sys.stdin.buffer.read())
         query = chosen.start(settings.load(), plan, mode, sink_uri)
         outcome = chosen.wait(query, None)  # the parent side enforces the deadline
         result = {"status": "SUCCESS", "locations": outcome.locations}
     except KeyboardInterrupt:
         result = {"status": "CANCELED"}
-    except QueryFailed as error:
-        # The Polars error alone: the parent reports it under its own id for the query.
-        result = {"status": error.status, **_described(error.__cause__ or error)}
     except Exception as error:
-        result = {"status": "FAILED", **_described(error)}
+        # The Polars error alone (a QueryFailed's cause): the parent names the query by its id.
+        cause = (error.__cause__ if isinstance(error, QueryFailed) else None) or error
+        result = {
+            "status": "FAILED",  # a local query ends with no other status
+            "error": f"{type(cause).__name__}: {cause}",
+            "message": str(cause),
+            "error_types": RemoteError.names_of(cause),  # the parent rebuilds a RemoteError
+        }
     partial = run_dir / f".{RESULT}.partial"
     partial.write_text(json.dumps(result))
     partial.rename(run_dir / RESULT)
     return 0 if result["status"] == "SUCCESS" else 1
-
-
-def _described(error: BaseException) -> dict[str, Any]:
-    """The error as the parent rebuilds it (``RemoteError``): message and class names."""
-    return {
-        "error": f"{type(error).__name__}: {error}",
-        "message": str(error),
-        "error_types": RemoteError.names_of(error),
-    }
 
 
 if __name__ == "__main__":

@@ -36,21 +36,16 @@ class Staged:
     lock: int  # an open descriptor of ``directory``, flock'ed while the write lives
 
 
-def staging_area(final: Path) -> Path:
-    """``<data root>/.staging`` for a partition under the local data root, else
-    ``<dataset>/../.staging``."""
+def stage(final: Path, query_id: str) -> Staged:
+    """Reserve a locked entry for a write of ``final`` in ``<data root>/.staging`` (a partition
+    under the local data root) or ``<dataset>/../.staging``, clearing those of dead writers."""
+    absolute = Path(os.path.abspath(final))
+    area = absolute.parent.parent / STAGING
     root = settings.load().local_data_root
-    final = Path(os.path.abspath(final))
     if root is not None and not is_remote(root):
         base = Path(os.path.abspath(root.removeprefix("file://")))
-        if final.is_relative_to(base) and len(final.parts) > len(base.parts):
-            return base / STAGING
-    return final.parent.parent / STAGING
-
-
-def stage(final: Path, query_id: str) -> Staged:
-    """Reserve a locked staging entry for a write of ``final``; clear dead writers' entries."""
-    area = staging_area(final)
+        if absolute.is_relative_to(base) and len(absolute.parts) > len(base.parts):
+            area = base / STAGING
     area.mkdir(parents=True, exist_ok=True)
     with _locked(area):  # no clearing can take the entry between its mkdir and its flock
         for entry in list(area.iterdir()):
@@ -67,8 +62,8 @@ def stage(final: Path, query_id: str) -> Staged:
 def publish(staged: Staged) -> None:
     """Put the staged write in place of its partition in one step, then drop the old one."""
     final = staged.final
-    final.parent.mkdir(parents=True, exist_ok=True)
     try:
+        final.parent.mkdir(parents=True, exist_ok=True)
         with _locked(final.parent):
             if not final.exists():  # the first write of this partition
                 staged.directory.rename(final)
@@ -78,13 +73,12 @@ def publish(staged: Staged) -> None:
                 final.rename(previous)
                 staged.directory.rename(final)
                 previous.rename(staged.directory)
-        shutil.rmtree(staged.directory, ignore_errors=True)  # now the previous partition
     finally:
-        os.close(staged.lock)
+        discard(staged)  # the previous partition by now, if the exchange went through
 
 
 def discard(staged: Staged) -> None:
-    """Remove a write that did not succeed."""
+    """Remove a staging entry (a write that did not succeed) and release its lock."""
     try:
         shutil.rmtree(staged.directory, ignore_errors=True)
     finally:

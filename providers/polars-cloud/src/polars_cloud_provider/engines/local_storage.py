@@ -38,12 +38,10 @@ def endpoint(storage_options: dict[str, Any], uris: Iterable[str]) -> str | None
     remote = [uri for uri in uris if is_remote(uri)]
     if not remote:
         return None
-    for key in _ENDPOINT_OPTIONS:
-        if storage_options.get(key):
-            return str(storage_options[key])
-    for variable in _ENDPOINT_VARIABLES:
-        if os.environ.get(variable):
-            return os.environ[variable]
+    configured = [storage_options.get(key) for key in _ENDPOINT_OPTIONS]
+    for value in configured + [os.environ.get(name) for name in _ENDPOINT_VARIABLES]:
+        if value:
+            return str(value)
     scheme = remote[0].split("://", 1)[0].lower()
     return _DEFAULT_ENDPOINTS.get(scheme, f"{scheme}://{urlsplit(remote[0]).netloc}")
 
