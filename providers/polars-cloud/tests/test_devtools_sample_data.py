@@ -137,7 +137,7 @@ def test_sample_data_goes_only_into_empty_or_sample_datasets(sample_data, tmp_pa
     assert again == {
         n: [f"{fresh}/{input_folder(n, NEXT_DAY)}/part-0.parquet"] for n in PARTITIONED
     }
-    assert all((fresh / "raw" / n / SampleData.MARKER).is_file() for n in NAMES)
+    assert all((fresh / "raw" / n / sample_data_module.MARKER).is_file() for n in NAMES)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_an_empty_object_store_root_gets_marked_sample_data(
     assert sorted(first) == NAMES
     assert sorted(again) == PARTITIONED  # only the new day of the sample datasets
     keys = {o["Key"] for o in client.list_objects_v2(Bucket="sample-data")["Contents"]}
-    assert {f"fresh/raw/{n}/{SampleData.MARKER}" for n in NAMES} <= keys
+    assert {f"fresh/raw/{n}/{sample_data_module.MARKER}" for n in NAMES} <= keys
 
 
 def test_a_silent_store_stops_the_probe_within_the_storage_timeout_naming_it(

@@ -72,8 +72,7 @@ RUN_TIME_ONLY = {
     "polars_cloud_provider.compute.execution",
     "polars_cloud_provider.compute.failures",
     "polars_cloud_provider.hooks.polars_cloud",  # with the engines and the secrets lookup
-    "polars_cloud_provider.lineage.recorder",
-    "polars_cloud_provider.lineage.task",
+    "polars_cloud_provider.lineage",
 }
 
 

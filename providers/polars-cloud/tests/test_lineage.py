@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -24,9 +25,7 @@ pytest.importorskip("airflow.providers.openlineage", reason="the provider's extr
 
 from airflow.providers.openlineage import conf as ol_conf
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
-from polars_cloud_provider import compute
-from polars_cloud_provider.lineage import recorder, remote
-from polars_cloud_provider.lineage import task as lineage_task
+from polars_cloud_provider import compute, lineage
 from polars_cloud_provider.lineage.facets import dataset_of
 from test_polars_task import build, run
 
@@ -156,9 +155,9 @@ def test_without_a_transport_nothing_is_emitted_nor_loaded(airflow_db, data_root
 
 @pytest.fixture
 def lineage_on(monkeypatch) -> None:
-    """OpenLineage configured, as far as the provider's code asks (``task.enabled``): the
+    """OpenLineage configured, as far as the provider's code asks (``lineage.enabled``): the
     listener plugin is not loaded in this process (see the module docstring)."""
-    monkeypatch.setattr(lineage_task, "enabled", lambda: True)
+    monkeypatch.setattr(lineage, "enabled", lambda: True)
 
 
 @pytest.fixture
@@ -166,13 +165,13 @@ def operators(monkeypatch) -> list:
     """Each operator that ran a body, to ask for its facets afterwards (as the listener
     does: in the task process, after execute)."""
     seen: list = []
-    real = lineage_task.recording
+    real = lineage.recording
 
     def keeping(operator, context):
         seen.append(operator)
         return real(operator, context)
 
-    monkeypatch.setattr(lineage_task, "recording", keeping)
+    monkeypatch.setattr(lineage, "recording", keeping)
     return seen
 
 
@@ -196,9 +195,9 @@ def test_both_backends_report_the_same_datasets(
         dag, failures = build(f"lineage_{backend}", copy_orders)
         dag_run, _ = run(dag)
         assert dag_run.state == "success", failures
-        lineage = operators[-1].get_openlineage_facets_on_complete(None)
-        reported[backend] = (lineage.inputs, lineage.outputs)
-        source = lineage.run_facets["externalQuery"].source
+        facets = operators[-1].get_openlineage_facets_on_complete(None)
+        reported[backend] = (facets.inputs, facets.outputs)
+        source = facets.run_facets["externalQuery"].source
         assert source == f"polars-{backend}"
     inputs, outputs = reported["local"]
     assert reported["cloud"] == reported["local"]
@@ -238,7 +237,7 @@ def test_a_cloud_query_is_submitted_under_the_task_run(
     lazyframe_remote = fake_cloud.LazyFrameRemote.return_value
     lazyframe_remote.with_lineage.assert_called_once_with(
         job_namespace=namespace,
-        job_name="lineage_nested.work" + remote.QUERY_JOB_SUFFIX,
+        job_name="lineage_nested.work" + lineage.QUERY_JOB_SUFFIX,
         parent_run_id=run_id,
         parent_job_namespace=namespace,
         parent_job_name="lineage_nested.work",
@@ -259,7 +258,7 @@ def test_a_polars_cloud_without_a_working_with_lineage_still_submits(
         lazyframe_remote.with_lineage.side_effect = TypeError(
             "with_lineage() got an unexpected keyword argument 'parent_run_id'"
         )
-    remote._warned.clear()
+    lineage._warned.clear()
     dag, failures = build("lineage_unstable", copy_orders)
     dag_run, _ = run(dag)
 
@@ -281,8 +280,7 @@ def test_with_openlineage_off_a_cloud_query_carries_no_lineage(
 
 def test_reads_are_recorded_only_inside_a_task_body() -> None:
     compute.scan_parquet("s3://bucket/outside/*.parquet")  # no recording: nothing to keep
-    into = recorder.Recording()
-    with recorder.recording(into):
+    with lineage.recording(SimpleNamespace(), context={}) as into:
         compute.scan_parquet(["s3://bucket/a/part-0.parquet", "s3://bucket/a/part-0.parquet"])
     assert into.reads == ["s3://bucket/a/part-0.parquet"]
 

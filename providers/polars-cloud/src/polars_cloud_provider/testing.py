@@ -87,10 +87,8 @@ class FakeCloud:
 
     def cluster(self, *statuses: pc.ComputeContextStatus) -> None:
         """Script the status(es) ``get_status`` reports for the cluster, the last for ever."""
-        self.context.get_status.side_effect = (
-            None if len(statuses) == 1 else [*statuses[:-1], *[statuses[-1]] * 100]
-        )
-        self.context.get_status.return_value = statuses[-1]
+        *first, last = statuses
+        self.context.get_status.side_effect = itertools.chain(first, itertools.repeat(last))
 
 
 @pytest.fixture
@@ -103,8 +101,7 @@ def fake_cloud(monkeypatch: pytest.MonkeyPatch) -> FakeCloud:
 
 
 def install(replace: Callable[[Any, str, Any], None]) -> FakeCloud:
-    """Put a fake in place of polars_cloud's entry points with ``replace(obj, name, value)``
-    (``monkeypatch.setattr``, or ``setattr`` in a process of its own)."""
+    """A fake in place of polars_cloud's entry points, put there by ``replace`` (``setattr``)."""
     fake = FakeCloud()
     for name in ENTRY_POINTS:
         replace(pc, name, getattr(fake, name))

@@ -153,9 +153,9 @@ def scan_parquet(
     object store is listed by the query itself, within its time bound)."""
     import polars as pl
 
+    from polars_cloud_provider import lineage
     from polars_cloud_provider.compute.failures import record_read
     from polars_cloud_provider.engines.backend import current as current_backend
-    from polars_cloud_provider.lineage import recorder as lineage
 
     if dataset is not None and isinstance(uris, str):
         record_read(dataset, uris)  # failures name the datasets a task read

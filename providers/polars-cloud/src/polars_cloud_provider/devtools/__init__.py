@@ -11,15 +11,7 @@ import sys
 from polars_cloud_provider.devtools.project import Project, ProjectSettings, SampleFrame
 from polars_cloud_provider.devtools.sample_data import SampleData, SampleDataRefused
 
-__all__ = [
-    "COMMANDS",
-    "Project",
-    "ProjectSettings",
-    "SampleData",
-    "SampleDataRefused",
-    "SampleFrame",
-    "main",
-]
+__all__ = ["Project", "ProjectSettings", "SampleData", "SampleDataRefused", "SampleFrame"]
 
 # command -> (its module, imported when it runs: Airflow and polars are not cheap; its usage)
 COMMANDS: dict[str, tuple[str, str]] = {

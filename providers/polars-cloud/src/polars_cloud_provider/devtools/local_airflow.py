@@ -24,13 +24,12 @@ def local_environment(project: Project, base: Mapping[str, str] | None = None) -
     """The environment of a local Airflow for ``project``, on top of ``base``."""
     env = dict(os.environ if base is None else base)
     home = project.root / ".airflow"
-    conn_id = project.settings(env).conn_id
     env.update(
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(project.root / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            f"AIRFLOW_CONN_{conn_id.upper()}": LOCAL_CONNECTION,
+            f"AIRFLOW_CONN_{project.settings(env).conn_id.upper()}": LOCAL_CONNECTION,
             provider_settings.env_var("local_root"): str(home / "intermediate"),
             project.env_var("retry_delay_s"): RETRY_DELAY_S,
         }

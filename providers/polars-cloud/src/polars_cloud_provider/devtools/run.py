@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from polars_cloud_provider.devtools import local_airflow
 from polars_cloud_provider.devtools.project import Project
+from polars_cloud_provider.devtools.sample_data import SampleData, SampleDataRefused
 
 USAGE = "usage: make run DAG=<dag_id> [DS=YYYY-MM-DD]"
 SHOWN_ROWS = 20
@@ -49,7 +50,7 @@ def local_dags(project: Project) -> tuple[dict[str, str], Any]:
 
 
 def refusal(project: Project, dags: Any, dag_id: str, ds: str | None) -> str | None:
-    """Why ``dag_id`` cannot run for ``ds`` (one line), or None."""
+    """Why ``dag_id`` cannot run for ``ds`` (a YYYY-MM-DD day; main checks it), or None."""
     if dag_id not in dags.dags:
         there = ", ".join(sorted(dags.dags)) or "none"
         broken = sorted(Path(file).name for file in dags.import_errors)
@@ -57,8 +58,6 @@ def refusal(project: Project, dags: Any, dag_id: str, ds: str | None) -> str | N
         return f"No DAG {dag_id!r} in dags/ (DAGs: {there}){unparsed}."
     if ds is None:
         return None
-    if not _is_date(ds):
-        return f"DS={ds!r} is not a date: use YYYY-MM-DD."
     dag = dags.dags[dag_id]
     start = project.first_day(dag)
     if ds < start:
@@ -84,8 +83,6 @@ def run_dags(
     project: Project, runs: list[tuple[str, str]], env: dict[str, str], log_name: str
 ) -> int:
     """Run each (dag_id, ds) with `airflow dags test` and show its outputs; stop at a failure."""
-    from polars_cloud_provider.devtools.sample_data import SampleData, SampleDataRefused
-
     sample_data = SampleData(project)
     started = time.monotonic()
     log_path = Path(env["AIRFLOW_HOME"]) / log_name

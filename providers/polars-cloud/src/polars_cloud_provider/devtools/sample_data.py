@@ -1,8 +1,7 @@
 """Deterministic sample inputs for every dataset the DAGs read, written where they read them.
 
 Never over, beside or instead of input the tools did not write (docs/design-devtools.md):
-``python -m <package>.dev sample-data --rows 10000 [--ds 2026-01-01 ...] [--root URI]``.
-"""
+``python -m <package>.dev sample-data --rows 10000 [--ds 2026-01-01 ...] [--root URI]``."""
 
 from __future__ import annotations
 
@@ -36,8 +35,6 @@ class SampleDataRefused(Exception):
 
 class SampleData:
     """The sample data of one project: its rows, and writing them where its DAGs read."""
-
-    MARKER = MARKER
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -83,6 +80,8 @@ class SampleData:
         """Write every dataset's sample file (partitioned ones: for each of ``days``, default the
         start date); return the paths written, per dataset. Raise ``SampleDataRefused`` for a
         dataset holding other files; with ``only_missing``, skip days that have parquet files."""
+        import polars as pl
+
         # Imports Airflow: not before main() has set it up.
         from polars_cloud_provider.engines import local_storage
 
@@ -108,8 +107,10 @@ class SampleData:
                 if "://" not in folder:
                     Path(folder).mkdir(parents=True, exist_ok=True)
                 path = f"{folder}/{PART}"
-                try:
-                    _mark(dataset, options)  # first: a write cut short leaves sample data marked
+                try:  # the marker first: a write cut short leaves sample data marked
+                    pl.DataFrame({"note": [MARKER_TEXT]}).write_csv(
+                        f"{dataset}/{MARKER}", include_header=False, storage_options=options
+                    )
                     self.frame(name, rows, seed, ds).write_parquet(path, storage_options=options)
                 except Exception as error:
                     raise _stopped("writing", path, error, options) from error
@@ -151,13 +152,6 @@ def _may_write(dataset: str, options: Options) -> bool:
     return True
 
 
-def _mark(dataset: str, options: Options) -> None:
-    import polars as pl
-
-    marker = pl.DataFrame({"note": [MARKER_TEXT]})
-    marker.write_csv(f"{dataset}/{MARKER}", include_header=False, storage_options=options)
-
-
 def _local_files(folder: str, recursive: bool) -> list[Path]:
     """The files under a local ``folder``; none if it does not exist. Other errors raise."""
     found: list[Path] = []
@@ -171,10 +165,7 @@ def _local_files(folder: str, recursive: bool) -> list[Path]:
     except FileNotFoundError:
         return []
     except OSError as error:
-        raise SampleDataRefused(
-            f"Cannot tell whether {folder} holds input ({type(error).__name__}: {error}); "
-            "no sample data written."
-        ) from error
+        raise _stopped("listing", folder, error, {}) from error
     return found
 
 
@@ -202,7 +193,7 @@ def _stopped(doing: str, path: str, error: BaseException, options: Options) -> S
     store = f" at {where} (storage timeout {timeout_s:g} s)" if where else ""
     why = (
         "No sample data was written there: it is written only where the store says nothing exists."
-        if doing == "reading"
+        if doing != "writing"
         else "The sample data was not written."
     )
     return SampleDataRefused(

@@ -21,13 +21,12 @@ from polars_cloud.exceptions import WorkspaceResolveError
 from polars_cloud.polars_cloud import ComputeClusterMisspecified, NotFoundError
 from polars_cloud.query import ProxyQuery  # the class itself: tests replace pc.ProxyQuery
 
-from polars_cloud_provider import settings
+from polars_cloud_provider import lineage, settings
 from polars_cloud_provider.compute import errors
 from polars_cloud_provider.compute.clusters import SINGLE_NODE, Cluster, Manifest, Mode
 from polars_cloud_provider.compute.errors import ComputeError, ManifestDrift
 from polars_cloud_provider.compute.failures import classify, service_code
 from polars_cloud_provider.engines import backend
-from polars_cloud_provider.lineage import remote as lineage
 from polars_cloud_provider.manifests.versions import MAINTENANCE_DAG
 
 if TYPE_CHECKING:

@@ -4,6 +4,7 @@ listener asks the operator for its facets."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from openlineage.client.facet_v2 import RunFacet, external_query_run
 
 log = logging.getLogger(__name__)
 
-WRITES = ("sink", "submit")  # journal steps writing a dataset; execute: intermediate results
+WRITES = ("sink", "submit")  # queries writing a dataset; execute: an intermediate result
 SOURCES = {"cloud": "polars-cloud", "local": "polars-local"}
 Dataset = TypeVar("Dataset", InputDataset, OutputDataset)
 _GLOB = set("*?[{")
@@ -26,43 +27,39 @@ _SCHEMES = {"s3a": "s3", "s3n": "s3", "gcs": "gs"}
 
 @attr.define
 class PolarsCloudQueriesRunFacet(RunFacet):
-    """Each query the task ran: ``query_id``, ``kind``, ``target``, ``backend``, ``link``."""
+    """The task's query, in a list: ``query_id``, ``kind``, ``target``, ``backend``, ``link``."""
 
     queries: list[dict[str, Any]] = attr.field(factory=list)
 
 
-def operator_lineage(reads: Sequence[str], steps: Sequence[Any]) -> OperatorLineage:
-    """Inputs: what the body scanned but its own results; outputs: what it wrote."""
-    own_results = {location for step in steps for location in step.locations}
-    inputs = _datasets(InputDataset, [uri for uri in reads if uri not in own_results])
-    written = [step.target for step in steps if step.kind in WRITES and step.target]
+def operator_lineage(reads: Sequence[str], query: Any) -> OperatorLineage:
+    """Inputs: what the body scanned but its query's own results; outputs: what it wrote.
+    ``query``: the task's ``execution.Record``, None when the body ran none."""
+    if query is None:
+        return OperatorLineage(inputs=_datasets(InputDataset, reads))
+    inputs = _datasets(InputDataset, [uri for uri in reads if uri not in query.locations])
+    written = [query.target] if query.kind in WRITES and query.target else []
     outputs = _datasets(OutputDataset, written)
-    run_facets: dict[str, Any] = {}
-    if steps:
-        last = steps[-1]
-        backend = str(last.reference.get("backend"))
-        run_facets["externalQuery"] = external_query_run.ExternalQueryRunFacet(
-            externalQueryId=last.query_id, source=SOURCES.get(backend, backend)
-        )
-        run_facets["polarsCloudQueries"] = PolarsCloudQueriesRunFacet(
-            queries=[_query(step) for step in steps]
-        )
+    backend = str(query.reference.get("backend"))
+    details = {
+        "query_id": query.query_id,
+        "kind": query.kind,
+        "target": query.target,
+        "backend": query.reference.get("backend"),
+        "link": _link(query.reference),
+    }
+    run_facets = {
+        "externalQuery": external_query_run.ExternalQueryRunFacet(
+            externalQueryId=query.query_id, source=SOURCES.get(backend, backend)
+        ),
+        "polarsCloudQueries": PolarsCloudQueriesRunFacet(queries=[details]),
+    }
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets)
 
 
-def _datasets(kind: type[Dataset], uris: list[str]) -> list[Dataset]:
+def _datasets(kind: type[Dataset], uris: Sequence[str]) -> list[Dataset]:
     """Each dataset of ``uris`` once, in order, as a ``kind`` (Input/OutputDataset)."""
     return [kind(namespace, name) for namespace, name in dict.fromkeys(map(dataset_of, uris))]
-
-
-def _query(step: Any) -> dict[str, Any]:
-    return {
-        "query_id": step.query_id,
-        "kind": step.kind,
-        "target": step.target,
-        "backend": step.reference.get("backend"),
-        "link": _link(step.reference),
-    }
 
 
 def _link(reference: dict[str, Any]) -> str | None:
@@ -87,9 +84,5 @@ def dataset_of(uri: str) -> tuple[str, str]:
 
 
 def _without_glob(path: str) -> str:
-    kept: list[str] = []
-    for part in path.split("/"):
-        if _GLOB & set(part):
-            break
-        kept.append(part)
+    kept = itertools.takewhile(lambda part: not _GLOB & set(part), path.split("/"))
     return "/".join(kept).rstrip("/")

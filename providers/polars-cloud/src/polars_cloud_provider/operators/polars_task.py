@@ -90,7 +90,7 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
             yield task_run
 
     def _run_body(self, context: Context, event: dict[str, Any] | None) -> Any:
-        from polars_cloud_provider.lineage import task as lineage
+        from polars_cloud_provider import lineage
 
         with self._running(context, event) as task_run, lineage.recording(self, context):
             result = super().execute(context)
@@ -100,7 +100,7 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
 
     # The listener of apache-airflow-providers-openlineage asks for these (lineage/).
     def get_openlineage_facets_on_start(self) -> Any:
-        from polars_cloud_provider.lineage import task as lineage
+        from polars_cloud_provider import lineage
 
         return lineage.operator_lineage(self)
 
