@@ -17,8 +17,7 @@ from polars_cloud_provider.engines.backend import NOT_DONE, Backend, cancel_with
 
 log = logging.getLogger(__name__)
 
-MAX_POLL_ERRORS = 10
-"""Consecutive failed polls after which the trigger hands the question back to the task."""
+MAX_POLL_ERRORS = 10  # failed polls in a row after which the task is left to ask again
 
 
 class QueryTrigger(BaseTrigger):
