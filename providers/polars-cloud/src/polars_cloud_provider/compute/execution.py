@@ -1,8 +1,5 @@
-"""How a ``@polars_task`` runs its one query: record it, reattach, defer, cancel.
-
-Its state is one ``Record``, kept in ``task_state_store`` and carried by the trigger; see
-``docs/design-polars-task.md``. A second query in one run raises ``PermanentFailure`` (no
-retries: the body, not the service, is wrong). Outside ``@polars_task`` queries run in place.
+"""How a ``@polars_task`` runs its one query: record it, reattach, defer, cancel
+(``docs/design-polars-task.md``). Outside ``@polars_task`` queries run in place.
 """
 
 from __future__ import annotations
@@ -31,12 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LINK_XCOM_KEY = "_link_PolarsQueryLink"
-"""Airflow's key of ``links.query.PolarsQueryLink``; here, as Airflow-free processes import us."""
-QUERY_KEY = "polars_queries"
-"""The task_state_store key of the record, and the XCom key listing the query."""
-MAX_LABEL_BYTES = 32
-"""polars-cloud refuses longer labels (query/query.py, _validate_labels)."""
+LINK_XCOM_KEY = "_link_PolarsQueryLink"  # PolarsQueryLink's, Airflow's default (operatorlink.py)
+QUERY_KEY = "polars_queries"  # of the record in task_state_store, and of the query in XCom
+MAX_LABEL_BYTES = 32  # polars-cloud refuses longer labels (query/query.py, _validate_labels)
 ONE_QUERY = (
     "A @polars_task runs one query: split the body into one task per query, passing result "
     "locations through XCom as the multistage example does"
@@ -93,7 +87,6 @@ class TaskRun:
     waiting: bool = False
     in_flight: tuple[Backend, Any] | None = None
     link: str | None = None
-    published: bool = False  # the query is listed in XCom
     trigger_failed: bool = False  # a trigger of this series failed: its tries do not defer
     deferring: bool = False  # raising TaskDeferred: the query is the trigger's to watch
     stop_reason: str | None = None  # Airflow stopped the task (on_kill)
@@ -108,15 +101,13 @@ class TaskRun:
         event: dict[str, Any] | None = None,
     ) -> TaskRun:
         ti = context["ti"]
-        retries = getattr(ti.task, "retries", 0) or 0
-        max_tries = getattr(ti, "max_tries", None) or retries
         return cls(
             dag_id=ti.dag_id,
             task_id=ti.task_id,
             run_id=ti.run_id,
             try_number=ti.try_number,
             # Airflow's first try of the series (task_runner.py, get_first_reschedule_date).
-            series=max_tries - retries + 1,
+            series=ti.max_tries - ti.task.retries + 1,
             map_index=ti.map_index if ti.map_index is not None else -1,
             deferrable=deferrable,
             conn_id=conn_id,
@@ -131,8 +122,7 @@ class TaskRun:
         return [] if self.record is None else [self.record]
 
     def _stored(self, method: str, *args: Any) -> Any:
-        """``task_state_store.<method>(QUERY_KEY, *args)``; None when there is none, or it fails
-        (then an earlier query cannot be reused, or a retry cannot reuse this one)."""
+        """``task_state_store.<method>(QUERY_KEY, *args)``; None without one, or when it fails."""
         try:
             return None if self.store is None else getattr(self.store, method)(QUERY_KEY, *args)
         except Exception:
@@ -140,20 +130,18 @@ class TaskRun:
             return None
 
     def _record_of_earlier_tries(self) -> Record | None:
-        saved = self._stored("get")
-        if not isinstance(saved, dict):
-            return None
+        saved = self._stored("get") or {}
         record = Record.from_json(saved) if "reference" in saved else None
         if saved.get("series") == self.series:
             self.trigger_failed = bool(saved.get("trigger_failed"))
             return record
-        if record is not None:  # the task was cleared since: not reused
-            self._cancel_if_running(record, "it belongs to an earlier series of tries")
+        # The task was cleared since: not reused.
+        self._cancel_if_running(record, "it belongs to an earlier series of tries")
         return None
 
-    def _cancel_if_running(self, record: Record, why: str) -> None:
-        chosen = backend.current()
-        if record.done or chosen is None or chosen.name != record.reference.get("backend"):
+    def _cancel_if_running(self, record: Record | None, why: str) -> None:
+        chosen = backend.active()
+        if record is None or record.done or chosen.name != record.reference.get("backend"):
             return
         query = chosen.reattach(record.reference)
         # Running, or unreadable (None): it may be running.
@@ -161,17 +149,15 @@ class TaskRun:
             log.info("Cancelling query %s: %s", record.query_id, why)
             backend.cancel_within(chosen, query)
 
-    def _save(self, *, publish: bool = True) -> None:
+    def _save(self) -> None:
         state = {"series": self.series, "trigger_failed": self.trigger_failed}
         self._stored("set", state | (asdict(self.record) if self.record else {}))
-        if publish:
-            self._publish()
 
-    def _publish(self) -> None:
-        record, chosen = self.record, backend.current()
-        if self.ti is None or record is None:
+    def _publish(self, record: Record) -> None:
+        """List the query, with its link, in this try's XCom."""
+        if self.ti is None:
             return
-        self.link = (chosen.link(record.reference) if chosen else None) or self.link
+        self.link = backend.active().link(record.reference)
         run = {"run_id": self.run_id, "try_number": self.try_number, "map_index": self.map_index}
         listed = {"kind": record.kind, "target": record.target, **record.reference, **run}
         listed["link"] = self.link
@@ -179,7 +165,6 @@ class TaskRun:
             self.ti.xcom_push(key=QUERY_KEY, value=[listed])  # a list: readers unpack one
             if self.link:
                 self.ti.xcom_push(key=LINK_XCOM_KEY, value=self.link)
-            self.published = True
         except Exception:
             log.warning("Could not publish the query id to XCom", exc_info=True)
 
@@ -211,13 +196,12 @@ class TaskRun:
     ) -> Outcome:
         """Run the task's query (a sink, an execute or a submit), or find it again."""
         chosen = live.backend
-        timeout_s = settings.load().query_timeout_s
         record = self._recorded(kind, target)
-        if record is not None and record.done:
-            log.info("Query %s ran in an earlier run of this task: reused", record.query_id)
-            self._publish()  # this try lists it too
-            return record.outcome()
         if record is not None:
+            self._publish(record)  # this try lists it too
+            if record.done:
+                log.info("Query %s ran in an earlier run of this task: reused", record.query_id)
+                return record.outcome()
             same_backend = chosen.name == record.reference.get("backend")
             found = chosen.reattach(record.reference) if same_backend else None
             outcome = None if found is None else self._rejoin(chosen, found, record)
@@ -232,6 +216,7 @@ class TaskRun:
             chosen.detach(query)
             return record.outcome()
         with self._in_flight(chosen, query):
+            timeout_s = settings.load().query_timeout_s
             deadline = None if timeout_s is None else time.time() + timeout_s
             record = self._record(Record(kind, target, chosen.reference(query), deadline))
             return self._see_through(chosen, query, record, defer)
@@ -239,6 +224,7 @@ class TaskRun:
     def _record(self, record: Record) -> Record:
         self.record = record
         self._save()
+        self._publish(record)
         where = f"DAG {self.dag_id} task {self.task_id}, run {self.run_id}, try {self.try_number}"
         mapped = "" if self.map_index < 0 else f", map index {self.map_index}"
         log.info("Polars query %s is %s of %s%s", record.query_id, record.kind, where, mapped)
@@ -251,7 +237,6 @@ class TaskRun:
     def _in_flight(self, chosen: Backend, query: Any) -> Iterator[None]:
         """Until the wait (or the deferral) ends, a stop or any other end cancels ``query``."""
         self.in_flight = (chosen, query)
-        self.deferring = False
         try:
             self._raise_if_stopped()  # stopped while it was being submitted
             yield
@@ -274,7 +259,7 @@ class TaskRun:
 
     def _rejoin(self, chosen: Backend, query: Any, record: Record) -> Outcome | None:
         """Finish a recorded query; None when it must be submitted again."""
-        event, self.event = self.event, None
+        event = self.event
         if event is not None and event.get("state") == "timeout":
             backend.cancel_within(chosen, query)
             raise QueryTimedOut(record.query_id, float(event.get("timeout_s") or 0))
@@ -300,53 +285,46 @@ class TaskRun:
                 backend.cancel_within(chosen, query)
                 raise QueryTimedOut(record.query_id, settings.load().query_timeout_s or 0)
             log.info("Query %s of an earlier run is still %s: waiting", record.query_id, status)
-            self._publish()
             with self._in_flight(chosen, query):
                 return self._see_through(chosen, query, record, self._may_defer())
         if status == backend.SUCCESS or event is not None:
             # Finished: the same checks and errors as a blocking wait (FAILED, CANCELED...).
-            return self._finish(backend.interruptible(chosen.outcome, query))
+            return self._finish(record, backend.interruptible(chosen.outcome, query))
         log.info("Query %s of an earlier try ended %s: submitting again", record.query_id, status)
         return None
 
     def _see_through(self, chosen: Backend, query: Any, record: Record, defer: bool) -> Outcome:
         """Wait here; or, deferrable, wait ``defer_after_s`` here and defer if it still runs."""
-        if defer and not self._ends_within_first_wait(chosen, query, record):
-            self._defer(record)
-        self._raise_if_stopped()
-        self.waiting = True
-        try:  # done within the first wait: the same checks and errors as a blocking wait
-            if defer:
+        self.waiting = True  # a stop raises TaskStopped here, and _in_flight cancels
+        try:
+            self._raise_if_stopped()
+            if defer and not self._ends_within_first_wait(chosen, query, record):
+                self._defer(record)
+            if defer:  # done within the first wait: the same checks and errors as a blocking wait
                 outcome = backend.interruptible(chosen.outcome, query)
             else:
                 outcome = chosen.wait(query, record.remaining_s())
         finally:
             self.waiting = False
-        return self._finish(outcome)
+        return self._finish(record, outcome)
 
     def _ends_within_first_wait(self, chosen: Backend, query: Any, record: Record) -> bool:
         """Whether the query is done within ``defer_after_s`` (asked at least once)."""
         wait_s, remaining = settings.load().defer_after_s, record.remaining_s()
         end = time.monotonic() + (wait_s if remaining is None else min(wait_s, max(0.0, remaining)))
         pause = threading.Event()  # never set: its wait() is an interruptible sleep
-        self.waiting = True
-        try:
-            for delay in backend.poll_delays(chosen):
-                self._raise_if_stopped()
-                status = _status(chosen, query)  # unreadable: the trigger asks again
-                if status is not None and status not in backend.NOT_DONE:
-                    return True
-                if time.monotonic() >= end:
-                    return False
-                pause.wait(min(delay, end - time.monotonic()))
-        finally:
-            self.waiting = False
+        for delay in backend.poll_delays(chosen):
+            status = _status(chosen, query)  # unreadable: the trigger asks again
+            if status is not None and status not in backend.NOT_DONE:
+                return True
+            if time.monotonic() >= end:
+                return False
+            pause.wait(min(delay, end - time.monotonic()))
         return False  # poll_delays never ends
 
-    def _finish(self, outcome: Outcome) -> Outcome:
-        if self.record is not None:
-            self.record.done, self.record.locations = True, list(outcome.locations)
-        self._save(publish=not self.published)  # the XCom list does not show completion
+    def _finish(self, record: Record, outcome: Outcome) -> Outcome:
+        record.done, record.locations = True, list(outcome.locations)
+        self._save()
         return outcome
 
     def _defer(self, record: Record) -> NoReturn:
@@ -354,6 +332,7 @@ class TaskRun:
 
         from polars_cloud_provider.triggers.query import QueryTrigger
 
+        self.waiting = False  # a stop now cancels the query itself, or is raised below
         self._raise_if_stopped()
         log.info("Query %s is still running; the task defers while it runs", record.query_id)
         current = settings.load()
@@ -369,19 +348,17 @@ class TaskRun:
     def stop(self, reason: str) -> None:
         """Airflow is stopping the task (``on_kill``, in the main thread): cancel the query."""
         self.stop_reason = reason
-        if self.waiting:
-            # Raised in the main thread, inside the wait: its handler cancels the query.
+        if self.waiting:  # inside the wait: its handler cancels the query
             raise TaskStopped(reason)
-        # Elsewhere, raising could cut a request to Airflow's supervisor in half: cancel here
-        # (still submitting: once start() returns, _in_flight does), raise at the next step.
+        # Raising elsewhere could cut a request to Airflow's supervisor in half: cancel here
+        # (still submitting: _in_flight does once start() returns), raise at the next step.
         if self.in_flight is not None:
             backend.cancel_within(*self.in_flight)
 
     def abandon_after_trigger_failure(self) -> None:
         """The trigger failed: cancel its query; later tries of the series wait on the worker."""
         self.record = self._record_of_earlier_tries()
-        if self.record is not None:
-            self._cancel_if_running(self.record, "its trigger failed")
+        self._cancel_if_running(self.record, "its trigger failed")
         self.trigger_failed = True
         self._save()
 
