@@ -10,7 +10,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -135,8 +135,7 @@ class TaskRun:
         if saved.get("series") == self.series:
             self.trigger_failed = bool(saved.get("trigger_failed"))
             return record
-        # The task was cleared since: not reused.
-        self._cancel_if_running(record, "it belongs to an earlier series of tries")
+        self._cancel_if_running(record, "the task was cleared since it was submitted")
         return None
 
     def _cancel_if_running(self, record: Record | None, why: str) -> None:
@@ -246,8 +245,7 @@ class TaskRun:
             query_id = chosen.query_id(query)
             ended = isinstance(error, ComputeError) and not isinstance(error, TaskStopped)
             if not (self.deferring or ended or backend.cancel_requested(query_id)):
-                cancelled = backend.cancel_within(chosen, query)
-                verb = "cancelled" if cancelled else "asked to cancel"
+                verb = "cancelled" if backend.cancel_within(chosen, query) else "asked to cancel"
                 error.add_note(f"Polars query {query_id} was {verb}.")
             raise
         finally:
@@ -270,11 +268,9 @@ class TaskRun:
             status = _status(chosen, query, errors)
             if status is None or status in backend.NOT_DONE:
                 last = f"{type(errors[-1]).__name__}: {errors[-1]}".splitlines()[0]
-                answered = "sent and answered" if cancelled else "sent, not answered"
+                sent = "sent and answered" if cancelled else "sent, not answered"
                 still = "" if status is None else f", and it is still {status}"
-                raise QueryStatusUnreadable(
-                    record.query_id, f"{last}; a cancel was {answered}{still}"
-                )
+                raise QueryStatusUnreadable(record.query_id, f"{last}; a cancel was {sent}{still}")
             if status in (backend.CANCELED, backend.UNKNOWN):
                 log.info("Query %s is %s now: submitting it again", record.query_id, status)
                 return None
@@ -350,8 +346,7 @@ class TaskRun:
         self.stop_reason = reason
         if self.waiting:  # inside the wait: its handler cancels the query
             raise TaskStopped(reason)
-        # Raising elsewhere could cut a request to Airflow's supervisor in half: cancel here
-        # (still submitting: _in_flight does once start() returns), raise at the next step.
+        # Raising here could cut a request to Airflow's supervisor in half: cancel, raise later.
         if self.in_flight is not None:
             backend.cancel_within(*self.in_flight)
 
@@ -368,28 +363,26 @@ _deferral_allowed: ContextVar[bool] = ContextVar("polars_deferral_allowed", defa
 
 
 @contextmanager
-def running(task_run: TaskRun) -> Iterator[TaskRun]:
-    token = _current.set(task_run)
-    try:
-        yield task_run
-    finally:
-        _current.reset(token)
-
-
-@contextmanager
-def without_deferral() -> Iterator[None]:
-    """Queries inside this block are awaited in place (``immediate_shutdown`` uses it)."""
-    token = _deferral_allowed.set(False)
+def _setting(variable: ContextVar[Any], value: Any) -> Iterator[None]:
+    token = variable.set(value)
     try:
         yield
     finally:
-        _deferral_allowed.reset(token)
+        variable.reset(token)
+
+
+def running(task_run: TaskRun) -> AbstractContextManager[None]:
+    return _setting(_current, task_run)
+
+
+def without_deferral() -> AbstractContextManager[None]:
+    """Queries inside this block are awaited in place (``immediate_shutdown`` uses it)."""
+    return _setting(_deferral_allowed, False)
 
 
 def run(live: Live, lf: pl.LazyFrame, mode: Mode, target: str | None) -> Outcome:
     """Submit ``lf`` (a sink to ``target``, or an execute when None) and see it finish."""
-    task_run = _current.get()
-    if task_run is not None:
+    if (task_run := _current.get()) is not None:
         return task_run.query(live, lf, mode, target, "execute" if target is None else "sink")
     query = live.backend.start(live.handle, lf, mode, target)
     return live.backend.wait(query, settings.load().query_timeout_s)
@@ -397,8 +390,7 @@ def run(live: Live, lf: pl.LazyFrame, mode: Mode, target: str | None) -> Outcome
 
 def submit(live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
     """Submit ``lf`` to write ``target`` and return its id without waiting."""
-    task_run = _current.get()
-    if task_run is not None:
+    if (task_run := _current.get()) is not None:
         return task_run.query(live, lf, mode, target, "submit").query_id
     query = live.backend.start(live.handle, lf, mode, target)
     live.backend.detach(query)
@@ -406,8 +398,7 @@ def submit(live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
 
 
 def fit_label(text: str) -> str:
-    """``text`` as a label: no control characters, at most 32 bytes (else a prefix, ``~``
-    and 8 hex digits of its hash, so two long ids sharing a prefix still differ)."""
+    """``text`` as a label: no control characters; past 32 bytes, a prefix + ``~`` + a hash."""
     clean = "".join("_" if unicodedata.category(c) == "Cc" else c for c in text).strip() or "_"
     if len(clean.encode()) <= MAX_LABEL_BYTES:
         return clean

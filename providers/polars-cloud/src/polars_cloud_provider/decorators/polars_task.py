@@ -21,9 +21,7 @@ def polars_task(python_callable: Callable[..., Any] | None = None, **task_kwargs
     reattaches on retry, links to the query and, with ``deferrable=True`` (default:
     ``[operators] default_deferrable``), gives its worker slot back while the query runs."""
     return task_decorator_factory(
-        python_callable=python_callable,
-        decorated_operator_class=PolarsTaskOperator,
-        **task_kwargs,
+        python_callable=python_callable, decorated_operator_class=PolarsTaskOperator, **task_kwargs
     )
 
 

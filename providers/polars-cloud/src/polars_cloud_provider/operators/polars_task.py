@@ -103,9 +103,7 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
 
     def on_kill(self) -> None:
         if self._task_run is not None:
-            self._task_run.stop(
-                f"Airflow stopped task {self.task_id} while it waited for a Polars query"
-            )
+            self._task_run.stop(f"Airflow stopped task {self.task_id} during its Polars query")
 
     def _describe_asset_events(self, context: Context, record: execution.Record | None) -> None:
         """Name the partition (and query) a sink wrote in the event of its outlet."""
