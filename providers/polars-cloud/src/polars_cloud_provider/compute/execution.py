@@ -1,8 +1,5 @@
-"""How a ``@polars_task`` runs its one query: record it, reattach, defer, cancel.
-
-Its state is one ``Record``, kept in ``task_state_store`` and carried by the trigger; see
-``docs/design-polars-task.md``. A second query in one run raises ``PermanentFailure`` (no
-retries: the body, not the service, is wrong). Outside ``@polars_task`` queries run in place.
+"""How a ``@polars_task`` runs its one query: record it, reattach, defer, cancel
+(``docs/design-polars-task.md``). Outside ``@polars_task`` queries run in place.
 """
 
 from __future__ import annotations
@@ -13,7 +10,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -31,12 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LINK_XCOM_KEY = "_link_PolarsQueryLink"
-"""Airflow's key of ``links.query.PolarsQueryLink``; here, as Airflow-free processes import us."""
-QUERY_KEY = "polars_queries"
-"""The task_state_store key of the record, and the XCom key listing the query."""
-MAX_LABEL_BYTES = 32
-"""polars-cloud refuses longer labels (query/query.py, _validate_labels)."""
+LINK_XCOM_KEY = "_link_PolarsQueryLink"  # PolarsQueryLink's, Airflow's default (operatorlink.py)
+QUERY_KEY = "polars_queries"  # of the record in task_state_store, and of the query in XCom
+MAX_LABEL_BYTES = 32  # polars-cloud refuses longer labels (query/query.py, _validate_labels)
 ONE_QUERY = (
     "A @polars_task runs one query: split the body into one task per query, passing result "
     "locations through XCom as the multistage example does"
@@ -93,7 +87,6 @@ class TaskRun:
     waiting: bool = False
     in_flight: tuple[Backend, Any] | None = None
     link: str | None = None
-    published: bool = False  # the query is listed in XCom
     trigger_failed: bool = False  # a trigger of this series failed: its tries do not defer
     deferring: bool = False  # raising TaskDeferred: the query is the trigger's to watch
     stop_reason: str | None = None  # Airflow stopped the task (on_kill)
@@ -108,15 +101,13 @@ class TaskRun:
         event: dict[str, Any] | None = None,
     ) -> TaskRun:
         ti = context["ti"]
-        retries = getattr(ti.task, "retries", 0) or 0
-        max_tries = getattr(ti, "max_tries", None) or retries
         return cls(
             dag_id=ti.dag_id,
             task_id=ti.task_id,
             run_id=ti.run_id,
             try_number=ti.try_number,
             # Airflow's first try of the series (task_runner.py, get_first_reschedule_date).
-            series=max_tries - retries + 1,
+            series=ti.max_tries - ti.task.retries + 1,
             map_index=ti.map_index if ti.map_index is not None else -1,
             deferrable=deferrable,
             conn_id=conn_id,
@@ -131,8 +122,7 @@ class TaskRun:
         return [] if self.record is None else [self.record]
 
     def _stored(self, method: str, *args: Any) -> Any:
-        """``task_state_store.<method>(QUERY_KEY, *args)``; None when there is none, or it fails
-        (then an earlier query cannot be reused, or a retry cannot reuse this one)."""
+        """``task_state_store.<method>(QUERY_KEY, *args)``; None without one, or when it fails."""
         try:
             return None if self.store is None else getattr(self.store, method)(QUERY_KEY, *args)
         except Exception:
@@ -140,20 +130,17 @@ class TaskRun:
             return None
 
     def _record_of_earlier_tries(self) -> Record | None:
-        saved = self._stored("get")
-        if not isinstance(saved, dict):
-            return None
+        saved = self._stored("get") or {}
         record = Record.from_json(saved) if "reference" in saved else None
         if saved.get("series") == self.series:
             self.trigger_failed = bool(saved.get("trigger_failed"))
             return record
-        if record is not None:  # the task was cleared since: not reused
-            self._cancel_if_running(record, "it belongs to an earlier series of tries")
+        self._cancel_if_running(record, "the task was cleared since it was submitted")
         return None
 
-    def _cancel_if_running(self, record: Record, why: str) -> None:
-        chosen = backend.current()
-        if record.done or chosen is None or chosen.name != record.reference.get("backend"):
+    def _cancel_if_running(self, record: Record | None, why: str) -> None:
+        chosen = backend.active()
+        if record is None or record.done or chosen.name != record.reference.get("backend"):
             return
         query = chosen.reattach(record.reference)
         # Running, or unreadable (None): it may be running.
@@ -161,17 +148,15 @@ class TaskRun:
             log.info("Cancelling query %s: %s", record.query_id, why)
             backend.cancel_within(chosen, query)
 
-    def _save(self, *, publish: bool = True) -> None:
+    def _save(self) -> None:
         state = {"series": self.series, "trigger_failed": self.trigger_failed}
         self._stored("set", state | (asdict(self.record) if self.record else {}))
-        if publish:
-            self._publish()
 
-    def _publish(self) -> None:
-        record, chosen = self.record, backend.current()
-        if self.ti is None or record is None:
+    def _publish(self, record: Record) -> None:
+        """List the query, with its link, in this try's XCom."""
+        if self.ti is None:
             return
-        self.link = (chosen.link(record.reference) if chosen else None) or self.link
+        self.link = backend.active().link(record.reference)
         run = {"run_id": self.run_id, "try_number": self.try_number, "map_index": self.map_index}
         listed = {"kind": record.kind, "target": record.target, **record.reference, **run}
         listed["link"] = self.link
@@ -179,7 +164,6 @@ class TaskRun:
             self.ti.xcom_push(key=QUERY_KEY, value=[listed])  # a list: readers unpack one
             if self.link:
                 self.ti.xcom_push(key=LINK_XCOM_KEY, value=self.link)
-            self.published = True
         except Exception:
             log.warning("Could not publish the query id to XCom", exc_info=True)
 
@@ -211,13 +195,12 @@ class TaskRun:
     ) -> Outcome:
         """Run the task's query (a sink, an execute or a submit), or find it again."""
         chosen = live.backend
-        timeout_s = settings.load().query_timeout_s
         record = self._recorded(kind, target)
-        if record is not None and record.done:
-            log.info("Query %s ran in an earlier run of this task: reused", record.query_id)
-            self._publish()  # this try lists it too
-            return record.outcome()
         if record is not None:
+            self._publish(record)  # this try lists it too
+            if record.done:
+                log.info("Query %s ran in an earlier run of this task: reused", record.query_id)
+                return record.outcome()
             same_backend = chosen.name == record.reference.get("backend")
             found = chosen.reattach(record.reference) if same_backend else None
             outcome = None if found is None else self._rejoin(chosen, found, record)
@@ -232,6 +215,7 @@ class TaskRun:
             chosen.detach(query)
             return record.outcome()
         with self._in_flight(chosen, query):
+            timeout_s = settings.load().query_timeout_s
             deadline = None if timeout_s is None else time.time() + timeout_s
             record = self._record(Record(kind, target, chosen.reference(query), deadline))
             return self._see_through(chosen, query, record, defer)
@@ -239,6 +223,7 @@ class TaskRun:
     def _record(self, record: Record) -> Record:
         self.record = record
         self._save()
+        self._publish(record)
         where = f"DAG {self.dag_id} task {self.task_id}, run {self.run_id}, try {self.try_number}"
         mapped = "" if self.map_index < 0 else f", map index {self.map_index}"
         log.info("Polars query %s is %s of %s%s", record.query_id, record.kind, where, mapped)
@@ -251,7 +236,6 @@ class TaskRun:
     def _in_flight(self, chosen: Backend, query: Any) -> Iterator[None]:
         """Until the wait (or the deferral) ends, a stop or any other end cancels ``query``."""
         self.in_flight = (chosen, query)
-        self.deferring = False
         try:
             self._raise_if_stopped()  # stopped while it was being submitted
             yield
@@ -261,8 +245,7 @@ class TaskRun:
             query_id = chosen.query_id(query)
             ended = isinstance(error, ComputeError) and not isinstance(error, TaskStopped)
             if not (self.deferring or ended or backend.cancel_requested(query_id)):
-                cancelled = backend.cancel_within(chosen, query)
-                verb = "cancelled" if cancelled else "asked to cancel"
+                verb = "cancelled" if backend.cancel_within(chosen, query) else "asked to cancel"
                 error.add_note(f"Polars query {query_id} was {verb}.")
             raise
         finally:
@@ -274,7 +257,7 @@ class TaskRun:
 
     def _rejoin(self, chosen: Backend, query: Any, record: Record) -> Outcome | None:
         """Finish a recorded query; None when it must be submitted again."""
-        event, self.event = self.event, None
+        event = self.event
         if event is not None and event.get("state") == "timeout":
             backend.cancel_within(chosen, query)
             raise QueryTimedOut(record.query_id, float(event.get("timeout_s") or 0))
@@ -285,11 +268,9 @@ class TaskRun:
             status = _status(chosen, query, errors)
             if status is None or status in backend.NOT_DONE:
                 last = f"{type(errors[-1]).__name__}: {errors[-1]}".splitlines()[0]
-                answered = "sent and answered" if cancelled else "sent, not answered"
+                sent = "sent and answered" if cancelled else "sent, not answered"
                 still = "" if status is None else f", and it is still {status}"
-                raise QueryStatusUnreadable(
-                    record.query_id, f"{last}; a cancel was {answered}{still}"
-                )
+                raise QueryStatusUnreadable(record.query_id, f"{last}; a cancel was {sent}{still}")
             if status in (backend.CANCELED, backend.UNKNOWN):
                 log.info("Query %s is %s now: submitting it again", record.query_id, status)
                 return None
@@ -300,53 +281,46 @@ class TaskRun:
                 backend.cancel_within(chosen, query)
                 raise QueryTimedOut(record.query_id, settings.load().query_timeout_s or 0)
             log.info("Query %s of an earlier run is still %s: waiting", record.query_id, status)
-            self._publish()
             with self._in_flight(chosen, query):
                 return self._see_through(chosen, query, record, self._may_defer())
         if status == backend.SUCCESS or event is not None:
             # Finished: the same checks and errors as a blocking wait (FAILED, CANCELED...).
-            return self._finish(backend.interruptible(chosen.outcome, query))
+            return self._finish(record, backend.interruptible(chosen.outcome, query))
         log.info("Query %s of an earlier try ended %s: submitting again", record.query_id, status)
         return None
 
     def _see_through(self, chosen: Backend, query: Any, record: Record, defer: bool) -> Outcome:
         """Wait here; or, deferrable, wait ``defer_after_s`` here and defer if it still runs."""
-        if defer and not self._ends_within_first_wait(chosen, query, record):
-            self._defer(record)
-        self._raise_if_stopped()
-        self.waiting = True
-        try:  # done within the first wait: the same checks and errors as a blocking wait
-            if defer:
+        self.waiting = True  # a stop raises TaskStopped here, and _in_flight cancels
+        try:
+            self._raise_if_stopped()
+            if defer and not self._ends_within_first_wait(chosen, query, record):
+                self._defer(record)
+            if defer:  # done within the first wait: the same checks and errors as a blocking wait
                 outcome = backend.interruptible(chosen.outcome, query)
             else:
                 outcome = chosen.wait(query, record.remaining_s())
         finally:
             self.waiting = False
-        return self._finish(outcome)
+        return self._finish(record, outcome)
 
     def _ends_within_first_wait(self, chosen: Backend, query: Any, record: Record) -> bool:
         """Whether the query is done within ``defer_after_s`` (asked at least once)."""
         wait_s, remaining = settings.load().defer_after_s, record.remaining_s()
         end = time.monotonic() + (wait_s if remaining is None else min(wait_s, max(0.0, remaining)))
         pause = threading.Event()  # never set: its wait() is an interruptible sleep
-        self.waiting = True
-        try:
-            for delay in backend.poll_delays(chosen):
-                self._raise_if_stopped()
-                status = _status(chosen, query)  # unreadable: the trigger asks again
-                if status is not None and status not in backend.NOT_DONE:
-                    return True
-                if time.monotonic() >= end:
-                    return False
-                pause.wait(min(delay, end - time.monotonic()))
-        finally:
-            self.waiting = False
+        for delay in backend.poll_delays(chosen):
+            status = _status(chosen, query)  # unreadable: the trigger asks again
+            if status is not None and status not in backend.NOT_DONE:
+                return True
+            if time.monotonic() >= end:
+                return False
+            pause.wait(min(delay, end - time.monotonic()))
         return False  # poll_delays never ends
 
-    def _finish(self, outcome: Outcome) -> Outcome:
-        if self.record is not None:
-            self.record.done, self.record.locations = True, list(outcome.locations)
-        self._save(publish=not self.published)  # the XCom list does not show completion
+    def _finish(self, record: Record, outcome: Outcome) -> Outcome:
+        record.done, record.locations = True, list(outcome.locations)
+        self._save()
         return outcome
 
     def _defer(self, record: Record) -> NoReturn:
@@ -354,6 +328,7 @@ class TaskRun:
 
         from polars_cloud_provider.triggers.query import QueryTrigger
 
+        self.waiting = False  # a stop now cancels the query itself, or is raised below
         self._raise_if_stopped()
         log.info("Query %s is still running; the task defers while it runs", record.query_id)
         current = settings.load()
@@ -369,19 +344,16 @@ class TaskRun:
     def stop(self, reason: str) -> None:
         """Airflow is stopping the task (``on_kill``, in the main thread): cancel the query."""
         self.stop_reason = reason
-        if self.waiting:
-            # Raised in the main thread, inside the wait: its handler cancels the query.
+        if self.waiting:  # inside the wait: its handler cancels the query
             raise TaskStopped(reason)
-        # Elsewhere, raising could cut a request to Airflow's supervisor in half: cancel here
-        # (still submitting: once start() returns, _in_flight does), raise at the next step.
+        # Raising here could cut a request to Airflow's supervisor in half: cancel, raise later.
         if self.in_flight is not None:
             backend.cancel_within(*self.in_flight)
 
     def abandon_after_trigger_failure(self) -> None:
         """The trigger failed: cancel its query; later tries of the series wait on the worker."""
         self.record = self._record_of_earlier_tries()
-        if self.record is not None:
-            self._cancel_if_running(self.record, "its trigger failed")
+        self._cancel_if_running(self.record, "its trigger failed")
         self.trigger_failed = True
         self._save()
 
@@ -391,28 +363,26 @@ _deferral_allowed: ContextVar[bool] = ContextVar("polars_deferral_allowed", defa
 
 
 @contextmanager
-def running(task_run: TaskRun) -> Iterator[TaskRun]:
-    token = _current.set(task_run)
-    try:
-        yield task_run
-    finally:
-        _current.reset(token)
-
-
-@contextmanager
-def without_deferral() -> Iterator[None]:
-    """Queries inside this block are awaited in place (``immediate_shutdown`` uses it)."""
-    token = _deferral_allowed.set(False)
+def _setting(variable: ContextVar[Any], value: Any) -> Iterator[None]:
+    token = variable.set(value)
     try:
         yield
     finally:
-        _deferral_allowed.reset(token)
+        variable.reset(token)
+
+
+def running(task_run: TaskRun) -> AbstractContextManager[None]:
+    return _setting(_current, task_run)
+
+
+def without_deferral() -> AbstractContextManager[None]:
+    """Queries inside this block are awaited in place (``immediate_shutdown`` uses it)."""
+    return _setting(_deferral_allowed, False)
 
 
 def run(live: Live, lf: pl.LazyFrame, mode: Mode, target: str | None) -> Outcome:
     """Submit ``lf`` (a sink to ``target``, or an execute when None) and see it finish."""
-    task_run = _current.get()
-    if task_run is not None:
+    if (task_run := _current.get()) is not None:
         return task_run.query(live, lf, mode, target, "execute" if target is None else "sink")
     query = live.backend.start(live.handle, lf, mode, target)
     return live.backend.wait(query, settings.load().query_timeout_s)
@@ -420,8 +390,7 @@ def run(live: Live, lf: pl.LazyFrame, mode: Mode, target: str | None) -> Outcome
 
 def submit(live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
     """Submit ``lf`` to write ``target`` and return its id without waiting."""
-    task_run = _current.get()
-    if task_run is not None:
+    if (task_run := _current.get()) is not None:
         return task_run.query(live, lf, mode, target, "submit").query_id
     query = live.backend.start(live.handle, lf, mode, target)
     live.backend.detach(query)
@@ -429,8 +398,7 @@ def submit(live: Live, lf: pl.LazyFrame, mode: Mode, target: str) -> str:
 
 
 def fit_label(text: str) -> str:
-    """``text`` as a label: no control characters, at most 32 bytes (else a prefix, ``~``
-    and 8 hex digits of its hash, so two long ids sharing a prefix still differ)."""
+    """``text`` as a label: no control characters; past 32 bytes, a prefix + ``~`` + a hash."""
     clean = "".join("_" if unicodedata.category(c) == "Cc" else c for c in text).strip() or "_"
     if len(clean.encode()) <= MAX_LABEL_BYTES:
         return clean

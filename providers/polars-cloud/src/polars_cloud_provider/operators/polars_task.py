@@ -5,7 +5,6 @@ asset events (``docs/design-polars-task.md``). Cheap to import: DAG files import
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,8 +23,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from polars_cloud_provider.compute import execution
-
-log = logging.getLogger(__name__)
 
 _DS = re.compile(r"/ds=(\d{4}-\d{2}-\d{2})/?$")
 
@@ -56,23 +53,29 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
         self._task_run: execution.TaskRun | None = None
 
     def execute(self, context: Context) -> Any:
-        return self._run_body(context, event=None)
+        return self.resume_from_trigger(context, event=None)
 
-    def resume_from_trigger(self, context: Context, event: dict[str, Any]) -> Any:
-        return self._run_body(context, event=event)
+    def resume_from_trigger(self, context: Context, event: dict[str, Any] | None) -> Any:
+        """Run the body: first, or again with the trigger's event once it fired."""
+        from polars_cloud_provider import lineage
+
+        with self._running(context, event) as task_run, lineage.recording(self, context):
+            result = super().execute(context)
+        task_run.finished()
+        self._describe_asset_events(context, task_run.record)
+        return result
 
     def resume_execution(
         self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context
     ) -> Any:
         if next_method == TRIGGER_FAIL_REPR:
             # The trigger failed (or its deferral timed out): Airflow resumes the task only to
-            # raise TaskDeferralError (sdk/bases/operator.py, resume_execution). Its query
-            # would run on unwatched: cancel it first.
+            # raise TaskDeferralError (sdk/bases/operator.py). Cancel its query first.
             try:
                 with self._running(context, None) as task_run:
                     task_run.abandon_after_trigger_failure()
             except Exception:
-                log.exception("Could not cancel the query whose trigger failed; a retry asks it")
+                self.log.exception("Could not cancel the failed trigger's query; a retry asks it")
         return super().resume_execution(next_method, next_kwargs, context)
 
     @contextmanager
@@ -89,15 +92,6 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
         with PolarsCloudHook(self.polars_cloud_conn_id).activated(), execution.running(task_run):
             yield task_run
 
-    def _run_body(self, context: Context, event: dict[str, Any] | None) -> Any:
-        from polars_cloud_provider import lineage
-
-        with self._running(context, event) as task_run, lineage.recording(self, context):
-            result = super().execute(context)
-        task_run.finished()
-        self._describe_asset_events(context, task_run.record)
-        return result
-
     # The listener of apache-airflow-providers-openlineage asks for these (lineage/).
     def get_openlineage_facets_on_start(self) -> Any:
         from polars_cloud_provider import lineage
@@ -109,9 +103,7 @@ class PolarsTaskOperator(DecoratedOperator, PythonOperator):
 
     def on_kill(self) -> None:
         if self._task_run is not None:
-            self._task_run.stop(
-                f"Airflow stopped task {self.task_id} while it waited for a Polars query"
-            )
+            self._task_run.stop(f"Airflow stopped task {self.task_id} during its Polars query")
 
     def _describe_asset_events(self, context: Context, record: execution.Record | None) -> None:
         """Name the partition (and query) a sink wrote in the event of its outlet."""

@@ -17,8 +17,7 @@ from polars_cloud_provider.engines.backend import NOT_DONE, Backend, cancel_with
 
 log = logging.getLogger(__name__)
 
-MAX_POLL_ERRORS = 10
-"""Consecutive failed polls after which the trigger hands the question back to the task."""
+MAX_POLL_ERRORS = 10  # failed polls in a row after which the task is left to ask again
 
 
 class QueryTrigger(BaseTrigger):
@@ -44,20 +43,16 @@ class QueryTrigger(BaseTrigger):
         return classpath, {name: getattr(self, name) for name in names}
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        chosen, query = None, None
+        chosen = await self._backend()
+        query = chosen.reattach(self.reference)
         try:
-            chosen = await self._backend()
-            query = chosen.reattach(self.reference)
-            found = await self._poll(chosen, query) if query is not None else None
+            state, details = await self._poll(chosen, query)
         except Exception as error:
-            # Airflow fails the task on a trigger's error, without its query: cancel it here
-            # (the resumed task tries too). Not on CancelledError (a BaseException): the
-            # triggerer stopping or handing the trigger to another one is not a failure.
-            if chosen is not None and query is not None:
-                log.error("Trigger of query %s failed (%s): cancelling it", self.reference, error)
-                await asyncio.to_thread(cancel_within, chosen, query)
+            # Airflow fails the task without its query: cancel it (the resumed task tries too).
+            # Not on CancelledError: the triggerer stopping or handing it on is no failure.
+            log.error("Trigger of query %s failed (%s): cancelling it", self.reference, error)
+            await asyncio.to_thread(cancel_within, chosen, query)
             raise
-        state, details = found or ("done", {"status": "UNKNOWN"})
         # Held until the scheduler has seen the worker's deferral exit; only a real triggerer
         # sets trigger_id (triggerer_job_runner.py ~l.1379). Usually past already: at once.
         hold = (self.resume_after or 0) - time.time() if self.trigger_id is not None else 0
@@ -66,12 +61,13 @@ class QueryTrigger(BaseTrigger):
         # The record rides along: dag.test() resumes with the event alone (dag.py ~l.1536).
         yield TriggerEvent({"state": state, "record": self.record, **details})
 
-    async def _poll(self, chosen: Backend, query: Any) -> tuple[str, dict[str, Any]]:
+    async def _poll(self, chosen: Backend, query: Any | None) -> tuple[str, dict[str, Any]]:
+        if query is None:  # not found
+            return "done", {"status": "UNKNOWN"}
         errors = 0
         for delay in poll_delays(chosen):
             try:
-                # Blocking in both backends (so is polars-cloud's own async wait,
-                # query_in_progress.py ~l.159): in a thread, the event loop stays free.
+                # Blocking in both backends (docs/design-polars-task.md): in a thread.
                 status = await asyncio.to_thread(chosen.status, query)
             except Exception as error:
                 errors += 1
