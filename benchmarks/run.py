@@ -424,9 +424,7 @@ def _timed_suite(cwd: Path, command: list[str]) -> tuple[float, str]:
 
 def _size_rows(examples: Path) -> list[Row]:
     provider = _lines(PROVIDER_SOURCE.rglob("*.py"))
-    generated = [
-        p for p in sorted(examples.rglob("*.py")) if "vendor" not in p.relative_to(examples).parts
-    ]
+    generated = [path for path in sorted(examples.rglob("*.py")) if _generated(path, examples)]
     user = _lines(p for p in generated if "tests" not in p.relative_to(examples).parts)
     tests = _lines(p for p in generated if "tests" in p.relative_to(examples).parts)
     return [
@@ -445,6 +443,13 @@ def _size_rows(examples: Path) -> list[Row]:
         ),
         Row("generated tests/ (default bake)", _described(tests)),
     ]
+
+
+def _generated(path: Path, project: Path) -> bool:
+    """Whether the bake wrote ``path``: not the vendored provider, nor what ``uv sync`` and the
+    tools made since (``.venv/``, caches)."""
+    parts = path.relative_to(project).parts
+    return not any(part == "vendor" or part.startswith(".") for part in parts)
 
 
 def _lines(paths: Iterable[Path]) -> tuple[int, int]:

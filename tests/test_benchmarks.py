@@ -101,3 +101,17 @@ def test_size_rows_count_the_lines_of_the_provider_and_the_bake(smoke) -> None:
         assert re.fullmatch(
             r"[\d,]+ lines \([\d,]+ without blanks, comments, docstrings\)", measured
         )
+
+
+def test_the_generated_size_counts_what_the_bake_wrote_only(tmp_path, monkeypatch) -> None:
+    """A full run's bakes get an environment (``uv sync`` for ``make test``) before the sizes
+    are counted: its ``.venv`` and the vendored provider are not the bake's code."""
+    monkeypatch.syspath_prepend(str(TEMPLATE / "benchmarks"))
+    import run as benchmarks
+
+    for name in ("dags/a.py", "tests/test_a.py", ".venv/lib/b.py", "vendor/p/src/c.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text('"""Doc."""\n\nX = 1\n')
+    rows = {row.benchmark: row.measured for row in benchmarks._size_rows(tmp_path)}
+    assert rows["generated Python outside tests/ (default bake)"].startswith("3 lines (1 ")
+    assert rows["generated tests/ (default bake)"].startswith("3 lines (1 ")
