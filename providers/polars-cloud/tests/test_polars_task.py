@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import create_autospec
@@ -237,7 +238,8 @@ def test_a_deferred_pipeline_passes_result_locations_through_xcom(
 def test_a_deferred_execute_leaves_its_results_under_the_connections_local_root(
     airflow_db, local_connection, polars_cloud_connection, tmp_path, deferrals
 ) -> None:
-    """The connection's ``local_root`` overrides the setting in the child process too."""
+    """The connection's ``local_root`` overrides the setting in the child process too, and the
+    child files its results under the task's folder, as an in-process query does."""
     connection_root = tmp_path / "connection-root"
     polars_cloud_connection(extra={"backend": "local", "local_root": str(connection_root)})
 
@@ -252,8 +254,9 @@ def test_a_deferred_execute_leaves_its_results_under_the_connections_local_root(
     assert deferrals == [query["query_id"]]  # it ran in a child process
     locations = json.loads((Path(query["run_dir"]) / local_runner.RESULT).read_text())
     assert locations["locations"] and locations["locations"] == xcom(ti, "return_value")
+    task_folder = connection_root / dag.dag_id / re.sub(r"[^A-Za-z0-9._=-]", "_", dag_run.run_id)
     for location in locations["locations"]:
-        assert Path(location).is_relative_to(connection_root), location
+        assert Path(location).is_relative_to(task_folder / ti.task_id), location
         assert pl.read_parquet(location)["x"].to_list() == [1, 2, 3]
     assert not local_connection.exists()  # nothing under the setting's root
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 PART = "part-0.parquet"
 QUERY_PREFIX = "local-"  # of every local query id, hence of every query's directory
+TASK_FOLDER = "POLARS_CLOUD_PROVIDER_TASK_FOLDER"  # the runner's child: its parent task's folder
 _CANCEL_GRACE_S = 30.0  # how long a cancelled query may take to stop writing
 _POLL_FIRST_S, _POLL_MAX_S = 0.0005, 0.005  # asking Polars whether the query is done
 
@@ -260,12 +261,17 @@ def _last_change(path: Path) -> float:
 
 def _query_directory(root: str, query_id: str) -> str:
     """A directory unique to this run, task and query under ``root``."""
+    return "/".join([root.rstrip("/"), task_folder(), query_id])
+
+
+def task_folder() -> str:
+    """``dag/run/task[/map index]`` of the running task, as path parts; the runner's child,
+    which has no task context, is told its parent's (``TASK_FOLDER``)."""
     try:
         ti = sys.modules["airflow.sdk"].get_current_context()["ti"]  # not loaded: no task
         parts = [ti.dag_id, ti.run_id, ti.task_id]
         if ti.map_index is not None and ti.map_index >= 0:
             parts.append(str(ti.map_index))
     except Exception:  # outside a running task (a test calling the helper directly)
-        parts = ["outside-airflow"]
-    names = [re.sub(r"[^A-Za-z0-9._=-]", "_", part) for part in parts]
-    return "/".join([root.rstrip("/"), *names, query_id])
+        return os.environ.get(TASK_FOLDER, "outside-airflow")
+    return "/".join(re.sub(r"[^A-Za-z0-9._=-]", "_", part) for part in parts)

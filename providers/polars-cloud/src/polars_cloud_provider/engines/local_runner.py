@@ -22,7 +22,7 @@ from polars_cloud_provider import settings
 from polars_cloud_provider.compute.clusters import DISTRIBUTED, SINGLE_NODE, Mode
 from polars_cloud_provider.compute.errors import QueryFailed, RemoteError
 from polars_cloud_provider.engines.backend import UNKNOWN, Outcome, wait_by_polling
-from polars_cloud_provider.engines.local import QUERY_PREFIX, LocalBackend
+from polars_cloud_provider.engines.local import QUERY_PREFIX, TASK_FOLDER, LocalBackend, task_folder
 from polars_cloud_provider.engines.local_staging import held
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,10 @@ class LocalRunnerBackend(LocalBackend):
         plan = lf.serialize()
         lock = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(lock, fcntl.LOCK_EX)  # handed to the child, which keeps it until it exits
-        # The child's settings are this process's, with the connection's local_root.
+        # The child's settings are this process's, with the connection's local_root, and its
+        # results go under this task's folder.
         env = {**os.environ, settings.env_var("local_root"): handle.local_root}
+        env[TASK_FOLDER] = task_folder()
         package_parent = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
         with open(run_dir / OUTPUT, "wb") as output:
