@@ -491,6 +491,56 @@ def test_a_cleared_task_cancels_its_earlier_queries_and_reuses_none(
     assert store[execution.QUERY_KEY]["series"] == 4
 
 
+def released_0_1_0_step(fake_cloud) -> dict:
+    """A query as provider 0.1.0 recorded it: one step of a journal."""
+    return {
+        "kind": "sink",
+        "target": TARGET,
+        "reference": {
+            "backend": "cloud",
+            "query_id": fake_cloud.query_id,
+            "workspace_id": fake_cloud.workspace_id,
+            "compute_id": fake_cloud.compute_id,
+        },
+        "deadline": None,
+        "done": False,
+        "locations": [],
+    }
+
+
+def test_a_retry_after_an_upgrade_from_0_1_0_waits_for_the_query_its_journal_recorded(
+    fake_cloud, cloud_connection
+) -> None:
+    """A deployment upgraded while a query ran: the retry finds that query in 0.1.0's journal
+    and waits for it, rather than submit a second copy beside it."""
+    from polars_cloud_provider.hooks.polars_cloud import authenticate
+
+    fake_cloud.running(polls=1)
+    journal = {"series": 1, "steps": [released_0_1_0_step(fake_cloud)], "trigger_failed": False}
+    store = Store({execution.QUERY_KEY: journal})
+    task_run = execution.TaskRun("d", "t", "r", try_number=2, series=1, store=store)
+
+    with execution.running(task_run):
+        assert authenticate(cloud_sink)() == fake_cloud.query_id
+
+    fake_cloud.plan.sink_parquet.assert_not_called()
+    fake_cloud.query.await_result.assert_called_once()
+    assert store[execution.QUERY_KEY]["done"] is True
+
+
+def test_a_task_resumed_by_a_0_1_0_event_finds_its_query_in_the_journal(fake_cloud) -> None:
+    """An event fired before an upgrade (0.1.0: the journal and the step it waited for)."""
+    step = released_0_1_0_step(fake_cloud)
+    event = {"step": 0, "state": "done", "status": "SUCCESS", "journal": [step]}
+
+    class TI:
+        dag_id, task_id, run_id, map_index, try_number, max_tries = "d", "t", "r", -1, 1, 0
+        task = type("Task", (), {"retries": 0})()
+
+    task_run = execution.TaskRun.from_context({"ti": TI()}, deferrable=True, event=event)
+    assert task_run.record == execution.Record.from_json(step)
+
+
 @pytest.mark.parametrize(
     ("try_number", "max_tries", "retries", "series"),
     [(1, 2, 2, 1), (3, 2, 2, 1), (4, 5, 2, 4), (5, 5, 2, 4)],

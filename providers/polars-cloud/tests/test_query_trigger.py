@@ -249,3 +249,22 @@ def test_a_query_done_after_the_hold_fires_its_event_at_once(
     trigger.resume_after, trigger.trigger_id = 990.0, 7  # deferred 10 s + ago, in a triggerer
     assert first_event(trigger)["status"] == "SUCCESS"
     assert slept == []
+
+
+def test_a_trigger_deferred_by_0_1_0_runs_after_an_upgrade(
+    fake_cloud, cloud_connection, reference
+) -> None:
+    """A trigger row written by provider 0.1.0 (its journal and the step it waits for) is
+    built by the upgraded triggerer with those arguments, and reports the step's record."""
+    step = {"kind": "sink", "target": "s3://b/t/", "reference": reference, "deadline": None}
+    trigger = QueryTrigger(
+        reference=reference,
+        conn_id=CONN_ID,
+        step=0,
+        deadline=None,
+        timeout_s=None,
+        journal=[step],
+        resume_after=None,
+    )
+    assert first_event(trigger) == {"state": "done", "status": "SUCCESS", "record": step}
+    assert trigger.serialize()[1]["record"] == step

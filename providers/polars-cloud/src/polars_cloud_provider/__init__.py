@@ -12,4 +12,4 @@ with the local engine, from Airflow tasks.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -66,6 +66,16 @@ class Record:
     def from_json(cls, data: dict[str, Any]) -> Record:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
+    @classmethod
+    def found_in(cls, data: dict[str, Any]) -> Record | None:
+        """The record a store's value or a trigger's event holds; also as provider 0.1.0 wrote
+        them, a journal of steps (the step its trigger waited for, or the last one)."""
+        if "record" in data:
+            data = data["record"]
+        elif steps := data.get("steps") or data.get("journal"):
+            data = steps[data.get("step", -1)]
+        return cls.from_json(data) if "reference" in data else None
+
 
 @dataclass
 class TaskRun:
@@ -114,7 +124,7 @@ class TaskRun:
             store=context.get("task_state_store"),
             ti=ti,
             event=event,
-            record=Record.from_json(event["record"]) if event is not None else None,
+            record=Record.found_in(event) if event is not None else None,
         )
 
     @property
@@ -131,7 +141,7 @@ class TaskRun:
 
     def _record_of_earlier_tries(self) -> Record | None:
         saved = self._stored("get") or {}
-        record = Record.from_json(saved) if "reference" in saved else None
+        record = Record.found_in(saved)
         if saved.get("series") == self.series:
             self.trigger_failed = bool(saved.get("trigger_failed"))
             return record

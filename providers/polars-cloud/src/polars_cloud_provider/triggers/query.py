@@ -24,12 +24,15 @@ class QueryTrigger(BaseTrigger):
     def __init__(
         self,
         *,
-        record: dict[str, Any],
+        record: dict[str, Any] | None = None,
         conn_id: str,
         timeout_s: float | None,
         resume_after: float | None = None,
+        **released_0_1_0: Any,
     ) -> None:
         super().__init__()
+        if record is None:  # deferred by provider 0.1.0: its journal and the step waited for
+            record = released_0_1_0["journal"][released_0_1_0["step"]]
         self.record = record  # execution.Record as JSON
         self.reference: dict[str, Any] = record["reference"]
         self.deadline: float | None = record.get("deadline")
