@@ -451,6 +451,20 @@ def test_a_retry_resubmits_a_query_that_failed(airflow_db, fake_cloud, cloud_con
     assert fake_cloud.plan.sink_parquet.call_count == 2
 
 
+def sink_record(fake_cloud, query_id: str | None = None) -> dict:
+    """A task's record of its sink on the fake cloud, as a try keeps it in the store."""
+    return {
+        "kind": "sink",
+        "target": TARGET,
+        "reference": {
+            "backend": "cloud",
+            "query_id": query_id or fake_cloud.query_id,
+            "workspace_id": fake_cloud.workspace_id,
+            "compute_id": fake_cloud.compute_id,
+        },
+    }
+
+
 class Store(dict):
     """A task_state_store: Airflow keeps it per task instance, across tries and clears."""
 
@@ -470,16 +484,7 @@ def test_a_cleared_task_cancels_its_earlier_queries_and_reuses_none(
 
     earlier = fake_cloud.another_query("0197a1b2-0000-7000-8000-0000000000e3")
     earlier.get_status.return_value = pc.QueryStatus.INPROGRESS
-    step = {
-        "kind": "sink",
-        "target": TARGET,
-        "reference": {
-            "backend": "cloud",
-            "query_id": "0197a1b2-0000-7000-8000-0000000000e3",
-            "workspace_id": fake_cloud.workspace_id,
-            "compute_id": fake_cloud.compute_id,
-        },
-    }
+    step = sink_record(fake_cloud, "0197a1b2-0000-7000-8000-0000000000e3")
     store = Store({execution.QUERY_KEY: {"series": 1, **step}})
     task_run = execution.TaskRun("d", "t", "r", try_number=4, series=4, store=store)
 
@@ -493,19 +498,7 @@ def test_a_cleared_task_cancels_its_earlier_queries_and_reuses_none(
 
 def released_0_1_0_step(fake_cloud) -> dict:
     """A query as provider 0.1.0 recorded it: one step of a journal."""
-    return {
-        "kind": "sink",
-        "target": TARGET,
-        "reference": {
-            "backend": "cloud",
-            "query_id": fake_cloud.query_id,
-            "workspace_id": fake_cloud.workspace_id,
-            "compute_id": fake_cloud.compute_id,
-        },
-        "deadline": None,
-        "done": False,
-        "locations": [],
-    }
+    return {**sink_record(fake_cloud), "deadline": None, "done": False, "locations": []}
 
 
 def test_a_retry_after_an_upgrade_from_0_1_0_waits_for_the_query_its_journal_recorded(
@@ -720,17 +713,7 @@ def test_a_failed_trigger_cancels_its_query_and_the_retry_waits_on_the_worker(
     from polars_cloud_provider.hooks.polars_cloud import authenticate
     from polars_cloud_provider.operators.polars_task import PolarsTaskOperator
 
-    step = {
-        "kind": "sink",
-        "target": TARGET,
-        "reference": {
-            "backend": "cloud",
-            "query_id": fake_cloud.query_id,
-            "workspace_id": fake_cloud.workspace_id,
-            "compute_id": fake_cloud.compute_id,
-        },
-    }
-    store = Store({execution.QUERY_KEY: {"series": 1, **step}})
+    store = Store({execution.QUERY_KEY: {"series": 1, **sink_record(fake_cloud)}})
     fake_cloud.query.get_status.side_effect = [
         pc.QueryStatus.INPROGRESS,  # the failed trigger's resumption asks before cancelling
         pc.QueryStatus.INPROGRESS,  # the retry asks the recorded query
