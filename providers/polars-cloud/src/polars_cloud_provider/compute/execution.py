@@ -127,10 +127,6 @@ class TaskRun:
             record=Record.found_in(event) if event is not None else None,
         )
 
-    @property
-    def journal(self) -> list[Record]:  # lineage reads the task's queries here
-        return [] if self.record is None else [self.record]
-
     def _stored(self, method: str, *args: Any) -> Any:
         """``task_state_store.<method>(QUERY_KEY, *args)``; None without one, or when it fails."""
         try:
@@ -271,6 +267,7 @@ class TaskRun:
         if event is not None and event.get("state") == "timeout":
             backend.cancel_within(chosen, query)
             raise QueryTimedOut(record.query_id, float(event.get("timeout_s") or 0))
+        ended = event is not None  # the trigger saw it finish: its outcome decides
         errors: list[Exception] = []
         status = _status(chosen, query, errors)
         if status is None:  # unreadable is not gone: cancel (bounded), ask again, else fail
@@ -284,7 +281,7 @@ class TaskRun:
             if status in (backend.CANCELED, backend.UNKNOWN):
                 log.info("Query %s is %s now: submitting it again", record.query_id, status)
                 return None
-            event = {}  # finished on its own: its outcome decides
+            ended = True  # finished on its own
         if status in backend.NOT_DONE:
             remaining = record.remaining_s()
             if remaining is not None and remaining <= 0:
@@ -293,7 +290,7 @@ class TaskRun:
             log.info("Query %s of an earlier run is still %s: waiting", record.query_id, status)
             with self._in_flight(chosen, query):
                 return self._see_through(chosen, query, record, self._may_defer())
-        if status == backend.SUCCESS or event is not None:
+        if status == backend.SUCCESS or ended:
             # Finished: the same checks and errors as a blocking wait (FAILED, CANCELED...).
             return self._finish(record, backend.interruptible(chosen.outcome, query))
         log.info("Query %s of an earlier try ended %s: submitting again", record.query_id, status)

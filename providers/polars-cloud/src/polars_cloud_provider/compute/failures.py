@@ -29,6 +29,7 @@ from polars_cloud_provider.compute.errors import (
     QueryTimedOut,
     RemoteError,
 )
+from polars_cloud_provider.engines.backend import current, running_ti
 
 if TYPE_CHECKING:
     from polars_cloud_provider.compute.permanent import PermanentFailure
@@ -251,7 +252,6 @@ def permanent(
     """The one-line failure: what is wrong, in which dataset and URI, and what to do. An error
     of ours keeps its class and fields too: ``except QueryFailed`` still catches it."""
     from polars_cloud_provider import settings
-    from polars_cloud_provider.engines.backend import current
 
     read = reads()
     shown = error if isinstance(error, ComputeError) else cause
@@ -307,9 +307,7 @@ def reads() -> tuple[tuple[str, str], ...]:
 
 
 def _running_task() -> tuple[Any, ...] | None:
-    try:  # Airflow not even loaded (it costs seconds to load), or outside a task: none runs
-        ti = sys.modules["airflow.sdk"].get_current_context()["ti"]
-    except Exception:
+    if (ti := running_ti()) is None:
         return None
     return (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
 

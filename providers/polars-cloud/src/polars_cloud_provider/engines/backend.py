@@ -9,6 +9,7 @@ import contextvars
 import importlib
 import logging
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -142,6 +143,15 @@ def active() -> Backend:
     return chosen
 
 
+def running_ti() -> Any | None:
+    """The running Airflow task instance; None outside a task, or when Airflow is not even
+    loaded (it costs seconds to load: the local runner's child and the tools never do)."""
+    try:
+        return sys.modules["airflow.sdk"].get_current_context()["ti"]
+    except Exception:
+        return None
+
+
 def poll_delays(chosen: Backend | None = None) -> Iterator[float]:
     """Pauses between status polls (a backend may set a shorter ``poll_max_s``)."""
     return backoff(POLL_FIRST_S, getattr(chosen, "poll_max_s", POLL_MAX_S), growth=1.5)
@@ -217,13 +227,21 @@ def interruptible(call: Callable[..., T], *args: Any) -> T:
 def attempt(call: Callable[..., T], *args: Any) -> tuple[T | None, Exception | None]:
     """``interruptible``, returning the call's error: only a signal handler's one propagates."""
     running = Background(call, *args, name=f"polars-{getattr(call, '__name__', 'call')}")
-    while not running.done.wait(SIGNAL_SLICE_S):
-        pass
+    wait_in_slices(running.done)
     if running.error is None:
         return running.value, None
     if not isinstance(running.error, Exception):
         raise running.error
     return None, running.error
+
+
+def wait_in_slices(done: threading.Event, timeout_s: float | None = None) -> bool:
+    """``done.wait(timeout_s)``, woken every ``SIGNAL_SLICE_S`` to run signal handlers."""
+    deadline = math.inf if timeout_s is None else time.monotonic() + timeout_s
+    while not done.wait(max(0.0, min(deadline - time.monotonic(), SIGNAL_SLICE_S))):
+        if time.monotonic() >= deadline:
+            return False
+    return True
 
 
 _cancel_requested: set[str] = set()

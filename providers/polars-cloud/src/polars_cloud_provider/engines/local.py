@@ -6,12 +6,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import math
 import os
 import re
 import shutil
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -26,7 +24,7 @@ from polars_cloud_provider.compute import failures
 from polars_cloud_provider.compute.clusters import Cluster, Mode
 from polars_cloud_provider.compute.errors import QueryFailed, QueryInterrupted, QueryTimedOut
 from polars_cloud_provider.engines import local_staging, local_storage
-from polars_cloud_provider.engines.backend import SIGNAL_SLICE_S, Outcome, backoff
+from polars_cloud_provider.engines.backend import Outcome, backoff, running_ti, wait_in_slices
 from polars_cloud_provider.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,7 +103,7 @@ class LocalBackend:
                 threading.Thread(
                     target=_run, args=(query,), name=f"polars-{query.query_id}", daemon=True
                 ).start()
-                finished = _wait_in_slices(query.done, timeout_s)
+                finished = wait_in_slices(query.done, timeout_s)
         except BaseException as interruption:
             _cancel(query)
             interruption.add_note(f"Polars query {query.query_id} was cancelled.")
@@ -132,15 +130,6 @@ class LocalBackend:
     def stop(self, handle: Settings) -> bool:
         log.info("Local backend: no cluster to stop.")
         return False
-
-
-def _wait_in_slices(done: threading.Event, timeout_s: float | None) -> bool:
-    """``done.wait(timeout_s)``, woken every ``SIGNAL_SLICE_S`` to run signal handlers."""
-    deadline = math.inf if timeout_s is None else time.monotonic() + timeout_s
-    while not done.wait(max(0.0, min(deadline - time.monotonic(), SIGNAL_SLICE_S))):
-        if time.monotonic() >= deadline:
-            return False
-    return True
 
 
 def _run(query: LocalQuery) -> None:
@@ -267,11 +256,10 @@ def _query_directory(root: str, query_id: str) -> str:
 def task_folder() -> str:
     """``dag/run/task[/map index]`` of the running task, as path parts; the runner's child,
     which has no task context, is told its parent's (``TASK_FOLDER``)."""
-    try:
-        ti = sys.modules["airflow.sdk"].get_current_context()["ti"]  # not loaded: no task
-        parts = [ti.dag_id, ti.run_id, ti.task_id]
-        if ti.map_index is not None and ti.map_index >= 0:
-            parts.append(str(ti.map_index))
-    except Exception:  # outside a running task (a test calling the helper directly)
+    ti = running_ti()
+    if ti is None:  # outside a running task (a test calling the helper directly)
         return os.environ.get(TASK_FOLDER, "outside-airflow")
+    parts = [ti.dag_id, ti.run_id, ti.task_id]
+    if ti.map_index is not None and ti.map_index >= 0:
+        parts.append(str(ti.map_index))
     return "/".join(re.sub(r"[^A-Za-z0-9._=-]", "_", part) for part in parts)
