@@ -314,6 +314,31 @@ def test_without_an_atomic_exchange_a_rewrite_still_replaces_the_partition(
     assert_frame_equal(pl.read_parquet(target / "part-0.parquet"), TOTALS.collect())
 
 
+def test_without_an_atomic_exchange_a_failed_second_rename_puts_the_partition_back(
+    local_connection, target, tmp_path, monkeypatch
+) -> None:
+    """Between the two renames the partition is elsewhere: if the second fails, the first is
+    undone, so the failed rewrite leaves the earlier partition where readers find it."""
+    from polars_cloud_provider.engines import local_staging
+
+    monkeypatch.setattr(local_staging, "exchange", lambda a, b: False)
+    run(compute.sink, FRAME, str(target), on=MANIFEST)
+    rename = Path.rename
+
+    def refused_into_place(self: Path, destination):
+        staged_write = local_staging.STAGING in self.parts and not self.name.endswith("previous")
+        if Path(destination) == target and staged_write:
+            raise OSError(5, "Input/output error")  # the new partition refused its place
+        return rename(self, destination)
+
+    monkeypatch.setattr(Path, "rename", refused_into_place)
+    with pytest.raises(Exception, match="Input/output error"):
+        run(compute.sink, TOTALS, str(target), on=MANIFEST)
+
+    assert parquet_files(tmp_path / "curated") == ["totals/ds=2026-01-01/part-0.parquet"]
+    assert_frame_equal(pl.read_parquet(target / "part-0.parquet"), FRAME.collect())
+
+
 def test_staging_is_outside_every_tree_a_reader_globs(
     local_connection, target, tmp_path, monkeypatch
 ) -> None:

@@ -71,7 +71,11 @@ def publish(staged: Staged) -> None:
                 # No atomic exchange on this file system: two renames, under the dataset lock.
                 previous = staged.directory.with_name(f"{staged.directory.name}.previous")
                 final.rename(previous)
-                staged.directory.rename(final)
+                try:
+                    staged.directory.rename(final)
+                except OSError:
+                    previous.rename(final)  # the earlier partition back where readers look
+                    raise
                 previous.rename(staged.directory)
     finally:
         discard(staged)  # the previous partition by now, if the exchange went through
